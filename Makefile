@@ -1,0 +1,62 @@
+# dmabuf-broker top-level Makefile.
+#
+# Everything is built out of tree into $(B) (default: build/).  Each part of
+# the project keeps its rules in a fragment beside its sources; this file only
+# holds the shared flags and the top-level targets.
+#
+#   make            build the daemon, library, dmabuf-ctl and tests
+#   make deps       install the Debian packages the build and tests need
+#   make run        start the broker in the foreground (best backend)
+#   make check      run every test (unit, integration, sanitizers, valgrind,
+#                   kernel tests in QEMU) and print "N passed, N failed"
+#   make bench      run the benchmarks
+#   make clean
+
+B ?= build
+PREFIX ?= /usr/local
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PROTOC_C ?= protoc-c
+
+PKGS := libevent libsystemd libprotobuf-c libdrm inih json-c
+
+WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+	-Wvla -Wundef -Wshadow -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+	-Iinclude -Icommon -I$(B)/proto -Ikmod/uapi \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+ALL_LDFLAGS := $(LDFLAGS)
+
+# Sanitizer builds go to their own tree: make B=build/asan SANITIZE=1
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+.PHONY: all deps run check bench clean install
+all:
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+include proto/proto.mk
+include common/common.mk
+-include daemon/daemon.mk
+-include libclient/libclient.mk
+-include ctl/ctl.mk
+-include tests/tests.mk
+-include bench/bench.mk
+-include kmod/kmod.mk
+-include tests/vm/vm.mk
+
+deps:
+	scripts/install-deps.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
