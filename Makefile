@@ -36,25 +36,32 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
-.PHONY: all deps run check bench clean install
+.PHONY: all deps run check check-progs print-check-progs bench clean install
 all:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
+# Programs that print TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, or their
+# own) and that tests/check.sh runs; fragments append to it.
+CHECK_PROGS :=
+
 include proto/proto.mk
 include common/common.mk
--include daemon/daemon.mk
--include libclient/libclient.mk
--include ctl/ctl.mk
--include tests/tests.mk
--include bench/bench.mk
--include kmod/kmod.mk
--include tests/vm/vm.mk
+include $(sort $(filter-out proto/proto.mk common/common.mk, \
+	$(wildcard */*.mk tests/*/*.mk bench/*/*.mk)))
+
+check-progs: $(CHECK_PROGS)
+print-check-progs:
+	@echo $(CHECK_PROGS)
 
 deps:
 	scripts/install-deps.sh
+
+# Installs what it needs, builds and runs every test; see tests/check.sh.
+check: deps
+	tests/check.sh
 
 clean:
 	rm -rf $(B)

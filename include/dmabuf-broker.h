@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libdmabuf-broker: client library of the dma-buf broker.
+ *
+ * Conventions, for every function below:
+ *  - Functions returning int return 0 (or a non-negative value where said)
+ *    on success and a negative errno on failure.  Errors the broker reports
+ *    are passed through unchanged (e.g. -ENOENT, -EACCES, -EDQUOT); the
+ *    broker's message for the last failed request is available from
+ *    dbb_client_last_error().
+ *  - Pointers returned through an out parameter are owned by the caller and
+ *    freed with the matching _free() or _destroy() function; every destructor
+ *    accepts NULL.  Pointers returned directly (getters) are owned by the
+ *    object they come from and live as long as it does.
+ *  - File descriptors returned by dbb_buffer_get_fd() stay owned by the
+ *    buffer; dbb_buffer_take_fd() hands ownership to the caller.  All fds
+ *    the library creates are O_CLOEXEC.
+ *  - A client is not thread-safe: use one per thread or lock around it.
+ *  - The library never prints.
+ */
+#ifndef DMABUF_BROKER_H
+#define DMABUF_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The socket the broker listens on unless told otherwise. */
+#define DBB_DEFAULT_SOCKET "/run/dmabuf-broker/socket"
+/* Environment variable that overrides the default socket path. */
+#define DBB_SOCKET_ENV "DMABUF_BROKER_SOCKET"
+
+#define DBB_MAX_PLANES 4
+#define DBB_MAX_NAME 255
+
+struct dbb_client;
+struct dbb_buffer;
+
+enum dbb_lifetime {
+	DBB_LIFETIME_CLIENT = 0,	/* freed when the owner disconnects */
+	DBB_LIFETIME_PERSISTENT = 1,	/* kept until destroyed */
+};
+
+enum dbb_access {
+	DBB_ACCESS_NONE = 0,		/* in dbb_grant(): revoke */
+	DBB_ACCESS_READ = 1,
+	DBB_ACCESS_READ_WRITE = 2,
+};
+
+enum dbb_grant_subject {
+	DBB_GRANT_UID = 0,
+	DBB_GRANT_GID = 1,
+	DBB_GRANT_EVERYONE = 2,		/* the id argument is ignored */
+};
+
+struct dbb_plane {
+	uint32_t offset;
+	uint32_t stride;
+};
+
+/* An image layout in DRM terms (drm_fourcc.h). */
+struct dbb_image_layout {
+	uint32_t fourcc;
+	uint64_t modifier;
+	uint32_t width;
+	uint32_t height;
+	uint32_t n_planes;		/* 1..DBB_MAX_PLANES */
+	struct dbb_plane planes[DBB_MAX_PLANES];
+};
+
+struct dbb_holder {
+	uint64_t client_id;
+	uint32_t uid;
+	uint32_t pid;
+	const char *client_name;
+	bool writable;
+};
+
+struct dbb_grant {
+	enum dbb_grant_subject subject;
+	uint32_t id;			/* uid or gid */
+	enum dbb_access access;
+};
+
+/* Everything the broker knows of a buffer.  Strings are never NULL. */
+struct dbb_buffer_info {
+	uint64_t id;
+	const char *name;		/* "" when unnamed */
+	uint64_t size;
+	const char *backend;
+	bool is_dmabuf;			/* false: a memfd, not a dma-buf */
+	uint32_t owner_uid;
+	uint32_t owner_pid;
+	const char *owner_name;
+	enum dbb_lifetime lifetime;
+	uint64_t created_usec;		/* CLOCK_REALTIME */
+	bool has_layout;
+	struct dbb_image_layout layout;
+	size_t n_holders;
+	const struct dbb_holder *holders;
+	size_t n_grants;
+	const struct dbb_grant *grants;
+	bool read_only;			/* the fd that came with it */
+};
+
+/* ---- connection ---- */
+
+/*
+ * Connects to the broker at @socket_path (NULL: $DMABUF_BROKER_SOCKET, else
+ * DBB_DEFAULT_SOCKET) and introduces itself as @client_name (NULL: the
+ * program's name).  On success *@out owns the connection.
+ * Returns 0, -ENOENT/-ECONNREFUSED when no broker listens, -EPROTO when the
+ * broker speaks another protocol version, or another negative errno.
+ */
+int dbb_client_connect(const char *socket_path, const char *client_name,
+		       struct dbb_client **out);
+
+/* Closes the connection.  Client-lifetime buffers it allocated go away in
+ * the broker; fds already handed out stay valid.  Accepts NULL. */
+void dbb_client_destroy(struct dbb_client *client);
+
+/* The id the broker gave this connection. */
+uint64_t dbb_client_get_id(const struct dbb_client *client);
+
+/* The broker's message for the last failed request, "" if none.  Owned by
+ * the client, valid until its next call. */
+const char *dbb_client_last_error(const struct dbb_client *client);
+
+/* ---- buffers ---- */
+
+struct dbb_alloc_params {
+	uint64_t size;				/* bytes, > 0 */
+	const char *name;			/* NULL: unnamed */
+	enum dbb_lifetime lifetime;
+	const char *backend;			/* NULL: broker's choice */
+	const struct dbb_image_layout *layout;	/* NULL: not an image */
+};
+
+/* Allocates a buffer; *@out holds its fd and description.  -EDQUOT when
+ * over the caller's quota, -EEXIST when the name is taken, -EFBIG over the
+ * broker's size limit, -EINVAL for bad parameters. */
+int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
+	      struct dbb_buffer **out);
+
+/* Imports an existing buffer.  With @read_only the fd refuses writable
+ * shared mappings.  -ENOENT: no such buffer; -EACCES: not allowed. */
+int dbb_import_by_name(struct dbb_client *client, const char *name,
+		       bool read_only, struct dbb_buffer **out);
+int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
+		     struct dbb_buffer **out);
+
+/* Names an unnamed buffer the caller owns (-EEXIST when taken). */
+int dbb_publish(struct dbb_client *client, uint64_t id, const char *name);
+
+/* Lets @subject/@id import buffer @id with @access (DBB_ACCESS_NONE
+ * revokes).  Only the owner (or root) may grant. */
+int dbb_grant(struct dbb_client *client, uint64_t id,
+	      enum dbb_grant_subject subject, uint32_t who,
+	      enum dbb_access access);
+
+/* Drops this connection's hold on buffer @id in the broker's books (the
+ * local fd is not closed; free the dbb_buffer for that). */
+int dbb_release(struct dbb_client *client, uint64_t id);
+
+/* Removes buffer @id from the registry; owner or root only.  Fds already
+ * handed out stay valid until closed. */
+int dbb_destroy(struct dbb_client *client, uint64_t id);
+
+/* Closes the buffer's fd (unless taken) and frees it.  Accepts NULL.  Does
+ * not talk to the broker. */
+void dbb_buffer_free(struct dbb_buffer *buffer);
+
+/* The buffer's fd, owned by @buffer; -1 after dbb_buffer_take_fd(). */
+int dbb_buffer_get_fd(const struct dbb_buffer *buffer);
+
+/* Hands the fd to the caller, who must close it. */
+int dbb_buffer_take_fd(struct dbb_buffer *buffer);
+
+/* The description that came with the fd; owned by @buffer. */
+const struct dbb_buffer_info *dbb_buffer_get_info(const struct dbb_buffer *buffer);
+
+/* ---- CPU access ---- */
+
+enum dbb_sync_flags {
+	DBB_SYNC_READ = 1 << 0,
+	DBB_SYNC_WRITE = 1 << 1,
+};
+
+/*
+ * Maps the whole buffer shared.  @writable asks for PROT_WRITE too (fails
+ * with -EACCES/-EPERM on a read-only fd).  *@addr is unmapped with
+ * dbb_buffer_unmap(); the mapping outlives the fd.
+ */
+int dbb_buffer_map(struct dbb_buffer *buffer, bool writable, void **addr);
+int dbb_buffer_unmap(struct dbb_buffer *buffer, void *addr);
+
+/* Bracket CPU access to a mapping: DMA_BUF_IOCTL_SYNC on a dma-buf, a
+ * no-op on memfd buffers. */
+int dbb_buffer_begin_cpu_access(struct dbb_buffer *buffer, unsigned flags);
+int dbb_buffer_end_cpu_access(struct dbb_buffer *buffer, unsigned flags);
+
+/* ---- queries ---- */
+
+/* Describes buffer @id / @name without importing it.  *@out is freed with
+ * dbb_buffer_info_free(). */
+int dbb_info_by_id(struct dbb_client *client, uint64_t id,
+		   struct dbb_buffer_info **out);
+int dbb_info_by_name(struct dbb_client *client, const char *name,
+		     struct dbb_buffer_info **out);
+void dbb_buffer_info_free(struct dbb_buffer_info *info);
+
+struct dbb_buffer_list;
+
+/* Every buffer in the registry, in id order (fetched page by page). */
+int dbb_list(struct dbb_client *client, struct dbb_buffer_list **out);
+size_t dbb_buffer_list_count(const struct dbb_buffer_list *list);
+/* Entry @i (< count), owned by @list. */
+const struct dbb_buffer_info *dbb_buffer_list_get(const struct dbb_buffer_list *list,
+						  size_t i);
+void dbb_buffer_list_free(struct dbb_buffer_list *list);
+
+struct dbb_stats {
+	uint64_t clients;
+	uint64_t buffers;
+	uint64_t bytes;
+	uint64_t named;
+	uint64_t persistent;
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t uptime_usec;
+	uint64_t max_clients;
+	uint64_t max_buffer_size;
+	/* The calling uid's usage and quota (0: unlimited). */
+	uint64_t my_bytes;
+	uint64_t my_buffers;
+	uint64_t my_max_bytes;
+	uint64_t my_max_buffers;
+};
+
+int dbb_stats(struct dbb_client *client, struct dbb_stats *out);
+
+struct dbb_backend {
+	const char *name;
+	bool available;
+	bool is_dmabuf;
+	bool preferred;
+	const char *detail;
+	uint64_t buffers;
+	uint64_t bytes;
+};
+
+struct dbb_backend_list;
+
+int dbb_backends(struct dbb_client *client, struct dbb_backend_list **out);
+size_t dbb_backend_list_count(const struct dbb_backend_list *list);
+const struct dbb_backend *dbb_backend_list_get(const struct dbb_backend_list *list,
+					       size_t i);
+void dbb_backend_list_free(struct dbb_backend_list *list);
+
+/* ---- events, for applications with their own loop ---- */
+
+enum dbb_event_type {
+	DBB_EVENT_CREATED = 1,
+	DBB_EVENT_NAMED = 2,
+	DBB_EVENT_DESTROYED = 3,
+};
+
+struct dbb_event_listener {
+	/* @info is owned by the library and valid during the call only. */
+	void (*buffer_event)(struct dbb_client *client, enum dbb_event_type type,
+			     const struct dbb_buffer_info *info, void *userdata);
+};
+
+/* Sets the callbacks that dbb_client_dispatch() calls.  @listener must
+ * outlive the client or be replaced. */
+void dbb_client_set_listener(struct dbb_client *client,
+			     const struct dbb_event_listener *listener,
+			     void *userdata);
+
+/* Starts or stops the broker's event stream for this connection. */
+int dbb_watch(struct dbb_client *client, bool enable);
+
+/* The connection's fd, owned by the client: poll it for POLLIN and call
+ * dbb_client_dispatch().  Events that arrived during blocking calls are
+ * queued and delivered by the next dispatch. */
+int dbb_client_get_fd(const struct dbb_client *client);
+
+/* Delivers queued events and reads what is pending without blocking.
+ * Returns the number of events delivered, or a negative errno (-EPIPE when
+ * the broker went away). */
+int dbb_client_dispatch(struct dbb_client *client);
+
+/* Number of events queued but not yet delivered. */
+size_t dbb_client_pending_events(const struct dbb_client *client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
