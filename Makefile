@@ -59,6 +59,11 @@ print-check-progs:
 deps:
 	scripts/install-deps.sh
 
+# Installs what it needs, builds and starts the broker in the foreground.
+run: deps
+	$(MAKE) --no-print-directory all
+	scripts/run-broker.sh
+
 # Installs what it needs, builds and runs every test; see tests/check.sh.
 check: deps
 	tests/check.sh
