@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Buffer objects: an fd with its description, CPU mappings, and the
+ * DMA_BUF_IOCTL_SYNC bracket around CPU access.
+ */
+#include "client-private.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/dma-buf.h>
+
+struct dbb_buffer {
+	int fd;
+	struct dbb_buffer_info *info;
+};
+
+int buffer_new(int fd, struct dbb_buffer_info *info, struct dbb_buffer **out)
+{
+	struct dbb_buffer *buffer = calloc(1, sizeof(*buffer));
+
+	if (!buffer)
+		return -ENOMEM;
+	buffer->fd = fd;
+	buffer->info = info;
+	*out = buffer;
+	return 0;
+}
+
+void dbb_buffer_free(struct dbb_buffer *buffer)
+{
+	if (!buffer)
+		return;
+	if (buffer->fd >= 0)
+		close(buffer->fd);
+	free(buffer->info);
+	free(buffer);
+}
+
+int dbb_buffer_get_fd(const struct dbb_buffer *buffer)
+{
+	return buffer->fd;
+}
+
+int dbb_buffer_take_fd(struct dbb_buffer *buffer)
+{
+	int fd = buffer->fd;
+
+	buffer->fd = -1;
+	return fd >= 0 ? fd : -EBADF;
+}
+
+const struct dbb_buffer_info *dbb_buffer_get_info(const struct dbb_buffer *buffer)
+{
+	return buffer->info;
+}
+
+/* The mapping length, or a negative errno. */
+static int buffer_map_size(const struct dbb_buffer *buffer, size_t *len)
+{
+	if (buffer->info->size == 0)
+		return -EINVAL;
+	if (buffer->info->size > SIZE_MAX)
+		return -EOVERFLOW;
+	*len = (size_t)buffer->info->size;
+	return 0;
+}
+
+int dbb_buffer_map(struct dbb_buffer *buffer, bool writable, void **addr)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	size_t len;
+	void *p;
+	int ret;
+
+	if (!buffer || !addr)
+		return -EINVAL;
+	if (buffer->fd < 0)
+		return -EBADF;
+	ret = buffer_map_size(buffer, &len);
+	if (ret < 0)
+		return ret;
+	p = mmap(NULL, len, prot, MAP_SHARED, buffer->fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+int dbb_buffer_unmap(struct dbb_buffer *buffer, void *addr)
+{
+	size_t len;
+	int ret;
+
+	if (!buffer || !addr)
+		return -EINVAL;
+	ret = buffer_map_size(buffer, &len);
+	if (ret < 0)
+		return ret;
+	return munmap(addr, len) < 0 ? -errno : 0;
+}
+
+static int buffer_sync(struct dbb_buffer *buffer, unsigned flags,
+		       uint64_t phase)
+{
+	struct dma_buf_sync sync = { .flags = phase };
+
+	if (!buffer || !flags || (flags & ~(DBB_SYNC_READ | DBB_SYNC_WRITE)))
+		return -EINVAL;
+	if (!buffer->info->is_dmabuf)
+		return 0;	/* memfd: coherent, nothing to do */
+	if (buffer->fd < 0)
+		return -EBADF;
+	if (flags & DBB_SYNC_READ)
+		sync.flags |= DMA_BUF_SYNC_READ;
+	if (flags & DBB_SYNC_WRITE)
+		sync.flags |= DMA_BUF_SYNC_WRITE;
+	while (ioctl(buffer->fd, DMA_BUF_IOCTL_SYNC, &sync) < 0) {
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+	return 0;
+}
+
+int dbb_buffer_begin_cpu_access(struct dbb_buffer *buffer, unsigned flags)
+{
+	return buffer_sync(buffer, flags, DMA_BUF_SYNC_START);
+}
+
+int dbb_buffer_end_cpu_access(struct dbb_buffer *buffer, unsigned flags)
+{
+	return buffer_sync(buffer, flags, DMA_BUF_SYNC_END);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of libdmabuf-broker shared by its files.  Each file keeps its
+ * own prefix: connection_ (connection.c: socket, handshake, request/reply
+ * matching), request_ (requests.c), info_ (info.c: BufferInfo conversion),
+ * list_ (lists.c), buffer_ (buffer.c), events_ (events.c).
+ */
+#ifndef DBB_CLIENT_PRIVATE_H
+#define DBB_CLIENT_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The library is built with -fvisibility=hidden; only the API is exported. */
+#pragma GCC visibility push(default)
+#include "dmabuf-broker.h"
+#pragma GCC visibility pop
+
+#include "dmabuf_broker.pb-c.h"
+#include "wire.h"
+
+/* Events kept for dbb_client_dispatch(); beyond this the oldest go. */
+#define EVENTS_QUEUE_MAX 1024u
+
+/* Room for the broker's message in dbb_client_last_error(). */
+#define CONNECTION_ERROR_MAX 512u
+
+struct events_entry {
+	enum dbb_event_type type;
+	struct dbb_buffer_info *info;
+};
+
+/* A ring of converted events, allocated on first use. */
+struct events_queue {
+	struct events_entry *ring;
+	size_t head;
+	size_t count;
+	uint64_t dropped;
+};
+
+struct dbb_client {
+	int sock;
+	uint64_t id;
+	uint64_t last_seq;
+	/* The broker closed the connection (seen while reading). */
+	int gone;
+	char last_error[CONNECTION_ERROR_MAX];
+	const struct dbb_event_listener *listener;
+	void *userdata;
+	struct events_queue events;
+	uint8_t frame[DBB_WIRE_MAX_FRAME];
+};
+
+/* What a successful call got back: the decoded message and its fd. */
+struct connection_reply {
+	DmabufBroker__V1__ServerMessage *msg;
+	DmabufBroker__V1__Response *resp;	/* points into msg */
+	int fd;					/* -1 when none */
+};
+
+/*
+ * Sends @req with a fresh seq and reads until its Response arrives, queueing
+ * Events that come first.  On success the Response has status 0, body
+ * @body (any body when NOT_SET) and exactly @nfds fds (0 or 1); @reply owns
+ * the message and fd.  Returns a broker status (< 0) as is, -EPROTO for a
+ * malformed reply, -EPIPE/-ECONNRESET when the broker is gone.
+ */
+int connection_call(struct dbb_client *client, DmabufBroker__V1__Request *req,
+		    DmabufBroker__V1__Response__BodyCase body, size_t nfds,
+		    struct connection_reply *reply);
+/* Frees the message and closes the fd still owned by @reply. */
+void connection_reply_clear(struct connection_reply *reply);
+/* Reads one datagram without blocking: queues an event, drops stale
+ * responses.  Returns 1 when something was read, 0 when nothing was
+ * pending, or a negative errno. */
+int connection_read_pending(struct dbb_client *client);
+/* Records a library-side message for dbb_client_last_error(). */
+void connection_set_error(struct dbb_client *client, const char *msg);
+
+/* Converts a BufferInfo into one allocation freed with free().
+ * Returns 0, -ENOMEM, or -EPROTO when it is not valid. */
+int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
+		    struct dbb_buffer_info **out);
+
+/* A buffer object owning @fd and @info (both taken on success). */
+int buffer_new(int fd, struct dbb_buffer_info *info, struct dbb_buffer **out);
+
+struct dbb_buffer_list *list_buffers_new(void);
+/* Moves the page's buffers into @list.  Returns 0, -ENOMEM or -EPROTO. */
+int list_buffers_append(struct dbb_buffer_list *list,
+			const DmabufBroker__V1__ListReply *page);
+int list_backends_from_proto(const DmabufBroker__V1__BackendsReply *pb,
+			     struct dbb_backend_list **out);
+
+/* Converts and queues an event (dropping the oldest when full). */
+void events_push(struct dbb_client *client, const DmabufBroker__V1__Event *ev);
+/* Frees every queued event. */
+void events_clear(struct dbb_client *client);
+
+#endif

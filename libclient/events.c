@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Broker events (Watch): a bounded queue filled while reading replies or
+ * pending datagrams, emptied through the listener by dbb_client_dispatch().
+ */
+#include "client-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static enum dbb_event_type events_type(DmabufBroker__V1__Event__Type type)
+{
+	switch (type) {
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED:
+		return DBB_EVENT_CREATED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED:
+		return DBB_EVENT_NAMED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED:
+		return DBB_EVENT_DESTROYED;
+	default:
+		return 0;
+	}
+}
+
+/* Removes the oldest entry; the caller owns its info. */
+static struct events_entry events_pop(struct events_queue *q)
+{
+	struct events_entry e = q->ring[q->head];
+
+	q->head = (q->head + 1) % EVENTS_QUEUE_MAX;
+	q->count--;
+	return e;
+}
+
+void events_push(struct dbb_client *client, const DmabufBroker__V1__Event *ev)
+{
+	struct events_queue *q = &client->events;
+	struct events_entry e = { .type = events_type(ev->type) };
+
+	/* Types from a newer broker, and events without a buffer, are
+	 * skipped: there is nothing to tell the listener. */
+	if (!e.type || !ev->buffer || info_from_proto(ev->buffer, &e.info) < 0)
+		return;
+	if (!q->ring) {
+		q->ring = calloc(EVENTS_QUEUE_MAX, sizeof(*q->ring));
+		if (!q->ring) {
+			free(e.info);
+			q->dropped++;
+			return;
+		}
+	}
+	if (q->count == EVENTS_QUEUE_MAX) {
+		free(events_pop(q).info);
+		q->dropped++;
+	}
+	q->ring[(q->head + q->count) % EVENTS_QUEUE_MAX] = e;
+	q->count++;
+}
+
+void events_clear(struct dbb_client *client)
+{
+	struct events_queue *q = &client->events;
+
+	while (q->count)
+		free(events_pop(q).info);
+	free(q->ring);
+	q->ring = NULL;
+	q->head = 0;
+}
+
+/* Delivers what is queued now (not what the listener causes to arrive). */
+static int events_deliver(struct dbb_client *client)
+{
+	size_t n = client->events.count;
+	int delivered = 0;
+
+	while (n-- && client->events.count) {
+		struct events_entry e = events_pop(&client->events);
+
+		if (client->listener && client->listener->buffer_event) {
+			client->listener->buffer_event(client, e.type, e.info,
+						       client->userdata);
+			delivered++;
+		}
+		free(e.info);
+	}
+	return delivered;
+}
+
+void dbb_client_set_listener(struct dbb_client *client,
+			     const struct dbb_event_listener *listener,
+			     void *userdata)
+{
+	client->listener = listener;
+	client->userdata = userdata;
+}
+
+int dbb_client_dispatch(struct dbb_client *client)
+{
+	int ret = 0, delivered;
+
+	/* Bounded, so a chatty broker cannot keep us here forever. */
+	for (size_t i = 0; i < EVENTS_QUEUE_MAX && !client->gone; i++) {
+		ret = connection_read_pending(client);
+		if (ret <= 0)
+			break;
+	}
+	/* What arrived before a failure is still worth delivering. */
+	delivered = events_deliver(client);
+	if (client->gone)
+		return -EPIPE;
+	return ret < 0 ? ret : delivered;
+}
+
+size_t dbb_client_pending_events(const struct dbb_client *client)
+{
+	return client->events.count;
+}

@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One function per request: each builds its Request, makes the blocking
+ * call (connection.c) and converts the reply.
+ */
+#include "client-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REQ(field, CASE) \
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT; \
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_##CASE; \
+	req.field = &body
+
+#define BODY(CASE) DMABUF_BROKER__V1__RESPONSE__BODY_##CASE
+
+/* A call whose reply carries only a status. */
+static int request_status(struct dbb_client *client,
+			  DmabufBroker__V1__Request *req)
+{
+	struct connection_reply reply;
+	int ret;
+
+	ret = connection_call(client, req, BODY(_NOT_SET), 0, &reply);
+	connection_reply_clear(&reply);
+	return ret;
+}
+
+/* A call whose reply is a BufferInfo (and an fd when @nfds is 1). */
+static int request_info(struct dbb_client *client,
+			DmabufBroker__V1__Request *req, size_t nfds,
+			struct dbb_buffer_info **info, int *fd)
+{
+	struct connection_reply reply;
+	int ret;
+
+	ret = connection_call(client, req, BODY(BUFFER), nfds, &reply);
+	if (ret < 0)
+		return ret;
+	ret = info_from_proto(reply.resp->buffer, info);
+	if (ret == -EPROTO)
+		connection_set_error(client, "invalid buffer description");
+	if (ret == 0 && fd) {
+		*fd = reply.fd;
+		reply.fd = -1;
+	}
+	connection_reply_clear(&reply);
+	return ret;
+}
+
+/* Like request_info(), wrapping the fd and description in a buffer. */
+static int request_buffer(struct dbb_client *client,
+			  DmabufBroker__V1__Request *req,
+			  struct dbb_buffer **out)
+{
+	struct dbb_buffer_info *info;
+	int fd, ret;
+
+	ret = request_info(client, req, 1, &info, &fd);
+	if (ret < 0)
+		return ret;
+	ret = buffer_new(fd, info, out);
+	if (ret < 0) {
+		close(fd);
+		free(info);
+	}
+	return ret;
+}
+
+static int request_layout(const struct dbb_image_layout *in,
+			  DmabufBroker__V1__ImageLayout *out,
+			  DmabufBroker__V1__Plane *planes,
+			  DmabufBroker__V1__Plane **plane_ptrs)
+{
+	if (in->n_planes < 1 || in->n_planes > DBB_MAX_PLANES)
+		return -EINVAL;
+	out->fourcc = in->fourcc;
+	out->modifier = in->modifier;
+	out->width = in->width;
+	out->height = in->height;
+	out->n_planes = in->n_planes;
+	out->planes = plane_ptrs;
+	for (uint32_t i = 0; i < in->n_planes; i++) {
+		dmabuf_broker__v1__plane__init(&planes[i]);
+		planes[i].offset = in->planes[i].offset;
+		planes[i].stride = in->planes[i].stride;
+		plane_ptrs[i] = &planes[i];
+	}
+	return 0;
+}
+
+int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
+	      struct dbb_buffer **out)
+{
+	DmabufBroker__V1__AllocRequest body = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__ImageLayout layout = DMABUF_BROKER__V1__IMAGE_LAYOUT__INIT;
+	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
+	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
+	REQ(alloc, ALLOC);
+
+	if (!client || !params || !out || params->size == 0)
+		return -EINVAL;
+	if (params->lifetime != DBB_LIFETIME_CLIENT &&
+	    params->lifetime != DBB_LIFETIME_PERSISTENT)
+		return -EINVAL;
+	body.size = params->size;
+	body.lifetime = (DmabufBroker__V1__Lifetime)params->lifetime;
+	if (params->name)
+		body.name = (char *)params->name;
+	if (params->backend)
+		body.backend = (char *)params->backend;
+	if (params->layout) {
+		if (request_layout(params->layout, &layout, planes, plane_ptrs) < 0)
+			return -EINVAL;
+		body.layout = &layout;
+	}
+	return request_buffer(client, &req, out);
+}
+
+int dbb_import_by_name(struct dbb_client *client, const char *name,
+		       bool read_only, struct dbb_buffer **out)
+{
+	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
+	REQ(import, IMPORT);
+
+	if (!client || !name || !out)
+		return -EINVAL;
+	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME;
+	body.name = (char *)name;
+	body.read_only = read_only;
+	return request_buffer(client, &req, out);
+}
+
+int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
+		     struct dbb_buffer **out)
+{
+	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
+	REQ(import, IMPORT);
+
+	if (!client || !out)
+		return -EINVAL;
+	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
+	body.id = id;
+	body.read_only = read_only;
+	return request_buffer(client, &req, out);
+}
+
+int dbb_publish(struct dbb_client *client, uint64_t id, const char *name)
+{
+	DmabufBroker__V1__PublishRequest body = DMABUF_BROKER__V1__PUBLISH_REQUEST__INIT;
+	REQ(publish, PUBLISH);
+
+	if (!client || !name)
+		return -EINVAL;
+	body.id = id;
+	body.name = (char *)name;
+	return request_status(client, &req);
+}
+
+int dbb_grant(struct dbb_client *client, uint64_t id,
+	      enum dbb_grant_subject subject, uint32_t who,
+	      enum dbb_access access)
+{
+	DmabufBroker__V1__GrantRequest body = DMABUF_BROKER__V1__GRANT_REQUEST__INIT;
+	DmabufBroker__V1__Grant grant = DMABUF_BROKER__V1__GRANT__INIT;
+	REQ(grant, GRANT);
+
+	if (!client || access > DBB_ACCESS_READ_WRITE)
+		return -EINVAL;
+	switch (subject) {
+	case DBB_GRANT_UID:
+		grant.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+		grant.uid = who;
+		break;
+	case DBB_GRANT_GID:
+		grant.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_GID;
+		grant.gid = who;
+		break;
+	case DBB_GRANT_EVERYONE:
+		grant.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
+		grant.everyone = 1;
+		break;
+	default:
+		return -EINVAL;
+	}
+	grant.access = (DmabufBroker__V1__Access)access;
+	body.id = id;
+	body.grant = &grant;
+	return request_status(client, &req);
+}
+
+int dbb_release(struct dbb_client *client, uint64_t id)
+{
+	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
+	REQ(release, RELEASE);
+
+	if (!client)
+		return -EINVAL;
+	body.id = id;
+	return request_status(client, &req);
+}
+
+int dbb_destroy(struct dbb_client *client, uint64_t id)
+{
+	DmabufBroker__V1__DestroyRequest body = DMABUF_BROKER__V1__DESTROY_REQUEST__INIT;
+	REQ(destroy, DESTROY);
+
+	if (!client)
+		return -EINVAL;
+	body.id = id;
+	return request_status(client, &req);
+}
+
+int dbb_watch(struct dbb_client *client, bool enable)
+{
+	DmabufBroker__V1__WatchRequest body = DMABUF_BROKER__V1__WATCH_REQUEST__INIT;
+	REQ(watch, WATCH);
+
+	if (!client)
+		return -EINVAL;
+	body.enable = enable;
+	return request_status(client, &req);
+}
+
+int dbb_info_by_id(struct dbb_client *client, uint64_t id,
+		   struct dbb_buffer_info **out)
+{
+	DmabufBroker__V1__InfoRequest body = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
+	REQ(info, INFO);
+
+	if (!client || !out)
+		return -EINVAL;
+	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
+	body.id = id;
+	return request_info(client, &req, 0, out, NULL);
+}
+
+int dbb_info_by_name(struct dbb_client *client, const char *name,
+		     struct dbb_buffer_info **out)
+{
+	DmabufBroker__V1__InfoRequest body = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
+	REQ(info, INFO);
+
+	if (!client || !name || !out)
+		return -EINVAL;
+	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
+	body.name = (char *)name;
+	return request_info(client, &req, 0, out, NULL);
+}
+
+/* Fetches the page after @*after into @list; sets *@after to the next. */
+static int request_list_page(struct dbb_client *client,
+			     struct dbb_buffer_list *list, uint64_t *after)
+{
+	DmabufBroker__V1__ListRequest body = DMABUF_BROKER__V1__LIST_REQUEST__INIT;
+	struct connection_reply reply;
+	uint64_t next;
+	int ret;
+	REQ(list, LIST);
+
+	body.after_id = *after;
+	ret = connection_call(client, &req, BODY(LIST), 0, &reply);
+	if (ret < 0)
+		return ret;
+	next = reply.resp->list->next_after_id;
+	ret = list_buffers_append(list, reply.resp->list);
+	connection_reply_clear(&reply);
+	if (ret == 0 && next != 0 && next <= *after) {
+		/* Would loop forever: ids only grow. */
+		connection_set_error(client, "list paging went backwards");
+		ret = -EPROTO;
+	}
+	*after = next;
+	return ret;
+}
+
+int dbb_list(struct dbb_client *client, struct dbb_buffer_list **out)
+{
+	struct dbb_buffer_list *list;
+	uint64_t after = 0;
+	int ret;
+
+	if (!client || !out)
+		return -EINVAL;
+	list = list_buffers_new();
+	if (!list)
+		return -ENOMEM;
+	do {
+		ret = request_list_page(client, list, &after);
+	} while (ret == 0 && after != 0);
+	if (ret < 0) {
+		dbb_buffer_list_free(list);
+		return ret;
+	}
+	*out = list;
+	return 0;
+}
+
+static void request_stats_copy(const DmabufBroker__V1__StatsReply *s,
+			       struct dbb_stats *out)
+{
+	*out = (struct dbb_stats){
+		.clients = s->clients,
+		.buffers = s->buffers,
+		.bytes = s->bytes,
+		.named = s->named,
+		.persistent = s->persistent,
+		.requests = s->requests,
+		.errors = s->errors,
+		.uptime_usec = s->uptime_usec,
+		.max_clients = s->max_clients,
+		.max_buffer_size = s->max_buffer_size,
+	};
+	if (s->caller) {
+		out->my_bytes = s->caller->bytes;
+		out->my_buffers = s->caller->buffers;
+		out->my_max_bytes = s->caller->max_bytes;
+		out->my_max_buffers = s->caller->max_buffers;
+	}
+}
+
+int dbb_stats(struct dbb_client *client, struct dbb_stats *out)
+{
+	DmabufBroker__V1__StatsRequest body = DMABUF_BROKER__V1__STATS_REQUEST__INIT;
+	struct connection_reply reply;
+	int ret;
+	REQ(stats, STATS);
+
+	if (!client || !out)
+		return -EINVAL;
+	ret = connection_call(client, &req, BODY(STATS), 0, &reply);
+	if (ret < 0)
+		return ret;
+	request_stats_copy(reply.resp->stats, out);
+	connection_reply_clear(&reply);
+	return 0;
+}
+
+int dbb_backends(struct dbb_client *client, struct dbb_backend_list **out)
+{
+	DmabufBroker__V1__BackendsRequest body = DMABUF_BROKER__V1__BACKENDS_REQUEST__INIT;
+	struct connection_reply reply;
+	int ret;
+	REQ(backends, BACKENDS);
+
+	if (!client || !out)
+		return -EINVAL;
+	ret = connection_call(client, &req, BODY(BACKENDS), 0, &reply);
+	if (ret < 0)
+		return ret;
+	ret = list_backends_from_proto(reply.resp->backends, out);
+	connection_reply_clear(&reply);
+	return ret;
+}
