@@ -286,7 +286,8 @@ int dbb_watch(struct dbb_client *client, bool enable);
 
 /* The connection's fd, owned by the client: poll it for POLLIN and call
  * dbb_client_dispatch().  Events that arrived during blocking calls are
- * queued and delivered by the next dispatch. */
+ * queued and delivered by the next dispatch; at most 1024 are kept, the
+ * oldest dropped beyond that. */
 int dbb_client_get_fd(const struct dbb_client *client);
 
 /* Delivers queued events and reads what is pending without blocking.
