@@ -1,0 +1,21 @@
+# Integration tests: a real daemon on a private socket, real client
+# processes.  The harness finds the daemon through $DBB_BROKERD, else the
+# build tree's (compiled in below); DBB_DAEMON_WRAPPER runs it under e.g.
+# valgrind.  The library path is spelled out because prerequisites are
+# expanded when this fragment is read.
+INTEG_LIB := $(B)/libclient/libdmabuf-broker.so.1
+INTEG_HARNESS := $(B)/tests/integration/harness.o
+INTEG_PROGS := $(B)/tests/integration/test_broker
+
+$(INTEG_HARNESS): ALL_CFLAGS += \
+	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'
+$(INTEG_HARNESS) $(INTEG_PROGS:%=%.o): $(PROTO_H)
+
+$(INTEG_PROGS): %: %.o $(INTEG_HARNESS) $(INTEG_LIB) $(B)/common/wire.o \
+		$(PROTO_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(INTEG_HARNESS) $(B)/common/wire.o \
+		$(PROTO_OBJ) $(LIBCLIENT_LDFLAGS) \
+		$(shell $(PKG_CONFIG) --libs cmocka libprotobuf-c)
+
+all: $(INTEG_PROGS)
+CHECK_PROGS += $(INTEG_PROGS)
