@@ -126,6 +126,10 @@ void dbb_client_destroy(struct dbb_client *client);
 /* The id the broker gave this connection. */
 uint64_t dbb_client_get_id(const struct dbb_client *client);
 
+/* The broker's version string from the handshake ("" if it sent none).
+ * Owned by the client. */
+const char *dbb_client_get_server_version(const struct dbb_client *client);
+
 /* The broker's message for the last failed request, "" if none.  Owned by
  * the client, valid until its next call. */
 const char *dbb_client_last_error(const struct dbb_client *client);

@@ -42,6 +42,7 @@ struct dbb_client {
 	int sock;
 	uint64_t id;
 	uint64_t last_seq;
+	char server_version[64];
 	/* The broker closed the connection (seen while reading). */
 	int gone;
 	char last_error[CONNECTION_ERROR_MAX];

@@ -243,6 +243,8 @@ static int connection_hello(struct dbb_client *client, const char *name)
 	if (reply.resp->hello->protocol_version != CONNECTION_PROTOCOL)
 		ret = -EPROTO;
 	client->id = reply.resp->hello->client_id;
+	snprintf(client->server_version, sizeof(client->server_version), "%s",
+		 reply.resp->hello->server_version ? reply.resp->hello->server_version : "");
 	connection_reply_clear(&reply);
 	return ret;
 }
@@ -290,6 +292,11 @@ void dbb_client_destroy(struct dbb_client *client)
 uint64_t dbb_client_get_id(const struct dbb_client *client)
 {
 	return client->id;
+}
+
+const char *dbb_client_get_server_version(const struct dbb_client *client)
+{
+	return client->server_version;
 }
 
 const char *dbb_client_last_error(const struct dbb_client *client)

@@ -280,6 +280,7 @@ static struct dbb_client *fake_connect(struct fake *f, fake_script script)
 	assert_int_equal(0, dbb_client_connect(f->path, "unit", &c));
 	assert_non_null(c);
 	assert_int_equal(42, dbb_client_get_id(c));
+	assert_string_equal("fake", dbb_client_get_server_version(c));
 	return c;
 }
 
