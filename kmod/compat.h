@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * API drift between the kernels dmabuf_sg supports (Debian 12's 6.1 and
+ * 6.12).  Each choice tests for the feature, never the version number, so a
+ * distribution kernel with a backport takes the new path:
+ *
+ * - macros are tested with #ifdef;
+ * - functions are probed by Kbuild, which greps the kernel's headers and
+ *   defines DMABUF_SG_HAVE_<FEATURE> (see Kbuild).
+ *
+ * Pinning: iov_iter_extract_pages() (6.3+) cannot take FOLL_LONGTERM (it
+ * builds its gup flags itself: FOLL_PIN, FOLL_WRITE, FOLL_PCI_P2PDMA,
+ * FOLL_NOFAULT), and a dma-buf pin lives as long as the fd, so every kernel
+ * uses pin_user_pages_fast(FOLL_LONGTERM), which is FOLL_PIN by definition.
+ */
+#ifndef DMABUF_SG_COMPAT_H
+#define DMABUF_SG_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+
+/* Largest order the page allocator hands out: MAX_PAGE_ORDER since 6.8. */
+#ifdef MAX_PAGE_ORDER
+#define DMABUF_SG_MAX_PAGE_ORDER MAX_PAGE_ORDER
+#else
+#define DMABUF_SG_MAX_PAGE_ORDER (MAX_ORDER - 1)
+#endif
+
+/* vm_flags became read-only behind vm_flags_set()/vm_flags_clear() in 6.3. */
+static inline void dmabuf_sg_vm_flags_clear(struct vm_area_struct *vma,
+					    vm_flags_t flags)
+{
+#ifdef DMABUF_SG_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+#endif /* DMABUF_SG_COMPAT_H */

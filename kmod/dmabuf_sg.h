@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dmabuf_sg internal interfaces: the buffer shared by the create paths
+ * (alloc.c, pin.c), the dma_buf_ops (buffer.c), the statistics (stats.c) and
+ * the device (main.c).
+ */
+#ifndef DMABUF_SG_H
+#define DMABUF_SG_H
+
+#include <linux/dma-buf.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+
+#include "compat.h"
+#include "uapi/dmabuf_sg.h"
+
+/* Orders this module can hand out: 0 .. DMABUF_SG_MAX_PAGE_ORDER. */
+#define DMABUF_SG_ORDERS (DMABUF_SG_MAX_PAGE_ORDER + 1)
+
+/* Module parameters (main.c), read with READ_ONCE(). */
+extern unsigned int dmabuf_sg_max_order;
+extern unsigned long dmabuf_sg_max_buffer_bytes;
+extern unsigned long dmabuf_sg_max_total_bytes;
+
+struct dmabuf_sg_buffer;
+
+/**
+ * struct dmabuf_sg_buffer_kind - what differs between ALLOC and PIN buffers
+ * @kind: DMABUF_SG_KIND_* reported by INFO.
+ * @release_pages: give back @buf->pages (free or unpin).
+ */
+struct dmabuf_sg_buffer_kind {
+	u32 kind;
+	void (*release_pages)(struct dmabuf_sg_buffer *buf);
+};
+
+/**
+ * struct dmabuf_sg_buffer - one exported buffer (dma_buf->priv)
+ * @ops: kind-specific callbacks.
+ * @flags: creation flags (DMABUF_SG_ALLOC_* or DMABUF_SG_PIN_*).
+ * @writable: CPU and devices may write (false only for read-only pins).
+ * @size: dma-buf size, whole pages.
+ * @offset: offset of the first requested byte (PIN), 0 for ALLOC.
+ * @length: requested length in bytes.
+ * @npages: entries of @pages.
+ * @pages: every page of the buffer in buffer order.
+ * @table: the buffer's sg_table, contiguous pages merged.
+ * @blocks: blocks per order the buffer was made of.
+ * @lock: protects the fields below.
+ * @attachments: list of &struct dmabuf_sg_attachment.
+ * @nr_attached: entries of @attachments.
+ * @nr_mapped: attachments mapped for DMA.
+ * @vmap_count: references on @vaddr.
+ * @vaddr: kernel mapping while @vmap_count > 0.
+ */
+struct dmabuf_sg_buffer {
+	const struct dmabuf_sg_buffer_kind *ops;
+	u32 flags;
+	bool writable;
+	size_t size;
+	size_t offset;
+	size_t length;
+	unsigned long npages;
+	struct page **pages;
+	struct sg_table table;
+	u32 blocks[DMABUF_SG_ORDERS];
+
+	struct mutex lock;
+	struct list_head attachments;
+	unsigned int nr_attached;
+	unsigned int nr_mapped;
+	unsigned int vmap_count;
+	void *vaddr;
+};
+
+/**
+ * struct dmabuf_sg_export - what the ioctls ask of a new dma-buf
+ * @fd_flags: validated fd flags (O_CLOEXEC | access mode).
+ * @name: NUL-terminated name, empty for none.
+ */
+struct dmabuf_sg_export {
+	u32 fd_flags;
+	const char *name;
+};
+
+/* buffer.c */
+struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind *ops,
+					      size_t size, unsigned long npages);
+void dmabuf_sg_buffer_free(struct dmabuf_sg_buffer *buf);
+struct dma_buf *dmabuf_sg_buffer_export(struct dmabuf_sg_buffer *buf,
+					const struct dmabuf_sg_export *exp);
+struct dmabuf_sg_buffer *dmabuf_sg_buffer_from_dmabuf(struct dma_buf *dmabuf);
+void dmabuf_sg_buffer_info(struct dmabuf_sg_buffer *buf, struct dma_buf *dmabuf,
+			   struct dmabuf_sg_info *info);
+
+/* alloc.c */
+struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags);
+
+/* pin.c */
+struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
+					      u32 flags);
+
+/* stats.c */
+int dmabuf_sg_stats_reserve(size_t bytes);
+void dmabuf_sg_stats_unreserve(size_t bytes);
+void dmabuf_sg_stats_buffer_live(const struct dmabuf_sg_buffer *buf);
+void dmabuf_sg_stats_buffer_dead(const struct dmabuf_sg_buffer *buf);
+void dmabuf_sg_stats_failure(u32 kind);
+extern const struct attribute_group *dmabuf_sg_stats_groups[];
+
+#endif /* DMABUF_SG_H */

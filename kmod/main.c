@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmabuf_sg: scatter-gather allocation and user-memory pinning exported as
+ * dma-bufs.  This file holds the module parameters, the ioctls of the misc
+ * device /dev/dmabuf_sg, and module init/exit.
+ */
+#include <linux/dma-buf.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sizes.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/dma-heap.h>
+
+#include "dmabuf_sg.h"
+
+#define DMABUF_SG_DEFAULT_MAX_ORDER \
+	(DMABUF_SG_MAX_PAGE_ORDER < 10 ? DMABUF_SG_MAX_PAGE_ORDER : 10)
+
+unsigned int dmabuf_sg_max_order = DMABUF_SG_DEFAULT_MAX_ORDER;
+unsigned long dmabuf_sg_max_buffer_bytes = SZ_1G;
+unsigned long dmabuf_sg_max_total_bytes;
+
+static int dmabuf_sg_param_set_order(const char *val,
+				     const struct kernel_param *kp)
+{
+	unsigned int order;
+	int ret;
+
+	ret = kstrtouint(val, 0, &order);
+	if (ret)
+		return ret;
+	if (order > DMABUF_SG_MAX_PAGE_ORDER)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, order);
+	return 0;
+}
+
+static const struct kernel_param_ops dmabuf_sg_param_order_ops = {
+	.set = dmabuf_sg_param_set_order,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_order, &dmabuf_sg_param_order_ops, &dmabuf_sg_max_order, 0644);
+MODULE_PARM_DESC(max_order, "Largest block order ALLOC takes (0.." __stringify(DMABUF_SG_MAX_PAGE_ORDER) ", default 10)");
+module_param_named(max_buffer_bytes, dmabuf_sg_max_buffer_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_buffer_bytes, "Largest buffer in bytes, ALLOC or PIN (default 1 GiB)");
+module_param_named(max_total_bytes, dmabuf_sg_max_total_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_total_bytes, "Cap on the bytes of all live buffers (0 at load: half of RAM)");
+
+static int dmabuf_sg_check_fd_flags(u32 fd_flags)
+{
+	if (fd_flags & ~(O_CLOEXEC | O_ACCMODE))
+		return -EINVAL;
+	if ((fd_flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	return 0;
+}
+
+static int dmabuf_sg_check_name(const char *name)
+{
+	return memchr(name, '\0', DMABUF_SG_NAME_LEN) ? 0 : -EINVAL;
+}
+
+/*
+ * Hand a new dma-buf to userspace: reserve an fd, write the reply with it,
+ * and only then install it, so a failed copy leaves no fd behind.  Consumes
+ * the caller's reference on @dmabuf.
+ */
+static int dmabuf_sg_reply_fd(struct dma_buf *dmabuf, u32 fd_flags,
+			      void __user *uarg, const void *karg, size_t size,
+			      u32 *fd_field)
+{
+	int fd;
+
+	fd = get_unused_fd_flags(fd_flags & O_CLOEXEC);
+	if (fd < 0)
+		goto err_put_dmabuf;
+	*fd_field = fd;
+	if (copy_to_user(uarg, karg, size))
+		goto err_put_fd;
+	fd_install(fd, dmabuf->file);
+	return 0;
+
+err_put_fd:
+	put_unused_fd(fd);
+	fd = -EFAULT;
+err_put_dmabuf:
+	dma_buf_put(dmabuf);
+	return fd;
+}
+
+static struct dma_buf *dmabuf_sg_alloc_export(u64 size, u32 flags,
+					      const struct dmabuf_sg_export *exp,
+					      u32 *sg_entries)
+{
+	struct dmabuf_sg_buffer *buf;
+
+	if (size > SIZE_MAX)
+		return ERR_PTR(-EFBIG);
+	buf = dmabuf_sg_alloc_create(size, flags);
+	if (IS_ERR(buf))
+		return ERR_CAST(buf);
+	if (sg_entries)
+		*sg_entries = buf->table.orig_nents;
+	return dmabuf_sg_buffer_export(buf, exp);
+}
+
+static long dmabuf_sg_ioctl_alloc(void __user *uarg)
+{
+	struct dmabuf_sg_export exp;
+	struct dmabuf_sg_alloc arg;
+	struct dma_buf *dmabuf;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.reserved || dmabuf_sg_check_fd_flags(arg.fd_flags) ||
+	    dmabuf_sg_check_name(arg.name))
+		return -EINVAL;
+
+	exp.fd_flags = arg.fd_flags;
+	exp.name = arg.name;
+	dmabuf = dmabuf_sg_alloc_export(arg.size, arg.flags, &exp,
+					&arg.sg_entries);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),
+				  &arg.fd);
+}
+
+static long dmabuf_sg_ioctl_heap_alloc(void __user *uarg)
+{
+	struct dma_heap_allocation_data arg;
+	struct dmabuf_sg_export exp = { .name = "" };
+	struct dma_buf *dmabuf;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.fd_flags & ~DMA_HEAP_VALID_FD_FLAGS) ||
+	    (arg.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) ||
+	    dmabuf_sg_check_fd_flags(arg.fd_flags))
+		return -EINVAL;
+
+	exp.fd_flags = arg.fd_flags;
+	dmabuf = dmabuf_sg_alloc_export(arg.len, 0, &exp, NULL);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),
+				  &arg.fd);
+}
+
+static int dmabuf_sg_check_pin_args(const struct dmabuf_sg_pin *arg)
+{
+	if (arg->reserved || dmabuf_sg_check_fd_flags(arg->fd_flags) ||
+	    dmabuf_sg_check_name(arg->name))
+		return -EINVAL;
+	/* A read-only pin must not hand out a writable file. */
+	if (!(arg->flags & DMABUF_SG_PIN_WRITE) &&
+	    (arg->fd_flags & O_ACCMODE) != O_RDONLY)
+		return -EINVAL;
+	if (arg->addr > ULONG_MAX || arg->len > SIZE_MAX)
+		return -EFAULT;
+	return 0;
+}
+
+static long dmabuf_sg_ioctl_pin(void __user *uarg)
+{
+	struct dmabuf_sg_buffer *buf;
+	struct dmabuf_sg_export exp;
+	struct dmabuf_sg_pin arg;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	ret = dmabuf_sg_check_pin_args(&arg);
+	if (ret)
+		return ret;
+
+	buf = dmabuf_sg_pin_create(arg.addr, arg.len, arg.flags);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	arg.sg_entries = buf->table.orig_nents;
+	exp.fd_flags = arg.fd_flags;
+	exp.name = arg.name;
+	dmabuf = dmabuf_sg_buffer_export(buf, &exp);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),
+				  &arg.fd);
+}
+
+static long dmabuf_sg_ioctl_info(void __user *uarg)
+{
+	struct dmabuf_sg_buffer *buf;
+	struct dmabuf_sg_info arg;
+	struct dma_buf *dmabuf;
+	long ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.pad)
+		return -EINVAL;
+	if (arg.fd > INT_MAX)
+		return -EBADF;
+
+	dmabuf = dma_buf_get(arg.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	buf = dmabuf_sg_buffer_from_dmabuf(dmabuf);
+	if (buf)
+		dmabuf_sg_buffer_info(buf, dmabuf, &arg);
+	else
+		ret = -EINVAL;
+	dma_buf_put(dmabuf);
+
+	if (!ret && copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long dmabuf_sg_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case DMABUF_SG_IOCTL_ALLOC:
+		return dmabuf_sg_ioctl_alloc(uarg);
+	case DMABUF_SG_IOCTL_PIN:
+		return dmabuf_sg_ioctl_pin(uarg);
+	case DMABUF_SG_IOCTL_INFO:
+		return dmabuf_sg_ioctl_info(uarg);
+	case DMA_HEAP_IOCTL_ALLOC:
+		return dmabuf_sg_ioctl_heap_alloc(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations dmabuf_sg_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = dmabuf_sg_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice dmabuf_sg_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "dmabuf_sg",
+	.fops = &dmabuf_sg_fops,
+	.mode = 0600,
+	.groups = dmabuf_sg_stats_groups,
+};
+
+static int __init dmabuf_sg_init(void)
+{
+	if (!dmabuf_sg_max_total_bytes)
+		dmabuf_sg_max_total_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
+	if (dmabuf_sg_max_order > DMABUF_SG_MAX_PAGE_ORDER)
+		return -EINVAL;
+	return misc_register(&dmabuf_sg_misc);
+}
+
+static void __exit dmabuf_sg_exit(void)
+{
+	misc_deregister(&dmabuf_sg_misc);
+}
+
+module_init(dmabuf_sg_init);
+module_exit(dmabuf_sg_exit);
+
+MODULE_DESCRIPTION("Scatter-gather allocation and user-memory pinning as dma-bufs");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PIN: a range of the caller's memory, pinned long-term, as a dma-buf over
+ * those very pages.
+ */
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/scatterlist.h>
+#include <linux/uaccess.h>
+
+#include "dmabuf_sg.h"
+
+/* Pages pinned per pin_user_pages_fast() call: bounds the time per call. */
+#define DMABUF_SG_PIN_BATCH 4096UL
+
+static void dmabuf_sg_pin_release_pages(struct dmabuf_sg_buffer *buf)
+{
+	unsigned long n = 0;
+
+	while (n < buf->npages && buf->pages[n])
+		n++;
+	unpin_user_pages_dirty_lock(buf->pages, n, buf->writable);
+}
+
+static const struct dmabuf_sg_buffer_kind dmabuf_sg_pin_kind = {
+	.kind = DMABUF_SG_KIND_PIN,
+	.release_pages = dmabuf_sg_pin_release_pages,
+};
+
+/* Pin every page of the range, or none: -EFAULT when a page cannot be had. */
+static int dmabuf_sg_pin_pages(struct dmabuf_sg_buffer *buf, unsigned long start)
+{
+	unsigned int gup_flags = FOLL_LONGTERM | (buf->writable ? FOLL_WRITE : 0);
+	unsigned long done = 0;
+	int ret;
+
+	while (done < buf->npages) {
+		unsigned long n = min(buf->npages - done, DMABUF_SG_PIN_BATCH);
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_unpin;
+		}
+		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), n,
+					  gup_flags, buf->pages + done);
+		if (ret <= 0) {
+			ret = ret ? ret : -EFAULT;
+			goto err_unpin;
+		}
+		done += ret;
+	}
+	return 0;
+
+err_unpin:
+	unpin_user_pages(buf->pages, done);
+	memset(buf->pages, 0, done * sizeof(*buf->pages));
+	return ret;
+}
+
+static int dmabuf_sg_pin_check(unsigned long addr, size_t len, u32 flags)
+{
+	if (!len || (flags & ~DMABUF_SG_PIN_VALID_FLAGS))
+		return -EINVAL;
+	if (len > READ_ONCE(dmabuf_sg_max_buffer_bytes))
+		return -EFBIG;
+	if (addr + len < addr || !access_ok((void __user *)addr, len))
+		return -EFAULT;
+	return 0;
+}
+
+static void dmabuf_sg_pin_count_blocks(struct dmabuf_sg_buffer *buf)
+{
+	buf->blocks[0] = buf->npages;
+}
+
+/**
+ * dmabuf_sg_pin_create() - pin user memory as a buffer
+ * @addr: user address of the first byte, any alignment.
+ * @len: bytes, not zero.
+ * @flags: DMABUF_SG_PIN_* flags.
+ *
+ * Return: a live buffer ready for export, or an ERR_PTR(): -EINVAL, -EFBIG,
+ * -ENOSPC (global cap), -EFAULT (range not pinnable), -ENOMEM, -EINTR.
+ * Nothing stays pinned on error.
+ */
+struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
+					      u32 flags)
+{
+	struct dmabuf_sg_buffer *buf;
+	unsigned long start, npages;
+	size_t size;
+	int ret;
+
+	ret = dmabuf_sg_pin_check(addr, len, flags);
+	if (ret)
+		return ERR_PTR(ret);
+	start = addr & PAGE_MASK;
+	npages = (PAGE_ALIGN(addr + len) - start) >> PAGE_SHIFT;
+	size = npages << PAGE_SHIFT;
+	if (size > READ_ONCE(dmabuf_sg_max_buffer_bytes))
+		return ERR_PTR(-EFBIG);
+
+	ret = dmabuf_sg_stats_reserve(size);
+	if (ret)
+		goto err_count_failure;
+	buf = dmabuf_sg_buffer_new(&dmabuf_sg_pin_kind, size, npages);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_unreserve;
+	}
+	buf->flags = flags;
+	buf->writable = flags & DMABUF_SG_PIN_WRITE;
+	buf->offset = offset_in_page(addr);
+	buf->length = len;
+
+	ret = dmabuf_sg_pin_pages(buf, start);
+	if (ret)
+		goto err_free_buf;
+	dmabuf_sg_pin_count_blocks(buf);
+	ret = sg_alloc_table_from_pages(&buf->table, buf->pages, npages, 0,
+					size, GFP_KERNEL);
+	if (ret)
+		goto err_unpin;
+	dmabuf_sg_stats_buffer_live(buf);
+	return buf;
+
+err_unpin:
+	unpin_user_pages(buf->pages, npages);
+err_free_buf:
+	dmabuf_sg_buffer_free(buf);
+err_unreserve:
+	dmabuf_sg_stats_unreserve(size);
+err_count_failure:
+	dmabuf_sg_stats_failure(DMABUF_SG_KIND_PIN);
+	return ERR_PTR(ret);
+}

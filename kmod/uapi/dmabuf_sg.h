@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dmabuf_sg: scatter-gather allocation and user-memory pinning exported as
+ * dma-bufs, through the misc device /dev/dmabuf_sg.
+ *
+ * Conventions shared by every ioctl of this file:
+ *
+ * - Fields marked "in" are read by the kernel; fields marked "out" are
+ *   written by the kernel on success and their input value is ignored.
+ * - Every flag field has a valid mask (``*_VALID_FLAGS``); a set bit outside
+ *   it fails with -EINVAL, as does a non-zero ``reserved``/``pad`` field.
+ * - ``fd_flags`` accepts O_CLOEXEC and an access mode (O_RDONLY, O_WRONLY or
+ *   O_RDWR); the access mode becomes the access mode of the dma-buf file, so
+ *   a dma-buf exported read-only refuses writable shared mappings.
+ * - ``name`` is a NUL-terminated string of at most DMABUF_SG_NAME_LEN - 1
+ *   bytes (an empty string leaves the buffer unnamed); it is the dma-buf name
+ *   shown as "name:" in /proc/PID/fdinfo/FD and may later be changed with
+ *   DMA_BUF_SET_NAME.  A name without its terminating NUL is -EINVAL.
+ *
+ * Errors common to ALLOC and PIN: -EINVAL for malformed input (zero size,
+ * unknown flags, non-zero padding, bad fd_flags, unterminated name),
+ * -EFBIG for a buffer larger than the max_buffer_bytes module parameter,
+ * -ENOSPC when the buffer would take the bytes held by all live buffers over
+ * the max_total_bytes module parameter, -ENOMEM when memory runs out (nothing
+ * stays allocated), -EMFILE when the caller has no free fd.
+ *
+ * The device also answers DMA_HEAP_IOCTL_ALLOC from <linux/dma-heap.h>, with
+ * the same rules as DMABUF_SG_IOCTL_ALLOC (heap_flags must be zero), so a udev
+ * symlink /dev/dma_heap/dmabuf_sg serves unmodified dma-heap clients.
+ */
+#ifndef _UAPI_DMABUF_SG_H
+#define _UAPI_DMABUF_SG_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/** DMABUF_SG_NAME_LEN - size of a name field, terminating NUL included */
+#define DMABUF_SG_NAME_LEN 32
+
+/** DMABUF_SG_NR_ORDERS - entries of &dmabuf_sg_info.blocks_per_order */
+#define DMABUF_SG_NR_ORDERS 16
+
+/**
+ * DMABUF_SG_ALLOC_CONTIGUOUS - allocate one physically contiguous block
+ *
+ * The buffer is a single block of order get_order(size), so it has exactly
+ * one SG entry; -EFBIG when that order is above the max_order module
+ * parameter, -ENOMEM when no such block is free.
+ */
+#define DMABUF_SG_ALLOC_CONTIGUOUS (1U << 0)
+/** DMABUF_SG_ALLOC_VALID_FLAGS - every flag &dmabuf_sg_alloc.flags accepts */
+#define DMABUF_SG_ALLOC_VALID_FLAGS (DMABUF_SG_ALLOC_CONTIGUOUS)
+
+/**
+ * struct dmabuf_sg_alloc - argument of DMABUF_SG_IOCTL_ALLOC
+ * @size: in: buffer size in bytes, rounded up to whole pages; not zero.
+ * @fd_flags: in: O_CLOEXEC and an access mode for the returned fd.
+ * @flags: in: DMABUF_SG_ALLOC_* flags.
+ * @fd: out: the new dma-buf fd.
+ * @sg_entries: out: entries of the buffer's sg_table.  Physically
+ *	contiguous blocks are merged, so this is usually far below the page
+ *	count.
+ * @name: in: the dma-buf's name, see the conventions above.
+ * @reserved: in: must be zero.
+ *
+ * The memory is zeroed.  It is taken in blocks of the largest order first
+ * (up to the max_order module parameter), falling back order by order; high
+ * orders never enter direct reclaim.
+ */
+struct dmabuf_sg_alloc {
+	__u64 size;
+	__u32 fd_flags;
+	__u32 flags;
+	__u32 fd;
+	__u32 sg_entries;
+	char name[DMABUF_SG_NAME_LEN];
+	__u64 reserved;
+};
+
+/**
+ * DMABUF_SG_PIN_WRITE - pin for writing
+ *
+ * The range must be mapped writable; its pages are marked dirty when the
+ * dma-buf is released.  Without this flag the pin is read-only: the range
+ * may be read-only, the fd's access mode must be O_RDONLY, writable mappings
+ * of the dma-buf fail with -EACCES, kernel mappings are read-only, and
+ * devices may only map it DMA_TO_DEVICE (other directions are -EPERM).
+ */
+#define DMABUF_SG_PIN_WRITE (1U << 0)
+/** DMABUF_SG_PIN_VALID_FLAGS - every flag &dmabuf_sg_pin.flags accepts */
+#define DMABUF_SG_PIN_VALID_FLAGS (DMABUF_SG_PIN_WRITE)
+
+/**
+ * struct dmabuf_sg_pin - argument of DMABUF_SG_IOCTL_PIN
+ * @addr: in: user address of the first byte; any alignment.
+ * @len: in: length in bytes; not zero.
+ * @fd_flags: in: O_CLOEXEC and an access mode for the returned fd.
+ * @flags: in: DMABUF_SG_PIN_* flags.
+ * @fd: out: the new dma-buf fd.
+ * @sg_entries: out: entries of the buffer's sg_table (contiguous pages
+ *	merged).
+ * @name: in: the dma-buf's name, see the conventions above.
+ * @reserved: in: must be zero.
+ *
+ * The pages of [addr, addr + len) are pinned long-term (FOLL_PIN |
+ * FOLL_LONGTERM) and the dma-buf is built over those very pages, so writes
+ * through either side are seen by the other.  The dma-buf spans whole pages:
+ * its size is the page-rounded span of the range and the byte at @addr is at
+ * offset (@addr % page size) in it; DMABUF_SG_IOCTL_INFO reports that offset
+ * and @len.  Bytes of the first and last page outside the range are the
+ * neighbouring user memory.
+ *
+ * Errors beyond the common ones: -EFAULT when part of the range is not
+ * mapped, is mapped without the needed access, or is a VM_PFNMAP/VM_IO
+ * mapping (for instance another dma-buf's mapping); nothing stays pinned.
+ * After fork() the pinned pages stay with the calling process (the child
+ * gets copies), as for every FOLL_LONGTERM pin.
+ */
+struct dmabuf_sg_pin {
+	__u64 addr;
+	__u64 len;
+	__u32 fd_flags;
+	__u32 flags;
+	__u32 fd;
+	__u32 sg_entries;
+	char name[DMABUF_SG_NAME_LEN];
+	__u64 reserved;
+};
+
+/** DMABUF_SG_KIND_ALLOC - &dmabuf_sg_info.kind of an allocated buffer */
+#define DMABUF_SG_KIND_ALLOC 1
+/** DMABUF_SG_KIND_PIN - &dmabuf_sg_info.kind of pinned user memory */
+#define DMABUF_SG_KIND_PIN 2
+
+/**
+ * struct dmabuf_sg_info - argument of DMABUF_SG_IOCTL_INFO
+ * @fd: in: a dma-buf fd exported by this module (-EBADF if not a file,
+ *	-EINVAL if another exporter's).
+ * @pad: in: must be zero.
+ * @kind: out: DMABUF_SG_KIND_ALLOC or DMABUF_SG_KIND_PIN.
+ * @flags: out: the flags the buffer was created with.
+ * @size: out: dma-buf size in bytes (whole pages).
+ * @offset: out: offset in the dma-buf of the first requested byte (always
+ *	0 for ALLOC; the user address' offset into its page for PIN).
+ * @length: out: requested length in bytes (ALLOC: @size).
+ * @sg_entries: out: entries of the buffer's sg_table.
+ * @attachments: out: devices attached now.
+ * @mappings: out: attachments mapped for DMA now.
+ * @vmaps: out: kernel virtual mappings (vmap) held now.
+ * @blocks_per_order: out: the buffer's pages per order, counted in blocks:
+ *	entry n is the number of blocks of 2^n contiguous pages the buffer was
+ *	allocated as (PIN counts each pinned page as one order-0 block).
+ * @name: out: the dma-buf's current name, NUL-terminated (empty if unset).
+ */
+struct dmabuf_sg_info {
+	__u32 fd;
+	__u32 pad;
+	__u32 kind;
+	__u32 flags;
+	__u64 size;
+	__u64 offset;
+	__u64 length;
+	__u32 sg_entries;
+	__u32 attachments;
+	__u32 mappings;
+	__u32 vmaps;
+	__u32 blocks_per_order[DMABUF_SG_NR_ORDERS];
+	char name[DMABUF_SG_NAME_LEN];
+};
+
+#define DMABUF_SG_IOC_MAGIC 0xDB
+
+/** DMABUF_SG_IOCTL_ALLOC - allocate zeroed memory as a dma-buf */
+#define DMABUF_SG_IOCTL_ALLOC _IOWR(DMABUF_SG_IOC_MAGIC, 0x00, struct dmabuf_sg_alloc)
+/** DMABUF_SG_IOCTL_PIN - pin a user address range as a dma-buf */
+#define DMABUF_SG_IOCTL_PIN _IOWR(DMABUF_SG_IOC_MAGIC, 0x01, struct dmabuf_sg_pin)
+/** DMABUF_SG_IOCTL_INFO - describe a dma-buf of this module */
+#define DMABUF_SG_IOCTL_INFO _IOWR(DMABUF_SG_IOC_MAGIC, 0x02, struct dmabuf_sg_info)
+
+#endif /* _UAPI_DMABUF_SG_H */
