@@ -5,7 +5,8 @@
 # expanded when this fragment is read.
 INTEG_LIB := $(B)/libclient/libdmabuf-broker.so.1
 INTEG_HARNESS := $(B)/tests/integration/harness.o
-INTEG_PROGS := $(B)/tests/integration/test_broker
+INTEG_PROGS := $(B)/tests/integration/test_broker \
+	$(B)/tests/integration/test_badinput
 
 $(INTEG_HARNESS): ALL_CFLAGS += \
 	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'
