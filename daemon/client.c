@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+#include "client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <utlist.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "registry.h"
+#include "server.h"
+#include "wire.h"
+
+/* One receive buffer for every client: the loop is single-threaded. */
+static uint8_t client_rx[DBB_WIRE_MAX_FRAME];
+
+struct log_ctx client_log_ctx(const struct client *c)
+{
+	return (struct log_ctx){
+		.client_id = c->id,
+		.uid = (uint32_t)c->peer.uid,
+		.pid = (uint32_t)c->peer.pid,
+	};
+}
+
+void client_kill(struct client *c, const char *why)
+{
+	struct log_ctx ctx;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (why) {
+		ctx = client_log_ctx(c);
+		log_ctx_msg(LOG_DEBUG, &ctx, "disconnecting client: %s", why);
+	}
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	server_schedule_reap(c->server, c);
+}
+
+static void client_frame_free(struct client_frame *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+void client_free(struct client *c)
+{
+	struct client_frame *f, *tmp;
+
+	if (!c)
+		return;
+	LL_FOREACH_SAFE(c->out_head, f, tmp)
+		client_frame_free(f);
+	registry_conn_close(c->server->reg, c->conn);
+	if (c->ev_read)
+		event_free(c->ev_read);
+	if (c->ev_write)
+		event_free(c->ev_write);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* Sends queued frames until the socket is full; 0, or -errno (dead). */
+static int client_flush(struct client *c)
+{
+	while (c->out_head) {
+		struct client_frame *f = c->out_head;
+		int ret = wire_send(c->fd, f->data, f->len, &f->fd,
+				    f->fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+
+		if (ret == -EAGAIN) {
+			event_add(c->ev_write, NULL);
+			return 0;
+		}
+		if (ret < 0) {
+			client_kill(c, "send failed");
+			return ret;
+		}
+		c->out_head = f->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		c->nout--;
+		c->out_bytes -= f->len;
+		client_frame_free(f);
+	}
+	event_del(c->ev_write);
+	if (c->closing)
+		client_kill(c, "closed after final reply");
+	return 0;
+}
+
+static void client_on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (!c->dead)
+		client_flush(c);
+}
+
+/* Tries to send a frame straight away: 1 sent, 0 socket full, -errno. */
+static int client_send_now(struct client *c, const uint8_t *data, size_t len,
+			   int fd)
+{
+	int ret = wire_send(c->fd, data, len, &fd, fd >= 0 ? 1 : 0,
+			    MSG_DONTWAIT);
+
+	if (ret == -EAGAIN)
+		return 0;
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		client_kill(c, "send failed");
+		return ret;
+	}
+	if (c->closing)
+		client_kill(c, "closed after final reply");
+	return 1;
+}
+
+static int client_queue(struct client *c, const uint8_t *data, size_t len,
+			int fd)
+{
+	struct client_frame *f;
+
+	if (c->nout >= CLIENT_MAX_QUEUE_FRAMES ||
+	    c->out_bytes + len > CLIENT_MAX_QUEUE_BYTES) {
+		if (fd >= 0)
+			close(fd);
+		client_kill(c, "output queue overflow (client does not read)");
+		return -ENOBUFS;
+	}
+	f = malloc(sizeof(*f) + len);
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		client_kill(c, "out of memory");
+		return -ENOMEM;
+	}
+	f->next = NULL;
+	f->fd = fd;
+	f->len = (uint32_t)len;
+	memcpy(f->data, data, len);
+	if (c->out_tail)
+		c->out_tail->next = f;
+	else
+		c->out_head = f;
+	c->out_tail = f;
+	c->nout++;
+	c->out_bytes += (uint32_t)len;
+	event_add(c->ev_write, NULL);
+	return 0;
+}
+
+int client_send_packed(struct client *c, const uint8_t *data, size_t len,
+		       int fd)
+{
+	int ret;
+
+	if (c->dead) {
+		if (fd >= 0)
+			close(fd);
+		return -EPIPE;
+	}
+	if (!c->out_head) {
+		ret = client_send_now(c, data, len, fd);
+		if (ret != 0)
+			return ret < 0 ? ret : 0;
+	}
+	return client_queue(c, data, len, fd);
+}
+
+int client_send(struct client *c, const ProtobufCMessage *msg, int fd)
+{
+	static uint8_t tx[DBB_WIRE_MAX_FRAME];
+	ssize_t len = wire_pack(msg, tx, sizeof(tx));
+
+	if (len < 0) {
+		/* A reply we built too big is our bug, not the client's. */
+		if (fd >= 0)
+			close(fd);
+		client_kill(c, "reply does not fit in a frame");
+		return (int)len;
+	}
+	return client_send_packed(c, tx, (size_t)len, fd);
+}
+
+/* Handles one received datagram; false when the client is dead. */
+static bool client_handle_frame(struct client *c, size_t len)
+{
+	DmabufBroker__V1__Request *req;
+
+	req = dmabuf_broker__v1__request__unpack(NULL, len, client_rx);
+	if (!req) {
+		client_kill(c, "undecodable frame");
+		return false;
+	}
+	dispatch_request(c, req);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+	return !c->dead;
+}
+
+static void client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	const struct config *cfg = c->server->cfg;
+
+	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing; i++) {
+		size_t nfds;
+		int fds[1];
+		ssize_t n = wire_recv(c->fd, client_rx, cfg->max_request_size,
+				      fds, 0, &nfds, MSG_DONTWAIT);
+
+		if (n == -EAGAIN)
+			return;
+		if (n == 0) {
+			client_kill(c, "end of stream");
+			return;
+		}
+		if (n < 0) {
+			client_kill(c, n == -EMSGSIZE ? "frame over max_request_size" :
+				    n == -EBADMSG ? "frame carried fds" :
+				    "receive failed");
+			return;
+		}
+		if (!client_handle_frame(c, (size_t)n))
+			return;
+	}
+}
+
+struct client *client_create(struct server *s, int fd, uint64_t id,
+			     const struct policy_peer *peer)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		goto err_close_fd;
+	c->server = s;
+	c->fd = fd;
+	c->id = id;
+	c->peer = *peer;
+	c->conn = registry_conn_open(s->reg, id, peer->uid, peer->pid, "");
+	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST,
+			       client_on_read, c);
+	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST,
+				client_on_write, c);
+	if (!c->conn || !c->ev_read || !c->ev_write ||
+	    event_add(c->ev_read, NULL) < 0)
+		goto err_free_client;
+	return c;
+
+err_free_client:
+	client_free(c);
+	return NULL;
+err_close_fd:
+	close(fd);
+	return NULL;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One connection: its socket and libevent events, its credentials, its
+ * bounded output queue, and its books in the registry.  Requests are read
+ * here and passed to dispatch; a protocol violation kills the client.  A
+ * client is never freed inside its own callback: client_kill() marks it
+ * dead and the server frees it from a deferred event.
+ */
+#ifndef DBB_CLIENT_H
+#define DBB_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "log.h"
+#include "policy.h"
+
+/* Bounds of the output queue; beyond either the client is disconnected. */
+#define CLIENT_MAX_QUEUE_FRAMES 256u
+#define CLIENT_MAX_QUEUE_BYTES (4u * 1024u * 1024u)
+/* Requests handled per readable wakeup, so that one client cannot starve
+ * the others. */
+#define CLIENT_READ_BATCH 16
+#define CLIENT_NAME_MAX 64
+
+struct server;
+struct registry_conn;
+
+/* A packed frame waiting for the socket, with the fd it carries. */
+struct client_frame {
+	struct client_frame *next;
+	int fd;				/* owned; -1: none */
+	uint32_t len;
+	uint8_t data[];
+};
+
+struct client {
+	struct server *server;
+	struct client *prev, *next;		/* server->clients */
+	struct client *watch_prev, *watch_next;	/* server->watchers */
+	struct client *dead_next;		/* server->dead */
+	struct event *ev_read;
+	struct event *ev_write;
+	struct registry_conn *conn;
+	struct client_frame *out_head, *out_tail;
+	uint32_t nout;
+	uint32_t out_bytes;
+	uint64_t id;
+	int fd;
+	bool hello;		/* Hello accepted */
+	bool watching;
+	bool dead;		/* killed; waiting to be freed */
+	bool closing;		/* kill once the queue is flushed */
+	struct policy_peer peer;
+};
+
+/*
+ * Creates a client for the accepted socket @fd (owned from then on, closed
+ * on failure too) and starts reading.  Returns NULL on failure (logged).
+ */
+struct client *client_create(struct server *s, int fd, uint64_t id,
+			     const struct policy_peer *peer);
+
+/* Frees a dead client: drops its books in the registry, closes its socket
+ * and queued fds.  Only the server's reaper calls this. */
+void client_free(struct client *c);
+
+/* Marks @c dead (logging @why at debug level unless NULL) and schedules
+ * its freeing.  Safe to call more than once and from any callback. */
+void client_kill(struct client *c, const char *why);
+
+/*
+ * Queues @msg for @c with @fd attached (ownership of @fd passes to the
+ * client in every case; -1 for none).  Sends at once when nothing is
+ * queued.  Returns 0, or a negative errno after which @c is dead
+ * (-ENOBUFS: queue overflow).
+ */
+int client_send(struct client *c, const ProtobufCMessage *msg, int fd);
+
+/* Same with a frame packed already (copied). */
+int client_send_packed(struct client *c, const uint8_t *data, size_t len,
+		       int fd);
+
+/* The log context of @c (client id, uid, pid). */
+struct log_ctx client_log_ctx(const struct client *c);
+
+#endif

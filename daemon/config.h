@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The broker's configuration: defaults, an ini file read with libinih, and
+ * command-line overrides.  Errors name file:line.
+ */
+#ifndef DBB_CONFIG_H
+#define DBB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uthash.h>
+
+#define CONFIG_DEFAULT_SOCKET "/run/dmabuf-broker/socket"
+#define CONFIG_DEFAULT_BACKENDS "kmod,heap,udmabuf,drm,memfd"
+#define CONFIG_MAX_BACKENDS 8
+#define CONFIG_ERR_MAX 512
+
+struct config_quota {
+	uint64_t bytes;		/* 0: unlimited */
+	uint64_t buffers;	/* 0: unlimited */
+};
+
+/* A [quota.UID] section. */
+struct config_uid_quota {
+	UT_hash_handle hh;
+	uid_t uid;
+	struct config_quota quota;
+};
+
+struct config {
+	char *socket_path;
+	mode_t socket_mode;
+	/* Probe order; names are static strings of the known backends. */
+	const char *backends[CONFIG_MAX_BACKENDS];
+	size_t nbackends;
+	uint32_t max_clients;
+	uint32_t max_request_size;
+	uint64_t max_buffer_size;
+	uint32_t max_holds_per_client;
+	struct config_quota quota;		/* default for every uid */
+	struct config_uid_quota *uid_quotas;
+};
+
+/* Sets every field to its default.  Returns 0 or -ENOMEM. */
+int config_init(struct config *cfg);
+
+/* Frees what @cfg owns (not @cfg itself).  Accepts NULL. */
+void config_fini(struct config *cfg);
+
+/*
+ * Reads @path into @cfg (over its current values).  On error returns a
+ * negative errno (-ENOENT/-EACCES for an unreadable file, -EINVAL for bad
+ * content, -ENOMEM) and writes a message naming "file:line" to @err.
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+		size_t errlen);
+
+/*
+ * Sets the backend probe order from a comma-separated list of known names
+ * (kmod, heap, udmabuf, drm, memfd).  Returns 0 or -EINVAL (message in
+ * @err).
+ */
+int config_set_backends(struct config *cfg, const char *list, char *err,
+			size_t errlen);
+
+/* Sets the socket path (copied).  Returns 0 or -ENOMEM. */
+int config_set_socket(struct config *cfg, const char *path);
+
+/* The quota that applies to @uid. */
+struct config_quota config_quota_for(const struct config *cfg, uid_t uid);
+
+/*
+ * Parses a size: decimal digits with an optional K, M, G or T suffix
+ * (powers of 1024).  Returns 0 or -EINVAL (also on overflow).
+ */
+int config_parse_size(const char *s, uint64_t *out);
+
+#endif

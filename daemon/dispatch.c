@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#include "dispatch.h"
+
+#include <errno.h>
+
+#include "client.h"
+#include "handlers.h"
+#include "server.h"
+
+#define DISPATCH_BODY(name) DMABUF_BROKER__V1__REQUEST__BODY_##name
+
+static const handler_fn dispatch_table[] = {
+	[DISPATCH_BODY(HELLO)] = handlers_session_hello,
+	[DISPATCH_BODY(ALLOC)] = handlers_buffer_alloc,
+	[DISPATCH_BODY(IMPORT)] = handlers_buffer_import,
+	[DISPATCH_BODY(PUBLISH)] = handlers_buffer_publish,
+	[DISPATCH_BODY(GRANT)] = handlers_buffer_grant,
+	[DISPATCH_BODY(RELEASE)] = handlers_buffer_release,
+	[DISPATCH_BODY(DESTROY)] = handlers_buffer_destroy,
+	[DISPATCH_BODY(LIST)] = handlers_query_list,
+	[DISPATCH_BODY(INFO)] = handlers_query_info,
+	[DISPATCH_BODY(STATS)] = handlers_query_stats,
+	[DISPATCH_BODY(WATCH)] = handlers_session_watch,
+	[DISPATCH_BODY(BACKENDS)] = handlers_query_backends,
+};
+
+#define DISPATCH_NTYPES (sizeof(dispatch_table) / sizeof(dispatch_table[0]))
+
+/* The Hello gate: true when @req may be handled at all. */
+static bool dispatch_gate(struct client *c, const DmabufBroker__V1__Request *req)
+{
+	bool is_hello = req->body_case == DISPATCH_BODY(HELLO);
+
+	if (!c->hello && !is_hello) {
+		client_kill(c, "request before Hello");
+		return false;
+	}
+	if (c->hello && is_hello) {
+		client_kill(c, "second Hello");
+		return false;
+	}
+	return true;
+}
+
+static handler_fn dispatch_lookup(const DmabufBroker__V1__Request *req)
+{
+	unsigned type = (unsigned)req->body_case;
+
+	return type < DISPATCH_NTYPES ? dispatch_table[type] : NULL;
+}
+
+void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req)
+{
+	struct server *s = c->server;
+	handler_fn fn;
+	struct reply r;
+	int fd;
+
+	if (!dispatch_gate(c, req))
+		return;
+	reply_init(&r, req->seq);
+	fn = dispatch_lookup(req);
+	if (fn)
+		fn(c, req, &r);
+	else
+		reply_error(&r, -EOPNOTSUPP, "unknown or empty request");
+	s->requests++;
+	if (r.resp.status < 0)
+		s->errors++;
+	if (!c->dead) {
+		fd = r.fd;
+		r.fd = -1;	/* client_send takes it */
+		client_send(c, &r.msg.base, fd);
+	}
+	reply_fini(&r);
+}

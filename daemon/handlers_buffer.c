@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/* Requests that create, share, name or remove buffers. */
+#include "handlers.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "describe.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+
+/* Converts a protocol grant; -EINVAL when it is incomplete or unknown. */
+static int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
+				      struct policy_grant *out)
+{
+	if (!g || (unsigned)g->access > POLICY_ACCESS_READ_WRITE)
+		return -EINVAL;
+	out->access = (uint8_t)g->access;
+	switch (g->subject_case) {
+	case DMABUF_BROKER__V1__GRANT__SUBJECT_UID:
+		out->subject = POLICY_SUBJECT_UID;
+		out->id = g->uid;
+		return 0;
+	case DMABUF_BROKER__V1__GRANT__SUBJECT_GID:
+		out->subject = POLICY_SUBJECT_GID;
+		out->id = g->gid;
+		return 0;
+	case DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE:
+		out->subject = POLICY_SUBJECT_EVERYONE;
+		out->id = 0;
+		return g->everyone ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
+				       uint64_t size,
+				       struct registry_layout *out)
+{
+	if (in->n_planes < 1 || in->n_planes > REGISTRY_MAX_PLANES ||
+	    in->width == 0 || in->height == 0)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->fourcc = in->fourcc;
+	out->modifier = in->modifier;
+	out->width = in->width;
+	out->height = in->height;
+	out->nplanes = (uint32_t)in->n_planes;
+	for (size_t i = 0; i < in->n_planes; i++) {
+		if (in->planes[i]->offset >= size)
+			return -EINVAL;
+		out->planes[i].offset = in->planes[i]->offset;
+		out->planes[i].stride = in->planes[i]->stride;
+	}
+	return 0;
+}
+
+/* Picks the backend an Alloc asks for; its index or a reply error. */
+static int handlers_buffer_backend(struct server *s, const char *name,
+				   struct reply *r)
+{
+	int i = *name ? backend_set_find(s->backends, name) :
+		s->backends->preferred;
+
+	if (i < 0 && *name)
+		return reply_error(r, -EINVAL, "unknown backend '%s'", name);
+	if (i < 0 || !s->backends->list[i].available)
+		return reply_error(r, -ENODEV, "backend '%s' unavailable: %s",
+				   name, i < 0 ? "none" :
+				   s->backends->list[i].detail);
+	return i;
+}
+
+/* Checks an Alloc's fields and fills @p; 0 or a reply error. */
+static int handlers_buffer_alloc_params(struct client *c,
+					const DmabufBroker__V1__AllocRequest *a,
+					struct registry_new *p,
+					struct registry_layout *layout,
+					struct reply *r)
+{
+	const struct config *cfg = c->server->cfg;
+	int be;
+
+	if (a->size == 0)
+		return reply_error(r, -EINVAL, "size must not be 0");
+	if (a->size > cfg->max_buffer_size)
+		return reply_error(r, -EFBIG, "size %llu exceeds the limit of %llu bytes",
+				   (unsigned long long)a->size,
+				   (unsigned long long)cfg->max_buffer_size);
+	if (*a->name && !registry_name_valid(a->name))
+		return reply_error(r, -EINVAL, "invalid buffer name");
+	if ((unsigned)a->lifetime > REGISTRY_LIFETIME_PERSISTENT)
+		return reply_error(r, -EINVAL, "unknown lifetime %d", a->lifetime);
+	if (a->layout && handlers_buffer_layout_from(a->layout, a->size, layout) < 0)
+		return reply_error(r, -EINVAL, "invalid image layout");
+	if (a->n_grants > POLICY_MAX_GRANTS)
+		return reply_error(r, -E2BIG, "too many grants");
+	for (size_t i = 0; i < a->n_grants; i++) {
+		struct policy_grant g;
+
+		if (handlers_buffer_grant_from(a->grants[i], &g) < 0)
+			return reply_error(r, -EINVAL, "invalid grant");
+	}
+	be = handlers_buffer_backend(c->server, a->backend, r);
+	if (be < 0)
+		return be;
+	*p = (struct registry_new){
+		.size = a->size,
+		.name = a->name,
+		.lifetime = (enum registry_lifetime)a->lifetime,
+		.backend = (uint8_t)be,
+		.layout = a->layout ? layout : NULL,
+	};
+	return 0;
+}
+
+/* Checks name, quota and hold limit before any memory is allocated. */
+static int handlers_buffer_alloc_room(struct client *c,
+				      const struct registry_new *p,
+				      struct registry_quota *q, struct reply *r)
+{
+	struct server *s = c->server;
+	struct config_quota cq = config_quota_for(s->cfg, c->peer.uid);
+	int ret;
+
+	*q = (struct registry_quota){ cq.bytes, cq.buffers };
+	ret = registry_check_add(s->reg, c->peer.uid, p->size, p->name, q);
+	if (ret == -EEXIST)
+		return reply_error(r, ret, "name '%s' is taken", p->name);
+	if (ret == -EDQUOT)
+		return reply_error(r, ret, "over quota for uid %u",
+				   (unsigned)c->peer.uid);
+	if (ret < 0)
+		return reply_error(r, ret, "size out of range");
+	if (c->conn->nholds >= s->cfg->max_holds_per_client)
+		return reply_error(r, -EMFILE, "too many holds on this connection");
+	return 0;
+}
+
+/* Takes a buffer that was never announced out of the registry again. */
+static void handlers_buffer_undo(struct server *s, struct registry_buffer *b)
+{
+	close(b->fd);
+	b->fd = -1;		/* no "gone" callback: it never arrived */
+	registry_buffer_remove(s->reg, b);
+}
+
+static int handlers_buffer_apply_grants(struct registry_buffer *b,
+					const DmabufBroker__V1__AllocRequest *a)
+{
+	for (size_t i = 0; i < a->n_grants; i++) {
+		struct policy_grant g;
+		int ret;
+
+		handlers_buffer_grant_from(a->grants[i], &g);
+		ret = policy_grants_apply(&b->grants, &b->ngrants, &g);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int handlers_buffer_alloc(struct client *c,
+			  const DmabufBroker__V1__Request *req,
+			  struct reply *r)
+{
+	const DmabufBroker__V1__AllocRequest *a = req->alloc;
+	struct server *s = c->server;
+	struct registry_layout layout;
+	struct registry_new p;
+	struct registry_quota q;
+	struct registry_buffer *b;
+	struct backend *be;
+	int fd, ret;
+
+	if ((ret = handlers_buffer_alloc_params(c, a, &p, &layout, r)) < 0 ||
+	    (ret = handlers_buffer_alloc_room(c, &p, &q, r)) < 0)
+		return ret;
+	be = &s->backends->list[p.backend];
+	fd = be->ops->alloc(be, p.size, p.name);
+	if (fd < 0)
+		return reply_error(r, fd, "%s allocation failed", be->name);
+	ret = registry_buffer_add(s->reg, c->conn, &p, &q, fd, &b);
+	if (ret < 0) {
+		close(fd);
+		return reply_error(r, ret, "cannot register buffer");
+	}
+	if ((ret = handlers_buffer_apply_grants(b, a)) < 0 ||
+	    (ret = be->ops->export_fd(be, b->fd, false)) < 0 ||
+	    !(r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS))) {
+		if (ret >= 0)
+			close(ret);
+		handlers_buffer_undo(s, b);
+		return reply_error(r, ret < 0 ? ret : -ENOMEM,
+				   "cannot hand out the buffer");
+	}
+	r->fd = ret;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
+	server_buffer_added(s, b);
+	return 0;
+}
+
+/* The buffer @id, or NULL after putting -ENOENT in @r. */
+static struct registry_buffer *handlers_buffer_find(struct server *s,
+						    uint64_t id,
+						    struct reply *r)
+{
+	struct registry_buffer *b = registry_buffer_by_id(s->reg, id);
+
+	if (!b)
+		reply_error(r, -ENOENT, "no buffer with id %llu",
+			    (unsigned long long)id);
+	return b;
+}
+
+/* The buffer an Import names, or NULL with the error in @r. */
+static struct registry_buffer *
+handlers_buffer_import_target(struct server *s,
+			      const DmabufBroker__V1__ImportRequest *im,
+			      struct reply *r)
+{
+	struct registry_buffer *b;
+
+	switch (im->target_case) {
+	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID:
+		return handlers_buffer_find(s, im->id, r);
+	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME:
+		if (!registry_name_valid(im->name)) {
+			reply_error(r, -EINVAL, "invalid buffer name");
+			return NULL;
+		}
+		b = registry_buffer_by_name(s->reg, im->name);
+		if (!b)
+			reply_error(r, -ENOENT, "no buffer named '%s'", im->name);
+		return b;
+	default:
+		reply_error(r, -EINVAL, "import needs an id or a name");
+		return NULL;
+	}
+}
+
+int handlers_buffer_import(struct client *c,
+			   const DmabufBroker__V1__Request *req,
+			   struct reply *r)
+{
+	const DmabufBroker__V1__ImportRequest *im = req->import;
+	struct server *s = c->server;
+	struct registry_buffer *b = handlers_buffer_import_target(s, im, r);
+	struct backend *be;
+	int fd, ret;
+
+	if (!b)
+		return r->resp.status;
+	if (policy_may_import(&c->peer, b->owner->uid, b->grants, b->ngrants,
+			      im->read_only) < 0)
+		return reply_error(r, -EACCES, "not allowed to import buffer %llu%s",
+				   (unsigned long long)b->id,
+				   im->read_only ? "" : " read-write");
+	if (!registry_hold_find(s->reg, b, c->conn) &&
+	    c->conn->nholds >= s->cfg->max_holds_per_client)
+		return reply_error(r, -EMFILE, "too many holds on this connection");
+	be = &s->backends->list[b->backend];
+	fd = be->ops->export_fd(be, b->fd, im->read_only);
+	if (fd < 0)
+		return reply_error(r, fd, "cannot export buffer %llu",
+				   (unsigned long long)b->id);
+	r->fd = fd;	/* closed by reply_fini() on any error below */
+	ret = registry_hold_add(s->reg, b, c->conn, !im->read_only, 0);
+	if (ret < 0)
+		return reply_error(r, ret, "out of memory");
+	r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS);
+	if (!r->resp.buffer) {
+		registry_hold_drop(s->reg, b, c->conn);
+		return reply_error(r, -ENOMEM, "out of memory");
+	}
+	r->resp.buffer->read_only = im->read_only;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
+	return 0;
+}
+
+/* The buffer @id if @c may manage it, else NULL with the error in @r. */
+static struct registry_buffer *handlers_buffer_owned(struct client *c,
+						     uint64_t id,
+						     struct reply *r)
+{
+	struct registry_buffer *b = handlers_buffer_find(c->server, id, r);
+
+	if (b && policy_may_manage(&c->peer, b->owner->uid) < 0) {
+		reply_error(r, -EPERM, "buffer %llu belongs to uid %u",
+			    (unsigned long long)id, (unsigned)b->owner->uid);
+		return NULL;
+	}
+	return b;
+}
+
+int handlers_buffer_publish(struct client *c,
+			    const DmabufBroker__V1__Request *req,
+			    struct reply *r)
+{
+	const DmabufBroker__V1__PublishRequest *p = req->publish;
+	struct registry_buffer *b = handlers_buffer_owned(c, p->id, r);
+	int ret;
+
+	if (!b)
+		return r->resp.status;
+	ret = registry_buffer_set_name(c->server->reg, b, p->name);
+	if (ret == -EINVAL)
+		return reply_error(r, ret, "invalid buffer name");
+	if (ret == -EEXIST)
+		return reply_error(r, ret, b->name && !strcmp(b->name, p->name) ?
+				   "buffer is named '%s' already" :
+				   "name '%s' is taken or the buffer has a name",
+				   p->name);
+	if (ret < 0)
+		return reply_error(r, ret, "out of memory");
+	server_broadcast(c->server, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
+	return 0;
+}
+
+int handlers_buffer_grant(struct client *c,
+			  const DmabufBroker__V1__Request *req,
+			  struct reply *r)
+{
+	const DmabufBroker__V1__GrantRequest *g = req->grant;
+	struct registry_buffer *b = handlers_buffer_owned(c, g->id, r);
+	struct policy_grant pg;
+	int ret;
+
+	if (!b)
+		return r->resp.status;
+	if (handlers_buffer_grant_from(g->grant, &pg) < 0)
+		return reply_error(r, -EINVAL, "invalid grant");
+	ret = policy_grants_apply(&b->grants, &b->ngrants, &pg);
+	if (ret == -E2BIG)
+		return reply_error(r, ret, "at most %d grants per buffer",
+				   POLICY_MAX_GRANTS);
+	if (ret < 0)
+		return reply_error(r, ret, "cannot apply grant");
+	return 0;
+}
+
+int handlers_buffer_release(struct client *c,
+			    const DmabufBroker__V1__Request *req,
+			    struct reply *r)
+{
+	struct server *s = c->server;
+	struct registry_buffer *b = handlers_buffer_find(s, req->release->id, r);
+
+	if (!b)
+		return r->resp.status;
+	if (registry_hold_drop(s->reg, b, c->conn) < 0)
+		return reply_error(r, -ENOENT, "this connection holds no fd of buffer %llu",
+				   (unsigned long long)b->id);
+	return 0;
+}
+
+int handlers_buffer_destroy(struct client *c,
+			    const DmabufBroker__V1__Request *req,
+			    struct reply *r)
+{
+	struct registry_buffer *b = handlers_buffer_owned(c, req->destroy->id, r);
+	struct log_ctx ctx = client_log_ctx(c);
+
+	if (!b)
+		return r->resp.status;
+	ctx.buffer_id = b->id;
+	log_ctx_msg(LOG_DEBUG, &ctx, "destroying buffer");
+	registry_buffer_remove(c->server->reg, b);
+	return 0;
+}

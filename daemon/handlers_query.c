@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Requests that only read: List, Info, Stats, Backends. */
+#include "handlers.h"
+
+#include <errno.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "describe.h"
+#include "registry.h"
+#include "server.h"
+#include "wire.h"
+
+/* Room left in a frame for the envelope around the list entries. */
+#define HANDLERS_QUERY_LIST_BUDGET (DBB_WIRE_MAX_FRAME - 512u)
+/* Entries in one page at most (each packs to more than 16 bytes). */
+#define HANDLERS_QUERY_LIST_MAX (DBB_WIRE_MAX_FRAME / 16u)
+
+/* Bytes @info adds to a ListReply: tag, length varint, payload. */
+static size_t handlers_query_entry_size(const DmabufBroker__V1__BufferInfo *info)
+{
+	return protobuf_c_message_get_packed_size(&info->base) + 4u;
+}
+
+/* Describes @b for a page with @used bytes taken; NULL when it does not
+ * fit (an entry alone that is too big loses its holders instead). */
+static DmabufBroker__V1__BufferInfo *
+handlers_query_list_entry(struct client *c, struct reply *r,
+			  const struct registry_buffer *b, size_t *used,
+			  bool first)
+{
+	DmabufBroker__V1__BufferInfo *info;
+	size_t size;
+
+	info = describe_buffer(r, c->server, b, DESCRIBE_HOLDERS);
+	if (!info)
+		return NULL;
+	size = handlers_query_entry_size(info);
+	if (*used + size > HANDLERS_QUERY_LIST_BUDGET && first) {
+		info->n_holders = 0;
+		size = handlers_query_entry_size(info);
+	}
+	if (*used + size > HANDLERS_QUERY_LIST_BUDGET)
+		return NULL;
+	*used += size;
+	return info;
+}
+
+int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
+			struct reply *r)
+{
+	const DmabufBroker__V1__ListRequest *l = req->list;
+	DmabufBroker__V1__ListReply *out = reply_alloc(r, sizeof(*out));
+	size_t max = l->max_entries && l->max_entries < HANDLERS_QUERY_LIST_MAX ?
+		     l->max_entries : HANDLERS_QUERY_LIST_MAX;
+	const struct registry_buffer *b;
+	size_t used = 0;
+
+	if (!out)
+		return reply_error(r, -ENOMEM, "out of memory");
+	dmabuf_broker__v1__list_reply__init(out);
+	out->buffers = reply_alloc(r, max * sizeof(*out->buffers));
+	if (!out->buffers)
+		return reply_error(r, -ENOMEM, "out of memory");
+	b = registry_buffer_after(c->server->reg, l->after_id);
+	for (; b && out->n_buffers < max; b = registry_buffer_next(b)) {
+		DmabufBroker__V1__BufferInfo *info =
+			handlers_query_list_entry(c, r, b, &used,
+						  out->n_buffers == 0);
+
+		if (!info)
+			break;
+		out->buffers[out->n_buffers++] = info;
+	}
+	if (b && out->n_buffers > 0)
+		out->next_after_id = out->buffers[out->n_buffers - 1]->id;
+	r->resp.list = out;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_LIST;
+	return 0;
+}
+
+int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
+			struct reply *r)
+{
+	const DmabufBroker__V1__InfoRequest *in = req->info;
+	struct server *s = c->server;
+	const struct registry_buffer *b;
+
+	switch (in->target_case) {
+	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID:
+		b = registry_buffer_by_id(s->reg, in->id);
+		break;
+	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME:
+		if (!registry_name_valid(in->name))
+			return reply_error(r, -EINVAL, "invalid buffer name");
+		b = registry_buffer_by_name(s->reg, in->name);
+		break;
+	default:
+		return reply_error(r, -EINVAL, "info needs an id or a name");
+	}
+	if (!b)
+		return reply_error(r, -ENOENT, "no such buffer");
+	r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS);
+	if (!r->resp.buffer)
+		return reply_error(r, -ENOMEM, "out of memory");
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
+	return 0;
+}
+
+int handlers_query_stats(struct client *c,
+			 const DmabufBroker__V1__Request *req,
+			 struct reply *r)
+{
+	struct server *s = c->server;
+	DmabufBroker__V1__StatsReply *st = reply_alloc(r, sizeof(*st));
+	DmabufBroker__V1__UsageLimits *me = reply_alloc(r, sizeof(*me));
+	struct registry_totals t = registry_totals(s->reg);
+	struct registry_usage use = registry_usage_of(s->reg, c->peer.uid);
+	struct config_quota q = config_quota_for(s->cfg, c->peer.uid);
+
+	if (!st || !me)
+		return reply_error(r, -ENOMEM, "out of memory");
+	dmabuf_broker__v1__stats_reply__init(st);
+	dmabuf_broker__v1__usage_limits__init(me);
+	*me = (DmabufBroker__V1__UsageLimits){
+		.base = me->base, .bytes = use.bytes, .buffers = use.buffers,
+		.max_bytes = q.bytes, .max_buffers = q.buffers,
+	};
+	st->clients = s->nclients;
+	st->buffers = t.buffers;
+	st->bytes = t.bytes;
+	st->named = t.named;
+	st->persistent = t.persistent;
+	st->requests = s->requests + 1;		/* this one included */
+	st->errors = s->errors;
+	st->uptime_usec = server_uptime_usec(s);
+	st->caller = me;
+	st->max_clients = s->cfg->max_clients;
+	st->max_buffer_size = s->cfg->max_buffer_size;
+	r->resp.stats = st;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_STATS;
+	return 0;
+}
+
+int handlers_query_backends(struct client *c,
+			    const DmabufBroker__V1__Request *req,
+			    struct reply *r)
+{
+	const struct backend_set *set = c->server->backends;
+	DmabufBroker__V1__BackendsReply *out = reply_alloc(r, sizeof(*out));
+	DmabufBroker__V1__BackendInfo *info = reply_alloc(r, set->n * sizeof(*info) + 1);
+
+	if (!out || !info)
+		return reply_error(r, -ENOMEM, "out of memory");
+	dmabuf_broker__v1__backends_reply__init(out);
+	out->backends = reply_alloc(r, set->n * sizeof(*out->backends) + 1);
+	if (!out->backends)
+		return reply_error(r, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < set->n; i++) {
+		const struct backend *be = &set->list[i];
+
+		dmabuf_broker__v1__backend_info__init(&info[i]);
+		info[i].name = (char *)be->name;
+		info[i].available = be->available;
+		info[i].is_dmabuf = be->is_dmabuf;
+		info[i].preferred = (int)i == set->preferred;
+		info[i].detail = (char *)be->detail;
+		info[i].buffers = be->buffers;
+		info[i].bytes = be->bytes;
+		out->backends[i] = &info[i];
+	}
+	out->n_backends = set->n;
+	r->resp.backends = out;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BACKENDS;
+	return 0;
+}

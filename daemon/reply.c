@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+#include "reply.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REPLY_CHUNK_SIZE 16384u
+
+struct reply_chunk {
+	struct reply_chunk *next;
+	size_t size;
+	max_align_t data[];
+};
+
+void reply_init(struct reply *r, uint64_t seq)
+{
+	memset(r, 0, sizeof(*r));
+	dmabuf_broker__v1__server_message__init(&r->msg);
+	dmabuf_broker__v1__response__init(&r->resp);
+	r->resp.seq = seq;
+	r->msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE;
+	r->msg.response = &r->resp;
+	r->fd = -1;
+}
+
+int reply_error(struct reply *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	r->resp.status = status;
+	r->resp.message = r->text;
+	return status;
+}
+
+void *reply_alloc(struct reply *r, size_t size)
+{
+	struct reply_chunk *c = r->chunks;
+	size_t need = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	void *p;
+
+	if (!c || r->chunk_used + need > c->size) {
+		size_t cap = need > REPLY_CHUNK_SIZE ? need : REPLY_CHUNK_SIZE;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->size = cap;
+		c->next = r->chunks;
+		r->chunks = c;
+		r->chunk_used = 0;
+	}
+	p = (char *)c->data + r->chunk_used;
+	r->chunk_used += need;
+	return memset(p, 0, need);
+}
+
+char *reply_strdup(struct reply *r, const char *s)
+{
+	size_t len = strlen(s);
+	char *p = reply_alloc(r, len + 1);
+
+	if (p)
+		memcpy(p, s, len + 1);
+	return p;
+}
+
+void reply_fini(struct reply *r)
+{
+	struct reply_chunk *c = r->chunks, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	r->chunks = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <utlist.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "describe.h"
+#include "log.h"
+#include "registry.h"
+#include "wire.h"
+
+/* Pause before accepting again after EMFILE/ENFILE. */
+#define SERVER_BACKOFF_MSEC 100
+/* Connections accepted per wakeup. */
+#define SERVER_ACCEPT_BATCH 32
+#define SERVER_BACKLOG 128
+
+static uint64_t server_monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t server_uptime_usec(const struct server *s)
+{
+	return server_monotonic_usec() - s->start_usec;
+}
+
+/* The registry's callback: a buffer is leaving. */
+static void server_buffer_gone(void *ctx, struct registry_buffer *b)
+{
+	struct server *s = ctx;
+	struct backend *be = &s->backends->list[b->backend];
+
+	be->buffers--;
+	be->bytes -= b->size;
+	server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
+}
+
+void server_buffer_added(struct server *s, struct registry_buffer *b)
+{
+	struct backend *be = &s->backends->list[b->backend];
+
+	be->buffers++;
+	be->bytes += b->size;
+	server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED, b);
+}
+
+void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
+		      const struct registry_buffer *b)
+{
+	static uint8_t frame[DBB_WIRE_MAX_FRAME];
+	DmabufBroker__V1__Event ev = DMABUF_BROKER__V1__EVENT__INIT;
+	DmabufBroker__V1__ServerMessage msg =
+		DMABUF_BROKER__V1__SERVER_MESSAGE__INIT;
+	struct reply arena;
+	struct client *c;
+	ssize_t len;
+
+	if (!s->watchers || s->stopping)
+		return;
+	reply_init(&arena, 0);
+	ev.type = type;
+	ev.buffer = describe_buffer(&arena, s, b, 0);
+	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = &ev;
+	len = ev.buffer ? wire_pack(&msg.base, frame, sizeof(frame)) : -ENOMEM;
+	if (len < 0)
+		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
+	DL_FOREACH2(s->watchers, c, watch_next) {
+		if (len >= 0 && !c->dead)
+			client_send_packed(c, frame, (size_t)len, -1);
+	}
+	reply_fini(&arena);
+}
+
+void server_set_watching(struct server *s, struct client *c, bool on)
+{
+	if (on == c->watching)
+		return;
+	if (on)
+		DL_APPEND2(s->watchers, c, watch_prev, watch_next);
+	else
+		DL_DELETE2(s->watchers, c, watch_prev, watch_next);
+	c->watching = on;
+}
+
+void server_schedule_reap(struct server *s, struct client *c)
+{
+	c->dead_next = s->dead;
+	s->dead = c;
+	event_active(s->ev_reap, EV_TIMEOUT, 0);
+}
+
+static void server_reap_one(struct server *s, struct client *c)
+{
+	server_set_watching(s, c, false);
+	DL_DELETE(s->clients, c);
+	s->nclients--;
+	client_free(c);
+}
+
+static void server_on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	/* Freeing may kill more clients (events they cannot take). */
+	while (s->dead) {
+		struct client *c = s->dead;
+
+		s->dead = c->dead_next;
+		server_reap_one(s, c);
+	}
+}
+
+static void server_add_client(struct server *s, int fd)
+{
+	struct policy_peer peer;
+	struct client *c;
+	int ret;
+
+	if (s->nclients >= s->cfg->max_clients) {
+		log_msg(LOG_WARNING, "refusing connection: %u clients already",
+			s->nclients);
+		close(fd);
+		return;
+	}
+	ret = policy_peer_from_socket(fd, &peer);
+	if (ret < 0) {
+		log_msg(LOG_WARNING, "SO_PEERCRED failed: %s", strerror(-ret));
+		close(fd);
+		return;
+	}
+	c = client_create(s, fd, s->next_client_id, &peer);
+	if (!c) {
+		log_msg(LOG_ERR, "cannot set up a client: out of memory");
+		return;
+	}
+	s->next_client_id++;
+	DL_APPEND(s->clients, c);
+	s->nclients++;
+}
+
+/* Out of fds: stop accepting for a moment instead of spinning. */
+static void server_backoff(struct server *s, int err)
+{
+	struct timeval tv = { 0, SERVER_BACKOFF_MSEC * 1000 };
+
+	log_msg(LOG_WARNING, "accept: %s; pausing for %d ms", strerror(err),
+		SERVER_BACKOFF_MSEC);
+	event_del(s->ev_accept);
+	evtimer_add(s->ev_backoff, &tv);
+}
+
+static void server_on_backoff(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	event_add(s->ev_accept, NULL);
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd >= 0) {
+			server_add_client(s, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			server_backoff(s, errno);
+		else if (errno != EAGAIN)
+			log_msg(LOG_ERR, "accept: %m");
+		return;
+	}
+}
+
+int server_init(struct server *s, struct event_base *base,
+		const struct config *cfg, struct backend_set *backends)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = base;
+	s->cfg = cfg;
+	s->backends = backends;
+	s->listen_fd = -1;
+	s->next_client_id = 1;
+	s->start_usec = server_monotonic_usec();
+	s->reg = registry_create(server_buffer_gone, s);
+	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
+	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
+	if (!s->reg || !s->ev_reap || !s->ev_backoff)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Creates the directories above @path that are missing. */
+static int server_mkdir_parents(const char *path)
+{
+	char *dir = strdup(path);
+
+	if (!dir)
+		return -ENOMEM;
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			int err = errno;
+
+			free(dir);
+			return -err;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return 0;
+}
+
+/* Removes a socket file nobody listens on; -EADDRINUSE if one does. */
+static int server_remove_stale(const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(addr->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (ret == 0)
+		return -EADDRINUSE;
+	return unlink(addr->sun_path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int server_bind(struct server *s)
+{
+	const char *path = s->cfg->socket_path;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	if ((ret = server_mkdir_parents(path)) < 0 ||
+	    (ret = server_remove_stale(&addr)) < 0)
+		return ret;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		goto err_close_fd;
+	s->bound_path = strdup(path);
+	if (!s->bound_path) {
+		errno = ENOMEM;
+		goto err_close_fd;
+	}
+	if (chmod(path, s->cfg->socket_mode) < 0 ||
+	    listen(fd, SERVER_BACKLOG) < 0)
+		goto err_close_fd;
+	s->listen_fd = fd;
+	return 0;
+
+err_close_fd:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Uses the first listening SOCK_SEQPACKET socket systemd passed. */
+static int server_take_activated(struct server *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+
+		if (s->listen_fd < 0 &&
+		    sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0) {
+			s->listen_fd = fd;
+			continue;
+		}
+		log_msg(LOG_WARNING, "closing unexpected inherited fd %d", fd);
+		close(fd);
+	}
+	if (s->listen_fd < 0)
+		return -ENOTSOCK;
+	if (fcntl(s->listen_fd, F_SETFL,
+		  fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int server_listen(struct server *s)
+{
+	int n = sd_listen_fds(1);
+	int ret;
+
+	if (n < 0) {
+		log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
+		return n;
+	}
+	ret = n > 0 ? server_take_activated(s, n) : server_bind(s);
+	if (ret < 0) {
+		log_msg(LOG_ERR, "cannot listen on %s: %s",
+			n > 0 ? "the socket systemd passed" : s->cfg->socket_path,
+			strerror(-ret));
+		return ret;
+	}
+	s->ev_accept = event_new(s->base, s->listen_fd, EV_READ | EV_PERSIST,
+				 server_on_accept, s);
+	if (!s->ev_accept || event_add(s->ev_accept, NULL) < 0)
+		return -ENOMEM;
+	log_msg(LOG_INFO, "listening on %s%s", server_socket_path(s),
+		n > 0 ? " (socket activation)" : "");
+	return 0;
+}
+
+const char *server_socket_path(const struct server *s)
+{
+	return s->bound_path ? s->bound_path : s->cfg->socket_path;
+}
+
+void server_fini(struct server *s)
+{
+	struct client *c, *tmp;
+
+	s->stopping = true;
+	DL_FOREACH_SAFE(s->clients, c, tmp) {
+		if (!c->dead)
+			client_kill(c, NULL);
+	}
+	if (s->ev_reap)
+		server_on_reap(-1, 0, s);
+	registry_destroy(s->reg);
+	s->reg = NULL;
+	if (s->ev_accept)
+		event_free(s->ev_accept);
+	if (s->ev_backoff)
+		event_free(s->ev_backoff);
+	if (s->ev_reap)
+		event_free(s->ev_reap);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->bound_path)
+		unlink(s->bound_path);
+	free(s->bound_path);
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = -1;
+}
