@@ -1,0 +1,22 @@
+# Broker benchmarks: make bench-broker (or make bench, which also runs
+# vm-bench where its owner defines it).  Not part of CHECK_PROGS: tests check
+# behaviour, benchmarks time it.  BENCH_ARGS=-q for a quick smoke run.
+# Paths are spelled out: this fragment is read before libclient's.
+BENCH_BROKER := $(B)/bench/broker/bench_broker
+BENCH_BROKER_DEPS := $(B)/tests/integration/harness.o $(B)/common/wire.o \
+	$(PROTO_OBJ) $(B)/libclient/libdmabuf-broker.so.1
+
+$(B)/bench/broker/bench_broker.o: ALL_CFLAGS += -Itests/integration
+$(B)/bench/broker/bench_broker.o: $(PROTO_H)
+
+$(BENCH_BROKER): $(B)/bench/broker/bench_broker.o $(BENCH_BROKER_DEPS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/integration/harness.o \
+		$(B)/common/wire.o $(PROTO_OBJ) $(LIBCLIENT_LDFLAGS) \
+		$(shell $(PKG_CONFIG) --libs libprotobuf-c)
+
+.PHONY: bench-broker
+bench-broker: $(BENCH_BROKER) $(B)/daemon/dmabuf-brokerd
+	$(BENCH_BROKER) $(BENCH_ARGS)
+
+all: $(BENCH_BROKER)
+bench: bench-broker

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Benchmarks of the broker on its memfd backend.  Every figure is printed
+ * beside a baseline measured in the same run, as a ratio, with PASS/MISS
+ * against its target:
+ *
+ *   import   import-by-name round trip (p50, p99) vs a bare SCM_RIGHTS
+ *            ping-pong over a socketpair (a byte out, a memfd back)
+ *                                                        target <= 2.0x
+ *   alloc    allocation through the broker vs the backend's own work done
+ *            directly (memfd_create + ftruncate + fchmod + seals, the same
+ *            calls as daemon/backend_memfd.c), 4 KiB and 16 MiB, memory
+ *            untouched on both sides (neither the backend nor the direct
+ *            path faults pages in; see "first use" for the cost with every
+ *            page written, the same on both sides)  target <= 1.2x at 16 MiB
+ *   scale    Info-by-name lookups/s with 1,000 and with 100,000 named
+ *            buffers (target: the second >= 0.8x the first), and the
+ *            daemon's RSS per registered buffer (target <= 1 KiB; each
+ *            memfd also costs kernel memory outside RSS, shown apart)
+ *   clients  aggregate import+release operations/s from 4 client processes
+ *            vs 1 (no target in the brief; the floor used here is 1.0:
+ *            more clients must not lower the total)
+ *
+ * Usage: bench_broker [-q]  (-q: fewer iterations, a smoke run)
+ * Needs root for the 100,000-buffer part when the hard RLIMIT_NOFILE is
+ * below ~100,100 (it is raised before the daemon starts).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmabuf-broker.h"
+#include "harness.h"
+
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
+#define SCALE_BIG 100000u
+#define SCALE_SMALL 1000u
+#define NOFILE_WANT 200000u
+
+static const char bench_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"[limits]\n"
+	"max_clients = 64\n"
+	"max_holds_per_client = 1000000\n"
+	"[quota]\n"
+	"bytes = 0\n"
+	"buffers = 0\n";
+
+static bool quick;
+
+struct row {
+	char what[48];
+	double value;
+	double base;
+	char unit[12];
+	double ratio;
+	char target[16];
+	const char *verdict;
+};
+
+static struct row rows[32];
+static int nrows;
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return (double)v[(size_t)(p * (double)(n - 1))];
+}
+
+/* Records a figure; @lower_better decides the ratio's direction: the
+ * ratio is always value/base, the target is "<= t" or ">= t". */
+static void add_row(const char *what, double value, double base,
+		    const char *unit, bool lower_better, double target)
+{
+	struct row *r = &rows[nrows++];
+
+	snprintf(r->what, sizeof(r->what), "%s", what);
+	snprintf(r->unit, sizeof(r->unit), "%s", unit);
+	r->value = value;
+	r->base = base;
+	r->ratio = base > 0 ? value / base : 0;
+	if (target <= 0) {
+		snprintf(r->target, sizeof(r->target), "-");
+		r->verdict = "info";
+	} else if (lower_better) {
+		snprintf(r->target, sizeof(r->target), "<= %.2f", target);
+		r->verdict = r->ratio <= target ? "PASS" : "MISS";
+	} else {
+		snprintf(r->target, sizeof(r->target), ">= %.2f", target);
+		r->verdict = r->ratio >= target ? "PASS" : "MISS";
+	}
+	printf("  %-34s %12.1f %-6s baseline %12.1f  ratio %6.2f  %s %s\n",
+	       r->what, value, unit, base, r->ratio, r->target, r->verdict);
+	fflush(stdout);
+}
+
+static struct dbb_client *connect_broker(const struct harness_daemon *d,
+					 const char *name)
+{
+	struct dbb_client *c = NULL;
+	int r = dbb_client_connect(d->socket, name, &c);
+
+	if (r < 0)
+		die("connect", r);
+	return c;
+}
+
+static struct dbb_buffer *alloc_named(struct dbb_client *c, uint64_t size,
+				      const char *name)
+{
+	struct dbb_alloc_params p = { .size = size, .name = name };
+	struct dbb_buffer *b = NULL;
+	int r = dbb_alloc(c, &p, &b);
+
+	if (r < 0)
+		die("alloc", r);
+	return b;
+}
+
+/* ---- 1. import round trip vs SCM_RIGHTS ping-pong ---- */
+
+static void pingpong_server(int s)
+{
+	int fd = memfd_create("pingpong", MFD_CLOEXEC);
+	char c;
+
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		_exit(1);
+	while (recv(s, &c, 1, 0) == 1) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctrl;
+		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+		struct msghdr m = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+		};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		if (sendmsg(s, &m, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	_exit(0);
+}
+
+static uint64_t pingpong_once(int s)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	char c = 'p';
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf),
+	};
+	uint64_t t0 = now_ns();
+	struct cmsghdr *cm;
+	int fd;
+
+	if (send(s, &c, 1, MSG_NOSIGNAL) != 1 ||
+	    recvmsg(s, &m, MSG_CMSG_CLOEXEC) != 1)
+		die("ping-pong", errno);
+	cm = CMSG_FIRSTHDR(&m);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		die("ping-pong: no fd", EBADMSG);
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	close(fd);
+	return now_ns() - t0;
+}
+
+static void bench_import(const struct harness_daemon *d)
+{
+	unsigned warm = quick ? 200 : 2000, n = quick ? 2000 : 20000;
+	uint64_t *base = calloc(n, sizeof(uint64_t));
+	uint64_t *brk = calloc(n, sizeof(uint64_t));
+	struct dbb_client *owner = connect_broker(d, "bench-owner");
+	struct dbb_client *c = connect_broker(d, "bench-importer");
+	struct dbb_buffer *b = alloc_named(owner, 4096, "bench/import");
+	int sv[2], st;
+	pid_t srv;
+
+	if (!base || !brk)
+		die("calloc", ENOMEM);
+	printf("import round trip (%u iterations after %u warm-up)\n", n, warm);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair", errno);
+	srv = fork();
+	if (srv == 0) {
+		close(sv[0]);
+		pingpong_server(sv[1]);
+	}
+	close(sv[1]);
+	/* Interleaved in blocks so both see the same machine state. */
+	for (unsigned i = 0; i < warm; i++)
+		pingpong_once(sv[0]);
+	for (unsigned i = 0; i < warm; i++) {
+		struct dbb_buffer *x = NULL;
+
+		if (dbb_import_by_name(c, "bench/import", false, &x) < 0)
+			die("import", EIO);
+		dbb_buffer_free(x);
+	}
+	for (unsigned blk = 0; blk < n; blk += 1000) {
+		for (unsigned i = blk; i < blk + 1000 && i < n; i++)
+			base[i] = pingpong_once(sv[0]);
+		for (unsigned i = blk; i < blk + 1000 && i < n; i++) {
+			struct dbb_buffer *x = NULL;
+			uint64_t t0 = now_ns();
+			int r = dbb_import_by_name(c, "bench/import", false, &x);
+
+			brk[i] = now_ns() - t0;
+			if (r < 0)
+				die("import", r);
+			dbb_buffer_free(x);
+		}
+	}
+	close(sv[0]);
+	waitpid(srv, &st, 0);
+	add_row("import by name p50", pct(brk, n, 0.50) / 1000,
+		pct(base, n, 0.50) / 1000, "us", true, 2.0);
+	add_row("import by name p99", pct(brk, n, 0.99) / 1000,
+		pct(base, n, 0.99) / 1000, "us", true, 2.0);
+	dbb_buffer_free(b);
+	dbb_client_destroy(c);
+	dbb_client_destroy(owner);
+	free(base);
+	free(brk);
+}
+
+/* ---- 2. allocation vs the backend's work done directly ---- */
+
+static void touch(int fd, uint64_t size)
+{
+	uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", errno);
+	for (uint64_t o = 0; o < size; o += 4096)
+		p[o] = 1;
+	munmap(p, size);
+}
+
+/* What daemon/backend_memfd.c does for one buffer. */
+static int direct_alloc(uint64_t size)
+{
+	int fd = memfd_create("dbb:buffer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0 || fchmod(fd, 0600) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		die("direct alloc", errno);
+	return fd;
+}
+
+static void bench_alloc_size(struct dbb_client *c, uint64_t size,
+			     const char *label, bool first_use, double target)
+{
+	unsigned n = size >= MIB ? (quick ? 50 : 500) : (quick ? 500 : 5000);
+	unsigned warm = n / 10;
+	uint64_t *base = calloc(n, sizeof(uint64_t));
+	uint64_t *brk = calloc(n, sizeof(uint64_t));
+	char what[64];
+
+	if (!base || !brk)
+		die("calloc", ENOMEM);
+	for (unsigned i = 0; i < n + warm; i++) {
+		struct dbb_alloc_params p = { .size = size };
+		struct dbb_buffer *b = NULL;
+		uint64_t t0 = now_ns(), t1;
+		int fd = direct_alloc(size), r;
+
+		if (first_use)
+			touch(fd, size);
+		t1 = now_ns();
+		close(fd);
+		if (i >= warm)
+			base[i - warm] = t1 - t0;
+		t0 = now_ns();
+		r = dbb_alloc(c, &p, &b);
+		if (r < 0)
+			die("alloc", r);
+		if (first_use)
+			touch(dbb_buffer_get_fd(b), size);
+		t1 = now_ns();
+		if (i >= warm)
+			brk[i - warm] = t1 - t0;
+		r = dbb_destroy(c, dbb_buffer_get_info(b)->id);
+		if (r < 0)
+			die("destroy", r);
+		dbb_buffer_free(b);
+	}
+	snprintf(what, sizeof(what), "alloc %s%s p50", label,
+		 first_use ? " first use" : "");
+	add_row(what, pct(brk, n, 0.5) / 1000, pct(base, n, 0.5) / 1000, "us",
+		true, target);
+	free(base);
+	free(brk);
+}
+
+static void bench_alloc(const struct harness_daemon *d)
+{
+	struct dbb_client *c = connect_broker(d, "bench-alloc");
+
+	printf("allocation: broker vs memfd_create+ftruncate+fchmod+seals "
+	       "(untouched; then with every page written)\n");
+	bench_alloc_size(c, 4 * KIB, "4 KiB", false, 0);
+	bench_alloc_size(c, 16 * MIB, "16 MiB", false, 1.2);
+	bench_alloc_size(c, 4 * KIB, "4 KiB", true, 0);
+	bench_alloc_size(c, 16 * MIB, "16 MiB", true, 1.2);
+	dbb_client_destroy(c);
+}
+
+/* ---- 3. registry scale ---- */
+
+static long meminfo_kib(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static void scale_register(struct dbb_client *c, unsigned from, unsigned to)
+{
+	char name[64];
+
+	for (unsigned i = from; i < to; i++) {
+		snprintf(name, sizeof(name), "bench/scale/%06u", i);
+		dbb_buffer_free(alloc_named(c, 4096, name));
+	}
+}
+
+/* Info by name on random registered names: lookups per second. */
+static double scale_lookups(struct dbb_client *c, unsigned registered)
+{
+	unsigned n = quick ? 5000 : 50000;
+	uint64_t seed = 88172645463325252ull, t0;
+	char name[64];
+
+	for (unsigned pass = 0; pass < 2; pass++) {	/* warm-up, then timed */
+		t0 = now_ns();
+		for (unsigned i = 0; i < (pass ? n : n / 10); i++) {
+			struct dbb_buffer_info *info = NULL;
+			int r;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			snprintf(name, sizeof(name), "bench/scale/%06u",
+				 (unsigned)(seed % registered));
+			r = dbb_info_by_name(c, name, &info);
+			if (r < 0)
+				die("info", r);
+			dbb_buffer_info_free(info);
+		}
+	}
+	return (double)n * 1e9 / (double)(now_ns() - t0);
+}
+
+static void bench_scale(const struct harness_daemon *d)
+{
+	struct rlimit rl;
+	unsigned big = quick ? 10000 : SCALE_BIG;
+	struct dbb_client *c = connect_broker(d, "bench-scale");
+	long rss0, rss1, slab0, slab1;
+	double small_rate, big_rate;
+	uint64_t t0;
+
+	printf("registry scale: Info by name with %u and %u named buffers\n",
+	       SCALE_SMALL, big);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < big + 100) {
+		printf("  SKIP: RLIMIT_NOFILE hard limit %llu < %u and not raised\n",
+		       (unsigned long long)rl.rlim_max, big + 100);
+		dbb_client_destroy(c);
+		return;
+	}
+	usleep(100000);
+	rss0 = harness_rss_kib(d->pid);
+	slab0 = meminfo_kib("Slab");
+	scale_register(c, 0, SCALE_SMALL);
+	small_rate = scale_lookups(c, SCALE_SMALL);
+	t0 = now_ns();
+	scale_register(c, SCALE_SMALL, big);
+	printf("  registered %u more in %.2f s\n", big - SCALE_SMALL,
+	       (double)(now_ns() - t0) / 1e9);
+	big_rate = scale_lookups(c, big);
+	rss1 = harness_rss_kib(d->pid);
+	slab1 = meminfo_kib("Slab");
+	add_row("lookups/s at 100k vs 1k buffers", big_rate, small_rate, "op/s",
+		false, 0.8);
+	/* Per buffer, in bytes; the "baseline" is the 1 KiB target. */
+	add_row("daemon RSS per buffer", (double)(rss1 - rss0) * 1024 / big,
+		1024, "B", true, 1.0);
+	printf("  (daemon RSS %ld -> %ld KiB; kernel Slab %ld -> %ld KiB, "
+	       "~%.0f B per memfd outside RSS, system-wide figure)\n",
+	       rss0, rss1, slab0, slab1, (double)(slab1 - slab0) * 1024 / big);
+	t0 = now_ns();
+	dbb_client_destroy(c);	/* the daemon frees them all */
+	printf("  disconnect freeing %u buffers: %.2f s\n", big,
+	       (double)(now_ns() - t0) / 1e9);
+}
+
+/* ---- 4. aggregate import+release from 1 and 4 processes ---- */
+
+static void clients_worker(const char *socket, int go, int out, double secs)
+{
+	struct dbb_client *c = NULL;
+	uint64_t ops = 0, end;
+	char tag;
+
+	if (dbb_client_connect(socket, "bench-worker", &c) < 0)
+		_exit(1);
+	if (read(go, &tag, 1) != 1)
+		_exit(1);
+	end = now_ns() + (uint64_t)(secs * 1e9);
+	while (now_ns() < end) {
+		struct dbb_buffer *b = NULL;
+
+		if (dbb_import_by_name(c, "bench/shared", false, &b) < 0 ||
+		    dbb_release(c, dbb_buffer_get_info(b)->id) < 0)
+			_exit(2);
+		dbb_buffer_free(b);
+		ops++;
+	}
+	if (write(out, &ops, sizeof(ops)) != sizeof(ops))
+		_exit(3);
+	dbb_client_destroy(c);
+	_exit(0);
+}
+
+static double clients_run(const struct harness_daemon *d, int nproc, double secs)
+{
+	int go[2], res[2];
+	pid_t pids[8];
+	uint64_t total = 0;
+
+	if (pipe(go) < 0 || pipe(res) < 0)
+		die("pipe", errno);
+	for (int i = 0; i < nproc; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(go[1]);
+			close(res[0]);
+			clients_worker(d->socket, go[0], res[1], secs);
+		}
+	}
+	close(go[0]);
+	close(res[1]);
+	usleep(200000);		/* all connected */
+	for (int i = 0; i < nproc; i++)
+		if (write(go[1], "g", 1) != 1)
+			die("pipe", errno);
+	for (int i = 0; i < nproc; i++) {
+		uint64_t ops;
+		int st;
+
+		if (read(res[0], &ops, sizeof(ops)) != sizeof(ops))
+			die("worker failed", EIO);
+		total += ops;
+		(void)st;
+	}
+	for (int i = 0; i < nproc; i++)
+		waitpid(pids[i], NULL, 0);
+	close(go[1]);
+	close(res[0]);
+	return (double)total / secs;
+}
+
+static void bench_clients(const struct harness_daemon *d)
+{
+	struct dbb_client *owner = connect_broker(d, "bench-owner");
+	struct dbb_buffer *b = alloc_named(owner, 4096, "bench/shared");
+	double secs = quick ? 0.5 : 3.0;
+	double one, four;
+
+	printf("import+release from client processes (%.1f s each)\n", secs);
+	clients_run(d, 1, secs / 5);	/* warm-up */
+	one = clients_run(d, 1, secs);
+	four = clients_run(d, 4, secs);
+	add_row("import+release 4 procs vs 1", four, one, "op/s", false, 1.0);
+	dbb_buffer_free(b);
+	dbb_client_destroy(owner);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= NOFILE_WANT)
+		return;
+	rl.rlim_max = NOFILE_WANT;
+	rl.rlim_cur = NOFILE_WANT;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		printf("note: cannot raise RLIMIT_NOFILE to %u: %s\n",
+		       NOFILE_WANT, strerror(errno));
+}
+
+static void summary(void)
+{
+	int miss = 0;
+
+	printf("\n%-36s %14s %14s %8s %9s %s\n", "figure", "value", "baseline",
+	       "ratio", "target", "");
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+
+		printf("%-36s %11.1f %-2s %11.1f %-2s %8.2f %9s %s\n", r->what,
+		       r->value, r->unit, r->base, r->unit, r->ratio, r->target,
+		       r->verdict);
+		miss += !strcmp(r->verdict, "MISS");
+	}
+	printf("%d of %d targets missed\n", miss, nrows);
+}
+
+int main(int argc, char **argv)
+{
+	struct harness_daemon d;
+	int r;
+
+	quick = argc > 1 && !strcmp(argv[1], "-q");
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	r = harness_daemon_start(&d, bench_config);
+	if (r < 0)
+		die("starting the daemon", r);
+	printf("dmabuf-broker benchmarks (memfd backend%s), daemon pid %d\n",
+	       quick ? ", quick" : "", (int)d.pid);
+	bench_import(&d);
+	bench_alloc(&d);
+	bench_clients(&d);
+	bench_scale(&d);
+	r = harness_daemon_stop(&d);
+	summary();
+	if (r != 0)
+		printf("daemon exit status %d\n", r);
+	return r != 0;
+}
