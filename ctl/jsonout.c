@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON (json-c) for --json: one object per buffer, list, stats, backend
+ * list and event.  Keys are stable; sizes are plain byte counts.
+ */
+#include "ctl.h"
+
+#include <stdlib.h>
+
+static void jsonout_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static void jsonout_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v ? v : ""));
+}
+
+static void jsonout_bool(json_object *o, const char *key, bool v)
+{
+	json_object_object_add(o, key, json_object_new_boolean(v));
+}
+
+/* Adds a string the caller allocated, then frees it. */
+static void jsonout_str_take(json_object *o, const char *key, char *v)
+{
+	jsonout_str(o, key, v);
+	free(v);
+}
+
+static json_object *jsonout_layout(const struct dbb_image_layout *l)
+{
+	json_object *o = json_object_new_object();
+	json_object *planes = json_object_new_array();
+
+	jsonout_str_take(o, "format", format_fourcc(l->fourcc));
+	jsonout_u64(o, "fourcc", l->fourcc);
+	jsonout_str_take(o, "modifier_name", format_modifier(l->modifier));
+	jsonout_u64(o, "modifier", l->modifier);
+	jsonout_u64(o, "width", l->width);
+	jsonout_u64(o, "height", l->height);
+	for (uint32_t i = 0; i < l->n_planes && i < DBB_MAX_PLANES; i++) {
+		json_object *p = json_object_new_object();
+
+		jsonout_u64(p, "offset", l->planes[i].offset);
+		jsonout_u64(p, "stride", l->planes[i].stride);
+		json_object_array_add(planes, p);
+	}
+	json_object_object_add(o, "planes", planes);
+	return o;
+}
+
+static json_object *jsonout_holders(const struct dbb_buffer_info *info)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < info->n_holders; i++) {
+		const struct dbb_holder *h = &info->holders[i];
+		json_object *o = json_object_new_object();
+
+		jsonout_u64(o, "client_id", h->client_id);
+		jsonout_u64(o, "uid", h->uid);
+		jsonout_u64(o, "pid", h->pid);
+		jsonout_str(o, "client_name", h->client_name);
+		jsonout_bool(o, "writable", h->writable);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static json_object *jsonout_grants(const struct dbb_buffer_info *info)
+{
+	static const char *const subjects[] = { "uid", "gid", "everyone" };
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < info->n_grants; i++) {
+		const struct dbb_grant *g = &info->grants[i];
+		json_object *o = json_object_new_object();
+
+		jsonout_str(o, "subject", g->subject <= DBB_GRANT_EVERYONE ?
+			    subjects[g->subject] : "unknown");
+		if (g->subject != DBB_GRANT_EVERYONE)
+			jsonout_u64(o, "id", g->id);
+		jsonout_str(o, "access", format_access(g->access));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+json_object *jsonout_info(const struct dbb_buffer_info *info)
+{
+	json_object *o = json_object_new_object();
+	char when[64];
+
+	jsonout_u64(o, "id", info->id);
+	jsonout_str(o, "name", info->name);
+	jsonout_u64(o, "size", info->size);
+	jsonout_str(o, "backend", info->backend);
+	jsonout_bool(o, "is_dmabuf", info->is_dmabuf);
+	jsonout_u64(o, "owner_uid", info->owner_uid);
+	jsonout_u64(o, "owner_pid", info->owner_pid);
+	jsonout_str(o, "owner_name", info->owner_name);
+	jsonout_str(o, "lifetime", format_lifetime(info->lifetime));
+	jsonout_u64(o, "created_usec", info->created_usec);
+	jsonout_str(o, "created", format_time(info->created_usec, when, sizeof(when)));
+	jsonout_bool(o, "read_only", info->read_only);
+	json_object_object_add(o, "layout", info->has_layout ?
+			       jsonout_layout(&info->layout) : NULL);
+	json_object_object_add(o, "holders", jsonout_holders(info));
+	json_object_object_add(o, "grants", jsonout_grants(info));
+	return o;
+}
+
+json_object *jsonout_list(const struct dbb_buffer_list *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < dbb_buffer_list_count(list); i++)
+		json_object_array_add(a, jsonout_info(dbb_buffer_list_get(list, i)));
+	return a;
+}
+
+json_object *jsonout_stats(const struct dbb_stats *st)
+{
+	json_object *o = json_object_new_object();
+	json_object *me = json_object_new_object();
+
+	jsonout_u64(o, "clients", st->clients);
+	jsonout_u64(o, "buffers", st->buffers);
+	jsonout_u64(o, "bytes", st->bytes);
+	jsonout_u64(o, "named", st->named);
+	jsonout_u64(o, "persistent", st->persistent);
+	jsonout_u64(o, "requests", st->requests);
+	jsonout_u64(o, "errors", st->errors);
+	jsonout_u64(o, "uptime_usec", st->uptime_usec);
+	jsonout_u64(o, "max_clients", st->max_clients);
+	jsonout_u64(o, "max_buffer_size", st->max_buffer_size);
+	jsonout_u64(me, "bytes", st->my_bytes);
+	jsonout_u64(me, "buffers", st->my_buffers);
+	jsonout_u64(me, "max_bytes", st->my_max_bytes);
+	jsonout_u64(me, "max_buffers", st->my_max_buffers);
+	json_object_object_add(o, "caller", me);
+	return o;
+}
+
+json_object *jsonout_backends(const struct dbb_backend_list *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < dbb_backend_list_count(list); i++) {
+		const struct dbb_backend *b = dbb_backend_list_get(list, i);
+		json_object *o = json_object_new_object();
+
+		jsonout_str(o, "name", b->name);
+		jsonout_bool(o, "available", b->available);
+		jsonout_bool(o, "is_dmabuf", b->is_dmabuf);
+		jsonout_bool(o, "preferred", b->preferred);
+		jsonout_str(o, "detail", b->detail);
+		jsonout_u64(o, "buffers", b->buffers);
+		jsonout_u64(o, "bytes", b->bytes);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+json_object *jsonout_event(enum dbb_event_type type,
+			   const struct dbb_buffer_info *info)
+{
+	json_object *o = json_object_new_object();
+
+	jsonout_str(o, "event", format_event(type));
+	json_object_object_add(o, "buffer", jsonout_info(info));
+	return o;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Human-readable output: key/value blocks and tables.
+ */
+#include "ctl.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRINT_NAME_MAX 40
+
+static const char *print_name(const char *name)
+{
+	return *name ? name : "-";
+}
+
+static void print_layout(const struct dbb_image_layout *l)
+{
+	char *fourcc = format_fourcc(l->fourcc);
+	char *mod = format_modifier(l->modifier);
+
+	printf("format:      %s (0x%08" PRIx32 "), modifier %s\n",
+	       fourcc ? fourcc : "?", l->fourcc, mod ? mod : "?");
+	printf("dimensions:  %" PRIu32 "x%" PRIu32 "\n", l->width, l->height);
+	for (uint32_t i = 0; i < l->n_planes && i < DBB_MAX_PLANES; i++)
+		printf("plane %" PRIu32 ":     offset %" PRIu32 ", stride %" PRIu32 "\n",
+		       i, l->planes[i].offset, l->planes[i].stride);
+	free(fourcc);
+	free(mod);
+}
+
+static void print_grants(const struct dbb_buffer_info *info)
+{
+	printf("grants:      ");
+	if (!info->n_grants)
+		printf("none (owner only)");
+	for (size_t i = 0; i < info->n_grants; i++) {
+		const struct dbb_grant *g = &info->grants[i];
+
+		if (i)
+			printf(", ");
+		if (g->subject == DBB_GRANT_EVERYONE)
+			printf("everyone %s", format_access(g->access));
+		else
+			printf("%s:%" PRIu32 " %s",
+			       g->subject == DBB_GRANT_UID ? "uid" : "gid", g->id,
+			       format_access(g->access));
+	}
+	printf("\n");
+}
+
+void print_info(const struct dbb_buffer_info *info)
+{
+	char size[32], when[64];
+
+	printf("id:          %" PRIu64 "\n", info->id);
+	printf("name:        %s\n", print_name(info->name));
+	printf("size:        %s (%" PRIu64 " bytes)\n",
+	       format_size(info->size, size, sizeof(size)), info->size);
+	printf("backend:     %s (%s)\n", info->backend,
+	       info->is_dmabuf ? "dma-buf" : "not a dma-buf");
+	printf("owner:       uid %" PRIu32 ", pid %" PRIu32 " (%s)\n",
+	       info->owner_uid, info->owner_pid, print_name(info->owner_name));
+	printf("lifetime:    %s\n", format_lifetime(info->lifetime));
+	printf("created:     %s\n", format_time(info->created_usec, when, sizeof(when)));
+	if (info->read_only)
+		printf("this fd:     read-only\n");
+	if (info->has_layout)
+		print_layout(&info->layout);
+	print_grants(info);
+	printf("holders:     %zu\n", info->n_holders);
+}
+
+void print_holders(const struct dbb_buffer_info *info)
+{
+	printf("%-10s %-7s %-8s %-6s %s\n", "CLIENT", "UID", "PID", "ACCESS", "NAME");
+	for (size_t i = 0; i < info->n_holders; i++) {
+		const struct dbb_holder *h = &info->holders[i];
+
+		printf("%-10" PRIu64 " %-7" PRIu32 " %-8" PRIu32 " %-6s %s\n",
+		       h->client_id, h->uid, h->pid, h->writable ? "rw" : "ro",
+		       print_name(h->client_name));
+	}
+}
+
+static int print_name_width(const struct dbb_buffer_list *list)
+{
+	size_t w = 4;
+
+	for (size_t i = 0; i < dbb_buffer_list_count(list); i++) {
+		size_t n = strlen(dbb_buffer_list_get(list, i)->name);
+
+		if (n > w)
+			w = n;
+	}
+	return (int)(w > PRINT_NAME_MAX ? PRINT_NAME_MAX : w);
+}
+
+void print_list(const struct dbb_buffer_list *list)
+{
+	int nw = print_name_width(list);
+
+	printf("%-6s %-*s %10s %-8s %-7s %-10s %7s %s\n", "ID", nw, "NAME", "SIZE",
+	       "BACKEND", "OWNER", "LIFETIME", "HOLDERS", "FORMAT");
+	for (size_t i = 0; i < dbb_buffer_list_count(list); i++) {
+		const struct dbb_buffer_info *b = dbb_buffer_list_get(list, i);
+		char size[32], fmt[64];
+
+		printf("%-6" PRIu64 " %-*s %10s %-8s %-7" PRIu32 " %-10s %7zu %s\n",
+		       b->id, nw, print_name(b->name),
+		       format_size(b->size, size, sizeof(size)), b->backend,
+		       b->owner_uid, format_lifetime(b->lifetime), b->n_holders,
+		       format_layout_short(b, fmt, sizeof(fmt)));
+	}
+}
+
+/* "N of MAX" or "N (unlimited)". */
+static void print_quota(const char *what, const char *used, uint64_t max,
+			const char *max_text)
+{
+	if (max)
+		printf("  %-13s %s of %s\n", what, used, max_text);
+	else
+		printf("  %-13s %s (unlimited)\n", what, used);
+}
+
+void print_stats(const struct dbb_stats *st)
+{
+	char a[32], b[32], up[48];
+
+	printf("uptime:          %s\n", format_duration(st->uptime_usec, up, sizeof(up)));
+	printf("clients:         %" PRIu64 " (max %" PRIu64 ")\n", st->clients,
+	       st->max_clients);
+	printf("buffers:         %" PRIu64 " (%" PRIu64 " named, %" PRIu64
+	       " persistent)\n", st->buffers, st->named, st->persistent);
+	printf("memory:          %s\n", format_size(st->bytes, a, sizeof(a)));
+	printf("requests:        %" PRIu64 " (%" PRIu64 " failed)\n", st->requests,
+	       st->errors);
+	printf("max buffer size: %s\n", format_size(st->max_buffer_size, a, sizeof(a)));
+	printf("your usage:\n");
+	snprintf(a, sizeof(a), "%" PRIu64, st->my_buffers);
+	snprintf(b, sizeof(b), "%" PRIu64, st->my_max_buffers);
+	print_quota("buffers", a, st->my_max_buffers, b);
+	format_size(st->my_bytes, a, sizeof(a));
+	format_size(st->my_max_bytes, b, sizeof(b));
+	print_quota("memory", a, st->my_max_bytes, b);
+}
+
+void print_backends(const struct dbb_backend_list *list)
+{
+	printf("%-8s %-11s %-7s %7s %10s %s\n", "NAME", "STATE", "DMABUF",
+	       "BUFFERS", "MEMORY", "DETAIL");
+	for (size_t i = 0; i < dbb_backend_list_count(list); i++) {
+		const struct dbb_backend *b = dbb_backend_list_get(list, i);
+		char size[32];
+
+		printf("%-8s %-11s %-7s %7" PRIu64 " %10s %s\n", b->name,
+		       b->preferred ? "preferred" :
+		       b->available ? "available" : "unavailable",
+		       b->is_dmabuf ? "yes" : "no", b->buffers,
+		       format_size(b->bytes, size, sizeof(size)), b->detail);
+	}
+}
+
+void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info)
+{
+	char size[32];
+
+	printf("%-9s id=%" PRIu64 " name=%s size=%s backend=%s owner=%" PRIu32
+	       " (%s) lifetime=%s\n", format_event(type), info->id,
+	       print_name(info->name), format_size(info->size, size, sizeof(size)),
+	       info->backend, info->owner_uid, print_name(info->owner_name),
+	       format_lifetime(info->lifetime));
+}
+
+void print_hexdump(const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+
+		printf("%08zx ", off);
+		for (size_t i = 0; i < 16; i++) {
+			if (i == 8)
+				putchar(' ');
+			if (i < n)
+				printf(" %02x", p[off + i]);
+			else
+				printf("   ");
+		}
+		printf("  |");
+		for (size_t i = 0; i < n; i++)
+			putchar(isprint(p[off + i]) ? p[off + i] : '.');
+		printf("|\n");
+	}
+}

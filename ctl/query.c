@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Commands that only read the broker's state: status, list, info, holders,
+ * stats, backends.
+ */
+#include "ctl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static void query_status_down(struct ctl *ctl)
+{
+	json_object *o;
+
+	if (!ctl->json)
+		return;	/* ctl_connect() said why on stderr */
+	o = json_object_new_object();
+	json_object_object_add(o, "up", json_object_new_boolean(0));
+	json_object_object_add(o, "socket", json_object_new_string(ctl->socket));
+	ctl_print_json(o);
+}
+
+static void query_status_json(struct ctl *ctl, const struct dbb_stats *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "up", json_object_new_boolean(1));
+	json_object_object_add(o, "socket", json_object_new_string(ctl->socket));
+	json_object_object_add(o, "version", json_object_new_string(
+				       dbb_client_get_server_version(ctl->client)));
+	json_object_object_add(o, "client_id", json_object_new_uint64(
+				       dbb_client_get_id(ctl->client)));
+	json_object_object_add(o, "stats", jsonout_stats(st));
+	ctl_print_json(o);
+}
+
+int query_status(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_stats st;
+	char up[48], mem[32];
+	int ret;
+
+	if (ctl_connect(ctl) != CTL_EXIT_OK) {
+		query_status_down(ctl);
+		return CTL_EXIT_CONNECT;
+	}
+	ret = dbb_stats(ctl->client, &st);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "status");
+	if (ctl->json) {
+		query_status_json(ctl, &st);
+		return CTL_EXIT_OK;
+	}
+	printf("broker:    up at %s\n", ctl->socket);
+	printf("version:   %s\n", dbb_client_get_server_version(ctl->client));
+	printf("client id: %" PRIu64 "\n", dbb_client_get_id(ctl->client));
+	printf("uptime:    %s\n", format_duration(st.uptime_usec, up, sizeof(up)));
+	printf("clients:   %" PRIu64 "\n", st.clients);
+	printf("buffers:   %" PRIu64 " (%" PRIu64 " named, %" PRIu64
+	       " persistent), %s\n", st.buffers, st.named, st.persistent,
+	       format_size(st.bytes, mem, sizeof(mem)));
+	return CTL_EXIT_OK;
+}
+
+int query_list(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_buffer_list *list;
+	int ret = ctl_connect(ctl);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_list(ctl->client, &list);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "list");
+	if (ctl->json)
+		ctl_print_json(jsonout_list(list));
+	else
+		print_list(list);
+	dbb_buffer_list_free(list);
+	return CTL_EXIT_OK;
+}
+
+/* Fetches the description of the buffer named by @arg. */
+static int query_fetch(struct ctl *ctl, const char *arg,
+		       struct dbb_buffer_info **info)
+{
+	struct ctl_target t;
+	int ret = ctl_parse_target(arg, &t);
+
+	if (ret == CTL_EXIT_OK)
+		ret = ctl_connect(ctl);
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	if (t.by_name)
+		ret = dbb_info_by_name(ctl->client, t.name, info);
+	else
+		ret = dbb_info_by_id(ctl->client, t.id, info);
+	return ret < 0 ? ctl_fail(ctl, ret, arg) : CTL_EXIT_OK;
+}
+
+int query_info(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_buffer_info *info;
+	int ret = query_fetch(ctl, argv[0], &info);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		ctl_print_json(jsonout_info(info));
+	} else {
+		print_info(info);
+		if (info->n_holders)
+			print_holders(info);
+	}
+	dbb_buffer_info_free(info);
+	return CTL_EXIT_OK;
+}
+
+int query_holders(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_buffer_info *info;
+	int ret = query_fetch(ctl, argv[0], &info);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	if (ctl->json) {
+		json_object *o = jsonout_info(info);
+		json_object *holders = NULL;
+
+		json_object_object_get_ex(o, "holders", &holders);
+		ctl_print_json(json_object_get(holders));
+		json_object_put(o);
+	} else {
+		print_holders(info);
+	}
+	dbb_buffer_info_free(info);
+	return CTL_EXIT_OK;
+}
+
+int query_stats(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_stats st;
+	int ret = ctl_connect(ctl);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_stats(ctl->client, &st);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "stats");
+	if (ctl->json)
+		ctl_print_json(jsonout_stats(&st));
+	else
+		print_stats(&st);
+	return CTL_EXIT_OK;
+}
+
+int query_backends(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_backend_list *list;
+	int ret = ctl_connect(ctl);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_backends(ctl->client, &list);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "backends");
+	if (ctl->json)
+		ctl_print_json(jsonout_backends(list));
+	else
+		print_backends(list);
+	dbb_backend_list_free(list);
+	return CTL_EXIT_OK;
+}
