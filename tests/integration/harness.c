@@ -399,6 +399,16 @@ void harness_child_fail(const char *file, int line, const char *what)
 	fflush(stdout);
 }
 
+static void harness_close_other_fds(int keep1, int keep2)
+{
+	int lo = keep1 < keep2 ? keep1 : keep2;
+	int hi = keep1 < keep2 ? keep2 : keep1;
+
+	close_range(3, (unsigned)lo - 1, 0);
+	close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0u, 0);
+}
+
 int harness_child_start(struct harness_child *c, const char *socket,
 			harness_child_fn fn, void *arg)
 {
@@ -430,6 +440,10 @@ int harness_child_start(struct harness_child *c, const char *socket,
 
 		close(down[1]);
 		close(up[0]);
+		/* Drop what the parent holds (other children's pipes, the
+		 * daemon's notify socket...): a sibling must see EOF when the
+		 * parent closes its end. */
+		harness_close_other_fds(down[0], up[1]);
 		r = fn(&ctx, arg);
 		fflush(NULL);
 		_exit(r & 0xff);

@@ -123,6 +123,24 @@ static void good_check(struct fixture *f)
 	dbb_buffer_free(b);
 }
 
+/* Waits until only the good client and its buffer are left: the daemon
+ * handles disconnections asynchronously. */
+static void settle(struct fixture *f)
+{
+	int64_t end = harness_now_ms() + WAIT_MS;
+	struct dbb_stats st;
+
+	for (;;) {
+		assert_int_equal(0, dbb_stats(f->good, &st));
+		if ((st.clients == 1 && st.buffers == 1) ||
+		    harness_now_ms() > end)
+			break;
+		usleep(2000);
+	}
+	assert_int_equal(1, st.clients);
+	assert_int_equal(1, st.buffers);
+}
+
 /* A bad input run @n times. */
 typedef void (*bad_fn)(struct fixture *f, unsigned n);
 
@@ -143,12 +161,14 @@ static void run_bad(struct fixture *f, bad_fn fn, unsigned full, unsigned min)
 	good_check(f);
 	fn(f, warm);
 	good_check(f);
+	settle(f);
 	fds_base = harness_fd_count(f->d.pid);
 	rss_base = harness_rss_kib(f->d.pid);
 	assert_true(fds_base > 0);
 	assert_true(rss_base > 0);
 	fn(f, n);
 	good_check(f);
+	settle(f);
 	fds_end = harness_wait_fd_count(f->d.pid, fds_base, WAIT_MS);
 	rss_end = harness_rss_kib(f->d.pid);
 	printf("# %u iterations: daemon fds %d -> %d, RSS %ld -> %ld KiB "
@@ -975,6 +995,8 @@ static void bad_never_reads(struct fixture *f, unsigned n)
 		unsigned sent = flood_until_disconnected(s);
 
 		assert_true(sent > 16);
+		if (i == 0)
+			printf("# disconnected after %u unread requests\n", sent);
 		drain_in_order(s);
 		close(s);
 		good_check(f);
@@ -1018,6 +1040,8 @@ static void bad_deaf_watcher(struct fixture *f, unsigned n)
 			assert_true(harness_now_ms() < end);
 		}
 		assert_true(events > 16);
+		if (i == 0)
+			printf("# watcher dropped after ~%u unread events\n", events);
 		assert_int_equal(0, harness_raw_wait_eof(s, WAIT_MS));
 		close(s);
 		good_check(f);
