@@ -1,7 +1,9 @@
 # libdmabuf-broker.so.1: the client library, its pkg-config file and install.
 #
 # Programs in the tree link with $(LIBCLIENT_LDFLAGS) and depend on
-# $(LIBCLIENT_SO); the rpath lets them run from the build tree.
+# $(LIBCLIENT_SO); the rpath lets them run from the build tree.  Fragments
+# read before this one (bench/, ctl/) must spell the path out in their
+# prerequisites: $(B)/libclient/libdmabuf-broker.so.1.
 LIBCLIENT_VERSION := 0.1.0
 LIBCLIENT_SRC := $(wildcard libclient/*.c)
 LIBCLIENT_OBJ := $(LIBCLIENT_SRC:%.c=$(B)/%.o)
