@@ -1,0 +1,172 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmabuf_sg kernel tests, run inside a test guest by tests/vm (see
+# tests/vm/README.md for the contract).  Environment:
+#
+#   PROJECT   the project tree          KVER     uname -r
+#   KMOD_DIR  holds dmabuf_sg.ko        RESULTS  writable, kept on the host
+#   MODE      test or bench             BUILD    build dir (tests/kmod/*)
+#
+# test mode prints TAP: load the module, every case of dmabuf_sg_test in its
+# own process (bad input first), the module lifetime checks, unload.  bench
+# mode prints the benchmark table.  The exit status is 0 when the script ran
+# to its end; failed tests are reported by their TAP lines.
+
+set -u
+
+TEST_BIN=$BUILD/tests/kmod/dmabuf_sg_test
+HOLD_BIN=$BUILD/tests/kmod/dmabuf_sg_hold
+BENCH_BIN=$BUILD/bench/kmod/dmabuf_sg_bench
+KO=$KMOD_DIR/dmabuf_sg.ko
+STATS=/sys/class/misc/dmabuf_sg/stats
+CASE_TIMEOUT=240
+N=0
+
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() { N=$((N + 1)); echo "not ok $N - $1"; }
+skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+check() {	# check NAME COMMAND...: ok when the command succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+diag() { echo "# $*"; }
+
+now() { cut -d' ' -f1 /proc/uptime; }
+
+load_module() {
+	insmod "$KO" "$@" 2>&1 | sed 's/^/# insmod: /'
+	[[ -c /dev/dmabuf_sg ]]
+}
+
+# The node may take a moment: devtmpfs creates it asynchronously.
+device_node_ok() {
+	local i mode
+
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[[ -c /dev/dmabuf_sg ]] && break
+		sleep 0.2
+	done
+	mode=$(stat -c %a /dev/dmabuf_sg 2>/dev/null)
+	diag "/dev/dmabuf_sg mode $mode, stats: $(ls "$STATS" 2>/dev/null | tr '\n' ' ')"
+	[[ $mode == 600 && -r $STATS/live_buffers && -r $STATS/blocks_per_order ]]
+}
+
+load_importers() {
+	local m
+
+	for m in vgem vivid; do
+		modprobe "$m" 2>&1 | sed "s/^/# modprobe $m: /" ||
+			diag "modprobe $m failed: its tests will SKIP"
+	done
+	# udev does not run here: give the dma-heap symlink by hand, as the
+	# rule in kmod/60-dmabuf_sg.rules would.
+	mkdir -p /dev/dma_heap && ln -sf ../dmabuf_sg /dev/dma_heap/dmabuf_sg
+	sleep 1	# vivid registers its nodes asynchronously
+}
+
+# run_case NAME: one test process; its "# " lines pass through, the last
+# "skip: " line is the skip reason.
+run_case() {
+	local name=$1 out=/tmp/case.out rc t0 reason
+
+	t0=$(now)
+	timeout -k 5 "$CASE_TIMEOUT" "$TEST_BIN" "$name" >"$out" 2>&1
+	rc=$?
+	grep -v '^skip: ' "$out" | sed -e '/^#/!s/^/# | /'
+	diag "($(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s)"
+	case $rc in
+	0) ok "$name" ;;
+	77)
+		reason=$(grep '^skip: ' "$out" | tail -n 1 | cut -c7-)
+		skip "$name" "${reason:-no reason given}"
+		;;
+	124 | 137) not_ok "$name (timed out after $CASE_TIMEOUT s)" ;;
+	*) not_ok "$name" ;;
+	esac
+}
+
+counters_at_zero() {
+	local f v good=0
+
+	for f in live_buffers allocated_bytes pinned_bytes reserved_bytes; do
+		v=$(cat "$STATS/$f")
+		diag "$f $v"
+		[[ $v == 0 ]] || good=1
+	done
+	v=$(cat "$STATS/blocks_per_order")
+	diag "blocks_per_order $v"
+	[[ $v =~ ^[0\ ]+$ ]] || good=1
+	return $good
+}
+
+# The module must stay while a dma-buf lives (the dma-buf holds a module
+# reference), and go once the last one is released.
+lifetime_checks() {
+	local fifo=/tmp/hold.in out=/tmp/hold.out i
+
+	rm -f "$fifo" "$out"
+	mkfifo "$fifo"
+	"$HOLD_BIN" <"$fifo" >"$out" 2>&1 &
+	local pid=$!
+	exec 4>"$fifo"
+	for i in $(seq 50); do
+		grep -q ready "$out" 2>/dev/null && break
+		sleep 0.2
+	done
+	diag "holder: $(cat "$out"), module refcnt $(cat /sys/module/dmabuf_sg/refcnt 2>/dev/null)"
+	if grep -q ready "$out" && ! rmmod dmabuf_sg 2>/dev/null && [[ -d /sys/module/dmabuf_sg ]]; then
+		ok "rmmod refused while a buffer lives"
+	else
+		not_ok "rmmod refused while a buffer lives"
+	fi
+	exec 4>&-
+	wait "$pid"
+	check "holder released its buffer" counters_at_zero
+	check "rmmod works once the last buffer is gone" rmmod dmabuf_sg
+	check "module gone after rmmod" test ! -e /sys/module/dmabuf_sg
+}
+
+run_tests() {
+	local cases name
+
+	mapfile -t cases < <("$TEST_BIN" --list)
+	echo "1..$((${#cases[@]} + 6))"
+	diag "kernel $KVER, module $KO"
+	if ! load_module; then
+		not_ok "insmod dmabuf_sg.ko"
+		for name in "${cases[@]}"; do not_ok "$name (module not loaded)"; done
+		for name in 1 2 3 4 5; do not_ok "lifetime check $name (module not loaded)"; done
+		return 0
+	fi
+	ok "insmod dmabuf_sg.ko"
+	check "device node mode 0600, stats in sysfs" device_node_ok
+	load_importers
+	for name in "${cases[@]}"; do
+		run_case "$name"
+	done
+	lifetime_checks
+}
+
+run_bench() {
+	if ! load_module; then
+		echo "bench: insmod $KO failed"
+		return 1
+	fi
+	echo "kernel $KVER"
+	"$BENCH_BIN"
+	rmmod dmabuf_sg
+}
+
+for f in "$TEST_BIN" "$HOLD_BIN" "$BENCH_BIN" "$KO"; do
+	if [[ ! -e $f ]]; then
+		echo "Bail out! missing $f (make kmod-tests; make kmod KDIR=...)"
+		exit 1
+	fi
+done
+
+case ${MODE:-test} in
+bench) run_bench ;;
+*) run_tests ;;
+esac
