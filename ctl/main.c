@@ -49,6 +49,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "import", manage_import, OPTS_IMPORT, 1, 1 },
 	{ "free", manage_free, 0, 1, 1 },
 	{ "grant", manage_grant, 0, 2, 3 },
+	{ "publish", manage_publish, 0, 2, 2 },
 	{ "watch", loop_watch, 0, 0, 0 },
 };
 
@@ -74,6 +75,7 @@ static const char ctl_help[] =
 	"                           import a buffer, print it, hexdump N bytes;\n"
 	"                           --hold keeps the hold until signalled\n"
 	"  free BUF                 destroy a buffer (owner or root)\n"
+	"  publish BUF NAME         name an unnamed buffer you own\n"
 	"  grant BUF uid:U|gid:G|everyone [ro|rw|none]\n"
 	"                           let others import BUF (default ro; none revokes)\n"
 	"  watch                    print buffer events until interrupted\n"

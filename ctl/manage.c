@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Commands that change the broker's state: alloc, import, free, grant.
+ * Commands that change the broker's state: alloc, import, free, grant,
+ * publish.
  *
  * A client-lifetime buffer would vanish the moment dmabuf-ctl exits, so
  * `alloc` makes persistent buffers unless --hold is given; with --hold the
@@ -277,6 +278,33 @@ int manage_grant(struct ctl *ctl, int argc, char **argv)
 		ctl_print_json(o);
 	} else {
 		printf("buffer %" PRIu64 ": %s %s\n", id, argv[1], format_access(access));
+	}
+	return CTL_EXIT_OK;
+}
+
+int manage_publish(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_target t;
+	uint64_t id;
+	int ret = ctl_parse_target(argv[0], &t);
+
+	if (ret == CTL_EXIT_OK)
+		ret = ctl_connect(ctl);
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = ctl_resolve_id(ctl, &t, &id);
+	if (ret == 0)
+		ret = dbb_publish(ctl->client, id, argv[1]);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, argv[0]);
+	if (ctl->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_uint64(id));
+		json_object_object_add(o, "name", json_object_new_string(argv[1]));
+		ctl_print_json(o);
+	} else {
+		printf("buffer %" PRIu64 " is now named %s\n", id, argv[1]);
 	}
 	return CTL_EXIT_OK;
 }
