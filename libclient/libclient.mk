@@ -28,10 +28,14 @@ $(LIBCLIENT_SO): $(LIBCLIENT_OBJ) $(COMMON_OBJ) $(PROTO_OBJ) $(LIBCLIENT_SYM)
 		$(shell $(PKG_CONFIG) --libs libprotobuf-c)
 	ln -sf libdmabuf-broker.so.1 $(LIBCLIENT_LINK)
 
+# The pc file is written again at install time, so that PREFIX/LIBDIR given
+# to `make install` win over those of the build.
+LIBCLIENT_PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@VERSION@|$(LIBCLIENT_VERSION)|' libclient/dmabuf-broker.pc.in
+
 $(LIBCLIENT_PC): libclient/dmabuf-broker.pc.in libclient/libclient.mk
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@VERSION@|$(LIBCLIENT_VERSION)|' $< > $@
+	$(LIBCLIENT_PC_SED) > $@
 
 libclient: $(LIBCLIENT_SO) $(LIBCLIENT_PC)
 all: libclient
@@ -42,7 +46,8 @@ libclient-install: $(LIBCLIENT_SO) $(LIBCLIENT_PC)
 	install -m 0755 $(LIBCLIENT_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdmabuf-broker.so.1 $(DESTDIR)$(LIBDIR)/libdmabuf-broker.so
 	install -m 0644 include/dmabuf-broker.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 0644 $(LIBCLIENT_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(LIBCLIENT_PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf-broker.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/dmabuf-broker.pc
 install: libclient-install
 
 .PHONY: libclient libclient-install
