@@ -69,6 +69,9 @@ long harness_rss_kib(pid_t pid);
 /* Whether @pid maps an ASan runtime (its RSS is then no leak signal). */
 bool harness_pid_has_asan(pid_t pid);
 
+/* Prints @pid's open fds and what they point to, as TAP comments. */
+void harness_dump_fds(pid_t pid);
+
 /* Polls until @pid has @want open fds or @timeout_ms passed; returns the
  * last count seen. */
 int harness_wait_fd_count(pid_t pid, int want, int timeout_ms);

@@ -131,6 +131,23 @@ static void check_buffer(struct dbb_buffer *b, uint32_t seed)
 	assert_int_equal(0, dbb_buffer_unmap(b, p));
 }
 
+/*
+ * The daemon's open fds once it is idle.  It closes the duplicate it sent
+ * with a reply right after sendmsg(), so a client may see the reply before
+ * that close: a round trip on @c first makes sure the daemon has returned
+ * from every earlier callback.
+ */
+static int daemon_fds(struct fixture *f, struct dbb_client *c)
+{
+	struct dbb_stats st;
+	int n;
+
+	assert_int_equal(0, dbb_stats(c, &st));
+	n = harness_fd_count(f->d.pid);
+	assert_true(n > 0);
+	return n;
+}
+
 /* Polls dbb_info_by_name() until it gives @want (the daemon handles a
  * disconnection asynchronously). */
 static int wait_info_status(struct dbb_client *c, const char *name, int want)
@@ -485,21 +502,21 @@ static void test_over_quota_nothing_leaked(void **state)
 	root = connect_ok(f, "root");
 	/* The override is per uid: root has the default quota. */
 	big = alloc_ok(root, 2 * MIB, NULL, DBB_LIFETIME_CLIENT);
-	fds_base = harness_fd_count(f->d.pid);
+	fds_base = daemon_fds(f, root);
 	start_child(f, &ch, child_quota, NULL, 'B');
-	fds = harness_fd_count(f->d.pid);
+	fds = daemon_fds(f, root);
 	assert_int_equal(0, dbb_stats(root, &before));
 	assert_int_equal(0, harness_post(ch.to_child, 'G'));
 	assert_int_equal('C', harness_await(ch.from_child, WAIT_MS));
 	assert_int_equal(0, dbb_stats(root, &after));
-	assert_int_equal(fds, harness_fd_count(f->d.pid));
+	assert_int_equal(fds, daemon_fds(f, root));
 	assert_int_equal(before.buffers, after.buffers);
 	assert_int_equal(before.bytes, after.bytes);
 	assert_true(after.errors >= before.errors + 2);
 	assert_int_equal(0, harness_post(ch.to_child, 'G'));
 	assert_int_equal('D', harness_await(ch.from_child, WAIT_MS));
 	assert_int_equal(0, dbb_stats(root, &after));
-	assert_int_equal(fds + 1, harness_fd_count(f->d.pid));
+	assert_int_equal(fds + 1, daemon_fds(f, root));
 	assert_int_equal(before.buffers + 1, after.buffers);
 	end_child(&ch);
 	/* Its client-lifetime buffers and its connection are gone. */
@@ -566,7 +583,7 @@ static void test_client_buffer_leaves_with_owner(void **state)
 	struct harness_child prod, cons;
 	struct dbb_client *obs = connect_ok(f, "observer");
 	struct dbb_buffer_info *info = NULL;
-	int fds_base = harness_fd_count(f->d.pid);
+	int fds_base = daemon_fds(f, obs);
 
 	start_child(f, &prod, child_producer, &a, 'R');
 	start_child(f, &cons, child_consumer, &a, 'C');
