@@ -295,8 +295,9 @@ int dbb_watch(struct dbb_client *client, bool enable);
 int dbb_client_get_fd(const struct dbb_client *client);
 
 /* Delivers queued events and reads what is pending without blocking.
- * Returns the number of events delivered, or a negative errno (-EPIPE when
- * the broker went away). */
+ * Without a listener the events are discarded.  Returns the number of
+ * events delivered, or a negative errno (-EPIPE when the broker went away;
+ * events that arrived before are delivered first). */
 int dbb_client_dispatch(struct dbb_client *client);
 
 /* Number of events queued but not yet delivered. */
