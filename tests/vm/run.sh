@@ -1,0 +1,301 @@
+#!/bin/bash
+# Runs the kernel tests inside QEMU (TCG) on Debian's own kernels and prints
+# the results as one TAP stream.  See tests/vm/README.md.
+#
+#   tests/vm/run.sh [--kernel 6.1|6.12|all] [--mode test|bench] [--timeout SECS]
+#
+# Environment: GUEST_SCRIPT runs another guest script than tests/kmod/guest.sh
+# (a path the guest can see: not under /tmp); BUILD_DIR overrides build/;
+# QEMU_EXTRA adds QEMU arguments (e.g. "-s" for gdb).
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROJECT=$(cd "$HERE/../.." && pwd)
+BUILD=$(realpath -m "${BUILD_DIR:-$PROJECT/build}")
+VM=$BUILD/vm
+# A developer's own GUEST_SCRIPT runs even when the project's builds fail.
+GUEST_SCRIPT_SET=${GUEST_SCRIPT:+yes}
+GUEST_SCRIPT=$(realpath -m "${GUEST_SCRIPT:-$PROJECT/tests/kmod/guest.sh}")
+ALL_SERIES=(6.1 6.12)
+
+# shellcheck source-path=SCRIPTDIR
+source "$HERE/tap.sh"
+source "$HERE/kernel.sh"
+source "$HERE/klog.sh"
+
+log() { tap_comment "vm: $*"; }
+
+usage() {
+	cat <<EOF
+usage: $0 [--kernel 6.1|6.12|all] [--mode test|bench] [--timeout SECS]
+
+Boots each selected Debian kernel under QEMU/TCG and runs the kernel tests
+(\$GUEST_SCRIPT, default tests/kmod/guest.sh) inside.  --timeout bounds one
+guest, boot included (default 600 s).
+EOF
+}
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 2
+}
+
+parse_args() {
+	SERIES=("${ALL_SERIES[@]}") MODE=test TIMEOUT=600
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--kernel=* | --mode=* | --timeout=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+		--kernel) SERIES=("$2"); shift 2 ;;
+		--mode) MODE=$2; shift 2 ;;
+		--timeout) TIMEOUT=$2; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*) usage >&2; exit 2 ;;
+		esac
+	done
+	[[ ${SERIES[0]} == all ]] && SERIES=("${ALL_SERIES[@]}")
+	[[ ${SERIES[0]} =~ ^[0-9]+\.[0-9]+$ ]] || die "bad --kernel ${SERIES[0]}"
+	[[ $MODE == test || $MODE == bench ]] || die "bad --mode $MODE"
+	[[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -ge 60 ]] ||
+		die "--timeout wants whole seconds, at least 60"
+	# The guest stops its script in time to save the kernel log.
+	GUEST_TIMEOUT=$((TIMEOUT - 45))
+	# Paths travel on the kernel command line, which splits on blanks.
+	[[ $PROJECT$BUILD != *[[:space:]]* ]] || die "no blanks in $PROJECT or $BUILD"
+}
+
+# show_tail FILE [LINES]: the end of a log, as TAP comments.
+show_tail() {
+	[[ -s $1 ]] || return 0
+	tap_comment "--- last lines of $1:"
+	tail -n "${2:-25}" "$1" | tap_indent
+}
+
+# show_errors LOG: a build log's error lines, or its end when it has none.
+show_errors() {
+	local -a errors
+
+	mapfile -t errors < <(grep -E '(error|warning):|\*\*\*' "$1" | head -n 30)
+	if [[ ${#errors[@]} -eq 0 ]]; then
+		show_tail "$1"
+		return 0
+	fi
+	tap_comment "--- errors in $1:"
+	printf '%s\n' "${errors[@]}" | tap_indent
+}
+
+# report_build WHAT RESULT LOG
+report_build() {
+	case $2 in
+	ok) tap_ok "$1" ;;
+	skip*) tap_skip "$1" "${2#skip }" ;;
+	*) tap_not_ok "$1"; show_errors "$3" ;;
+	esac
+}
+
+# skip_guest LABEL REASON: the three per-kernel results, skipped.
+skip_guest() {
+	tap_skip "$1 boot" "$2"
+	tap_skip "$1 guest script exit status" "$2"
+	tap_skip "$1 kernel log clean" "$2"
+}
+
+# prepare_kernel: image, headers and module tree for $KVER.
+prepare_kernel() {
+	fetch_image || { show_tail "$VM/$KVER/download.log"; return 1; }
+	extract_image || return 1
+	install_headers || { show_tail "$VM/apt-install.log"; return 1; }
+}
+
+write_guest_env() {
+	local v
+
+	for v in PROJECT KVER KMOD_DIR RESULTS MODE BUILD GUEST_SCRIPT \
+		GUEST_TIMEOUT MODULES_TREE; do
+		printf '%s=%q\n' "$v" "${!v}"
+	done
+}
+
+# boot_guest: one QEMU run, serialized with every other harness run on this
+# machine.  Sets QEMU_RC and QEMU_SECONDS.
+boot_guest() {
+	local dir=$VM/$KVER lock t0
+	# shellcheck disable=SC2034 # read by write_guest_env
+	local RESULTS=$dir/results MODULES_TREE=$dir/root/lib/modules/$KVER
+
+	mkdir -p "$RESULTS"
+	find "$RESULTS" -mindepth 1 -delete
+	write_guest_env >"$dir/guest.env"
+	exec {lock}>"$VM/.qemu.lock"
+	flock "$lock"
+	t0=$EPOCHREALTIME
+	QEMU_RC=0
+	# -cpu max: SMEP, SMAP and UMIP catch a module touching user memory
+	# directly; TCG runs it no slower than the default model.
+	# shellcheck disable=SC2086 # QEMU_EXTRA: extra arguments, split
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+		-m 3G -smp 2 -nographic -no-reboot -nic none ${QEMU_EXTRA:-} \
+		-kernel "$dir/root/boot/vmlinuz-$KVER" -initrd "$INITRD" \
+		-append "console=ttyS0 panic=-1 log_buf_len=8M DBB_INIT=$HERE/guest-init.sh DBB_ENV=$dir/guest.env" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$RESULTS,mount_tag=results,security_model=none,multidevs=remap" \
+		</dev/null >"$dir/console.log" 2>&1 || QEMU_RC=$?
+	QEMU_SECONDS=$(elapsed "$t0")
+	exec {lock}>&-
+}
+
+elapsed() {
+	awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# relay_output LABEL: the guest script's output, renamed per kernel (test
+# mode) or as it is (bench mode).  Sets PLAN_NOTE when the guest's plan
+# and its test lines disagree.
+relay_output() {
+	local out=$VM/$KVER/results/output.txt planned seen
+
+	PLAN_NOTE=""
+	[[ -f $out ]] || return 0
+	if [[ $MODE == bench ]]; then
+		cat "$out"
+		return 0
+	fi
+	tap_relay "$1" <"$out" 3>"$VM/$KVER/relay.counts"
+	read -r planned seen <"$VM/$KVER/relay.counts"
+	if [[ $planned -ge 0 && $planned -ne $seen ]]; then
+		PLAN_NOTE="planned $planned tests, ran $seen"
+	fi
+}
+
+report_boot() {
+	if [[ -f $VM/$KVER/results/rc ]]; then
+		tap_ok "$1 boot"
+		return 0
+	fi
+	tap_not_ok "$1 boot"
+	if [[ $QEMU_RC -eq 124 || $QEMU_RC -eq 137 ]]; then
+		tap_comment "$1 QEMU killed after the ${TIMEOUT} s timeout"
+	else
+		tap_comment "$1 QEMU exited with $QEMU_RC before the guest wrote rc"
+	fi
+	show_tail "$VM/$KVER/console.log" 40
+}
+
+report_exit_status() {
+	local rc
+
+	rc=$(cat "$VM/$KVER/results/rc" 2>/dev/null || echo none)
+	if [[ $rc == 0 && -z $PLAN_NOTE ]]; then
+		tap_ok "$1 guest script exit status"
+		return 0
+	fi
+	tap_not_ok "$1 guest script exit status"
+	case $rc in
+	none) tap_comment "$1 the guest script did not finish" ;;
+	124 | 137) tap_comment "$1 guest script timed out after $GUEST_TIMEOUT s" ;;
+	*) tap_comment "$1 guest script exited with $rc" ;;
+	esac
+	[[ -z $PLAN_NOTE ]] || tap_comment "$1 $PLAN_NOTE"
+}
+
+report_kernel_log() {
+	local dmesg=$VM/$KVER/results/dmesg.txt problems
+
+	if [[ ! -s $dmesg ]]; then
+		tap_not_ok "$1 kernel log clean"
+		tap_comment "$1 no dmesg.txt from the guest; console log says:"
+		dmesg=$VM/$KVER/console.log
+	elif problems=$(klog_problems "$dmesg"); then
+		tap_not_ok "$1 kernel log clean"
+	else
+		tap_ok "$1 kernel log clean"
+		return 0
+	fi
+	if problems=$(klog_problems "$dmesg"); then
+		tap_indent <<<"$problems"
+		tap_comment "$1 (full log: $dmesg)"
+	fi
+}
+
+# test_kernel LABEL: prepare, build, boot and report $KVER.
+test_kernel() {
+	local label=$1 t0=$EPOCHREALTIME boot
+
+	log "$label is $KVER ($IMAGE_PKG)"
+	if ! prepare_kernel; then
+		tap_not_ok "$label kernel packages"
+		skip_guest "$label" "kernel packages unavailable"
+		return 0
+	fi
+	build_initramfs
+	build_module
+	report_build "$label build dmabuf_sg.ko" "$MODULE_RESULT" "$VM/$KVER/kmod-build.log"
+	# Booting after a failed build would test stale binaries.
+	if [[ -z $GUEST_SCRIPT_SET && ( $MODULE_RESULT == failed ||
+		$GUEST_TESTS_RESULT == failed ) ]]; then
+		skip_guest "$label" "build failed"
+		return 0
+	fi
+	if [[ ! -f $GUEST_SCRIPT ]]; then
+		skip_guest "$label" "no guest script $GUEST_SCRIPT"
+		return 0
+	fi
+	boot_guest
+	relay_output "$label"
+	report_boot "$label"
+	report_exit_status "$label"
+	report_kernel_log "$label"
+	boot=$(cat "$VM/$KVER/results/boot-seconds" 2>/dev/null || echo '?')
+	log "$label guest reached its init after $boot s, QEMU ran $QEMU_SECONDS s," \
+		"$(elapsed "$t0") s for this kernel in all"
+}
+
+# run_kernel SERIES: one kernel series, under a lock of its own so that
+# two runs never share its caches or its results folder.
+run_kernel() {
+	local series=$1 lock KVER IMAGE_PKG IMAGE_DEB
+
+	if ! resolve_kernel "$series"; then
+		skip_guest "[$series]" "no linux-image/linux-headers pair for $series in the archive"
+		return 0
+	fi
+	mkdir -p "$VM/$KVER"
+	exec {lock}>"$VM/$KVER/.lock"
+	flock "$lock"
+	test_kernel "[$(candidate_version "$IMAGE_PKG" | sed 's/-.*//')]"
+	exec {lock}>&-
+}
+
+# A run that stops on an unexpected error still ends its TAP stream with a
+# failure, never with a silent short list.
+on_exit() {
+	local rc=$?
+
+	[[ $FINISHED == yes ]] || echo "Bail out! tests/vm/run.sh stopped (exit $rc)"
+}
+
+main() {
+	local series
+
+	parse_args "$@"
+	mkdir -p "$VM"
+	apt_update_if_stale
+	if ! ensure_host_packages; then
+		tap_not_ok "install the harness's host packages"
+		show_tail "$VM/apt-install.log"
+		tap_finish
+		return 1
+	fi
+	FINISHED=no
+	trap on_exit EXIT
+	build_guest_tests
+	report_build "build in-guest tests (make kmod-tests)" "$GUEST_TESTS_RESULT" \
+		"$VM/kmod-tests-build.log"
+	for series in "${SERIES[@]}"; do
+		run_kernel "$series"
+	done
+	FINISHED=yes
+	tap_finish
+}
+
+main "$@"
