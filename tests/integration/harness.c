@@ -49,7 +49,7 @@ bool harness_wrapped(void)
 unsigned harness_scaled(unsigned n, unsigned min)
 {
 	const char *s = getenv("DBB_TEST_SCALE");
-	unsigned long pct = harness_wrapped() ? 10 : 100;
+	unsigned long pct = harness_wrapped() ? 25 : 100;
 	unsigned long v;
 
 	if (s && *s)

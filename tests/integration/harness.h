@@ -11,7 +11,7 @@
  *   DBB_BROKERD         the daemon (default: the build tree's)
  *   DBB_DAEMON_WRAPPER  command prefix split on spaces (e.g. valgrind ...)
  *   DBB_TEST_SCALE      percent of the full iteration counts (default 100,
- *                       10 when DBB_DAEMON_WRAPPER is set)
+ *                       25 when DBB_DAEMON_WRAPPER is set)
  *
  * Functions return 0 or a negative errno unless said otherwise.
  */
