@@ -530,6 +530,75 @@ static void test_over_quota_nothing_leaked(void **state)
 	finish(f);
 }
 
+/* ---- holds ---- */
+
+static const char holds_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"[limits]\n"
+	"max_holds_per_client = 3\n";
+
+static int setup_holds(void **state)
+{
+	return fixture_start(state, holds_config);
+}
+
+static uint64_t id_of(struct dbb_buffer *b)
+{
+	return dbb_buffer_get_info(b)->id;
+}
+
+/* Holds are per (buffer, connection) and bounded per connection: an
+ * allocation is a hold, a release frees one, a repeated import of a held
+ * buffer is not a new one. */
+static void test_hold_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_client *a = connect_ok(f, "allocator");
+	struct dbb_client *b = connect_ok(f, "importer");
+	struct dbb_alloc_params p = { .size = 4096, .name = "holds/3" };
+	struct dbb_buffer *h[4], *x = NULL;
+	struct dbb_stats st;
+	int fds;
+
+	h[0] = alloc_ok(a, 4096, "holds/0", DBB_LIFETIME_CLIENT);
+	h[1] = alloc_ok(a, 4096, "holds/1", DBB_LIFETIME_CLIENT);
+	h[2] = alloc_ok(a, 4096, "holds/2", DBB_LIFETIME_CLIENT);
+	fds = daemon_fds(f, a);
+	/* A fourth hold for the allocator: refused, nothing made. */
+	assert_int_equal(-EMFILE, dbb_alloc(a, &p, &x));
+	assert_null(x);
+	assert_int_equal(fds, daemon_fds(f, a));
+	assert_int_equal(0, dbb_stats(a, &st));
+	assert_int_equal(3, st.buffers);
+	/* Releasing one makes room; releasing twice is -ENOENT. */
+	assert_int_equal(0, dbb_release(a, id_of(h[2])));
+	assert_int_equal(-ENOENT, dbb_release(a, id_of(h[2])));
+	assert_int_equal(-ENOENT, dbb_release(a, id_of(h[2]) + 1000));
+	h[3] = alloc_ok(a, 4096, "holds/3", DBB_LIFETIME_CLIENT);
+	/* The importer: three holds, a fourth refused. */
+	assert_int_equal(0, dbb_import_by_name(b, "holds/0", false, &x));
+	dbb_buffer_free(x);
+	assert_int_equal(0, dbb_import_by_name(b, "holds/1", false, &x));
+	dbb_buffer_free(x);
+	assert_int_equal(0, dbb_import_by_name(b, "holds/3", false, &x));
+	dbb_buffer_free(x);
+	x = NULL;
+	assert_int_equal(-EMFILE, dbb_import_by_name(b, "holds/2", false, &x));
+	assert_null(x);
+	/* Importing a buffer it holds already is no new hold. */
+	assert_int_equal(0, dbb_import_by_name(b, "holds/1", true, &x));
+	dbb_buffer_free(x);
+	assert_int_equal(0, dbb_release(b, id_of(h[0])));
+	assert_int_equal(0, dbb_import_by_name(b, "holds/2", false, &x));
+	dbb_buffer_free(x);
+	for (int i = 0; i < 4; i++)
+		dbb_buffer_free(h[i]);
+	dbb_client_destroy(b);
+	dbb_client_destroy(a);
+	finish(f);
+}
+
 /* ---- memfd seals ---- */
 
 static void test_memfd_sealed(void **state)
@@ -839,6 +908,8 @@ int main(void)
 		T(test_read_only_grant_refuses_writable_map),
 		cmocka_unit_test_setup_teardown(test_over_quota_nothing_leaked,
 						setup_quota, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_limit, setup_holds,
+						teardown),
 		T(test_memfd_sealed),
 		T(test_client_buffer_leaves_with_owner),
 		T(test_persistent_buffer_stays),
