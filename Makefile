@@ -47,9 +47,10 @@ $(B)/%.o: %.c
 # own) and that tests/check.sh runs; fragments append to it.
 CHECK_PROGS :=
 
-include proto/proto.mk
-include common/common.mk
-include $(sort $(filter-out proto/proto.mk common/common.mk, \
+# The fragments that define variables others use come first.
+FIRST_MK := proto/proto.mk common/common.mk libclient/libclient.mk
+include $(FIRST_MK)
+include $(sort $(filter-out $(FIRST_MK), \
 	$(wildcard */*.mk tests/*/*.mk bench/*/*.mk)))
 
 check-progs: $(CHECK_PROGS)
