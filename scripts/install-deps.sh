@@ -11,7 +11,7 @@ build_pkgs=(
 	libevent-dev libsystemd-dev
 	protobuf-c-compiler libprotobuf-c-dev
 	libdrm-dev libinih-dev libjson-c-dev uthash-dev
-	libcmocka-dev valgrind
+	libcmocka-dev valgrind jq
 )
 vm_pkgs=(
 	qemu-system-x86 busybox-static kmod xz-utils cpio
