@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -149,6 +150,10 @@ static void harness_exec_daemon(const struct harness_daemon *d,
 	argv[n++] = "--config";
 	argv[n++] = (char *)d->config;
 	argv[n] = NULL;
+	/* A test killed by its timeout must not leave a daemon behind. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(125);
 	harness_asan_quarantine();
 	setenv("NOTIFY_SOCKET", notify, 1);
 	unsetenv("LISTEN_FDS");
