@@ -3,14 +3,16 @@
 # behaviour, benchmarks time it.  BENCH_ARGS=-q for a quick smoke run.
 # Paths are spelled out: this fragment is read before libclient's.
 BENCH_BROKER := $(B)/bench/broker/bench_broker
-BENCH_BROKER_DEPS := $(B)/tests/integration/harness.o $(B)/common/wire.o \
-	$(PROTO_OBJ) $(B)/libclient/libdmabuf-broker.so.1
+BENCH_HARNESS := $(B)/tests/integration/harness.o \
+	$(B)/tests/integration/harness_raw.o
+BENCH_BROKER_DEPS := $(BENCH_HARNESS) $(B)/common/wire.o $(PROTO_OBJ) \
+	$(B)/libclient/libdmabuf-broker.so.1
 
 $(B)/bench/broker/bench_broker.o: ALL_CFLAGS += -Itests/integration
 $(B)/bench/broker/bench_broker.o: $(PROTO_H)
 
 $(BENCH_BROKER): $(B)/bench/broker/bench_broker.o $(BENCH_BROKER_DEPS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/tests/integration/harness.o \
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_HARNESS) \
 		$(B)/common/wire.o $(PROTO_OBJ) $(LIBCLIENT_LDFLAGS) \
 		$(shell $(PKG_CONFIG) --libs libprotobuf-c)
 

@@ -4,11 +4,12 @@
 # valgrind.  The library path is spelled out because prerequisites are
 # expanded when this fragment is read.
 INTEG_LIB := $(B)/libclient/libdmabuf-broker.so.1
-INTEG_HARNESS := $(B)/tests/integration/harness.o
+INTEG_HARNESS := $(B)/tests/integration/harness.o \
+	$(B)/tests/integration/harness_raw.o
 INTEG_PROGS := $(B)/tests/integration/test_broker \
 	$(B)/tests/integration/test_badinput
 
-$(INTEG_HARNESS): ALL_CFLAGS += \
+$(B)/tests/integration/harness.o: ALL_CFLAGS += \
 	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'
 $(INTEG_HARNESS) $(INTEG_PROGS:%=%.o): $(PROTO_H)
 

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Raw protocol helpers of the integration harness: frames built and read
+ * with protobuf-c and the frame layer directly, for tests that must send
+ * what the client library would not.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+int harness_raw_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+ssize_t harness_raw_pack(const DmabufBroker__V1__Request *req, uint8_t **out)
+{
+	size_t len = protobuf_c_message_get_packed_size(&req->base);
+
+	*out = malloc(len ? len : 1);
+	if (!*out)
+		return -ENOMEM;
+	return (ssize_t)protobuf_c_message_pack(&req->base, *out);
+}
+
+int harness_raw_send(int sock, const DmabufBroker__V1__Request *req,
+		     bool nonblock)
+{
+	uint8_t buf[DBB_WIRE_MAX_FRAME];
+	ssize_t n = wire_pack(&req->base, buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	return wire_send(sock, buf, (size_t)n, NULL, 0,
+			 nonblock ? MSG_DONTWAIT : 0);
+}
+
+int harness_raw_recv(int sock, int timeout_ms,
+		     DmabufBroker__V1__ServerMessage **out, int *fd)
+{
+	static uint8_t buf[DBB_WIRE_MAX_FRAME];
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int fds[DBB_WIRE_MAX_FDS];
+	size_t nfds = 0;
+	ssize_t n;
+	int r;
+
+	*out = NULL;
+	if (fd)
+		*fd = -1;
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = wire_recv(sock, buf, sizeof(buf), fds, DBB_WIRE_MAX_FDS, &nfds,
+		      MSG_DONTWAIT);
+	if (n == 0)
+		return -EPIPE;
+	if (n == -ECONNRESET)
+		return -EPIPE;
+	if (n < 0)
+		return (int)n;
+	*out = dmabuf_broker__v1__server_message__unpack(NULL, (size_t)n, buf);
+	if (!*out) {
+		wire_close_fds(fds, nfds);
+		return -EBADMSG;
+	}
+	if (fd && nfds)
+		*fd = fds[0];
+	else
+		wire_close_fds(fds, nfds);
+	return 0;
+}
+
+int harness_raw_response(int sock, int timeout_ms,
+			 DmabufBroker__V1__ServerMessage **out, int *fd)
+{
+	for (;;) {
+		int r = harness_raw_recv(sock, timeout_ms, out, fd);
+
+		if (r < 0)
+			return r;
+		if ((*out)->kind_case == DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE)
+			return 0;
+		if (fd && *fd >= 0)
+			close(*fd);
+		dmabuf_broker__v1__server_message__free_unpacked(*out, NULL);
+		*out = NULL;
+	}
+}
+
+int harness_raw_call(int sock, const DmabufBroker__V1__Request *req,
+		     uint64_t *seq_out, int *fd)
+{
+	DmabufBroker__V1__ServerMessage *m;
+	int r = harness_raw_send(sock, req, false);
+
+	if (fd)
+		*fd = -1;
+	if (r == -ECONNRESET)
+		return -EPIPE;
+	if (r < 0)
+		return r;
+	r = harness_raw_response(sock, harness_timeout_ms(5000), &m, fd);
+	if (r < 0)
+		return r;
+	r = m->response->status;
+	if (seq_out)
+		*seq_out = m->response->seq;
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+int harness_raw_hello(int sock, const char *name)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__Hello hello = DMABUF_BROKER__V1__HELLO__INIT;
+
+	hello.protocol_version = 1;
+	hello.client_name = (char *)name;
+	req.seq = 1;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	return harness_raw_call(sock, &req, NULL, NULL);
+}
+
+int harness_raw_client(const char *path, const char *name)
+{
+	int s = harness_raw_connect(path);
+	int r;
+
+	if (s < 0)
+		return s;
+	r = harness_raw_hello(s, name);
+	if (r < 0) {
+		close(s);
+		return r;
+	}
+	return s;
+}
+
+int harness_raw_wait_eof(int sock, int timeout_ms)
+{
+	int64_t end = harness_now_ms() + timeout_ms;
+
+	for (;;) {
+		int64_t left = end - harness_now_ms();
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		static uint8_t buf[DBB_WIRE_MAX_FRAME];
+		int fds[DBB_WIRE_MAX_FDS];
+		size_t nfds;
+		ssize_t n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = wire_recv(sock, buf, sizeof(buf), fds, DBB_WIRE_MAX_FDS,
+			      &nfds, MSG_DONTWAIT);
+		wire_close_fds(fds, nfds);
+		if (n == 0 || n == -ECONNRESET)
+			return 0;
+	}
+}
