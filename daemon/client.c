@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,17 +105,23 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
 		client_flush(c);
 }
 
+/* Closes @fd if it is ours to close. */
+static void client_drop_fd(int fd, bool borrowed)
+{
+	if (fd >= 0 && !borrowed)
+		close(fd);
+}
+
 /* Tries to send a frame straight away: 1 sent, 0 socket full, -errno. */
 static int client_send_now(struct client *c, const uint8_t *data, size_t len,
-			   int fd)
+			   int fd, bool borrowed)
 {
 	int ret = wire_send(c->fd, data, len, &fd, fd >= 0 ? 1 : 0,
 			    MSG_DONTWAIT);
 
 	if (ret == -EAGAIN)
 		return 0;
-	if (fd >= 0)
-		close(fd);
+	client_drop_fd(fd, borrowed);
 	if (ret < 0) {
 		client_kill(c, "send failed");
 		return ret;
@@ -124,23 +131,31 @@ static int client_send_now(struct client *c, const uint8_t *data, size_t len,
 	return 1;
 }
 
+/* Appends a frame; a borrowed fd is dup'd so the frame owns what it
+ * carries even if the buffer leaves the registry meanwhile. */
 static int client_queue(struct client *c, const uint8_t *data, size_t len,
-			int fd)
+			int fd, bool borrowed)
 {
 	struct client_frame *f;
 
 	if (c->nout >= CLIENT_MAX_QUEUE_FRAMES ||
 	    c->out_bytes + len > CLIENT_MAX_QUEUE_BYTES) {
-		if (fd >= 0)
-			close(fd);
+		client_drop_fd(fd, borrowed);
 		client_kill(c, "output queue overflow (client does not read)");
 		return -ENOBUFS;
 	}
 	f = malloc(sizeof(*f) + len);
+	if (f && fd >= 0 && borrowed) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		borrowed = false;
+		if (fd < 0) {
+			free(f);
+			f = NULL;
+		}
+	}
 	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		client_kill(c, "out of memory");
+		client_drop_fd(fd, borrowed);
+		client_kill(c, "out of memory or fds");
 		return -ENOMEM;
 	}
 	f->next = NULL;
@@ -159,36 +174,35 @@ static int client_queue(struct client *c, const uint8_t *data, size_t len,
 }
 
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
-		       int fd)
+		       int fd, bool borrowed)
 {
 	int ret;
 
 	if (c->dead) {
-		if (fd >= 0)
-			close(fd);
+		client_drop_fd(fd, borrowed);
 		return -EPIPE;
 	}
 	if (!c->out_head) {
-		ret = client_send_now(c, data, len, fd);
+		ret = client_send_now(c, data, len, fd, borrowed);
 		if (ret != 0)
 			return ret < 0 ? ret : 0;
 	}
-	return client_queue(c, data, len, fd);
+	return client_queue(c, data, len, fd, borrowed);
 }
 
-int client_send(struct client *c, const ProtobufCMessage *msg, int fd)
+int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
+		bool borrowed)
 {
 	static uint8_t tx[DBB_WIRE_MAX_FRAME];
 	ssize_t len = wire_pack(msg, tx, sizeof(tx));
 
 	if (len < 0) {
 		/* A reply we built too big is our bug, not the client's. */
-		if (fd >= 0)
-			close(fd);
+		client_drop_fd(fd, borrowed);
 		client_kill(c, "reply does not fit in a frame");
 		return (int)len;
 	}
-	return client_send_packed(c, tx, (size_t)len, fd);
+	return client_send_packed(c, tx, (size_t)len, fd, borrowed);
 }
 
 /* Handles one received datagram; false when the client is dead. */
@@ -251,6 +265,8 @@ struct client *client_create(struct server *s, int fd, uint64_t id,
 	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST,
 				client_on_write, c);
 	if (!c->conn || !c->ev_read || !c->ev_write ||
+	    event_priority_set(c->ev_read, SERVER_PRIO_CLIENT) < 0 ||
+	    event_priority_set(c->ev_write, SERVER_PRIO_CLIENT) < 0 ||
 	    event_add(c->ev_read, NULL) < 0)
 		goto err_free_client;
 	return c;

@@ -74,16 +74,18 @@ void client_free(struct client *c);
 void client_kill(struct client *c, const char *why);
 
 /*
- * Queues @msg for @c with @fd attached (ownership of @fd passes to the
- * client in every case; -1 for none).  Sends at once when nothing is
- * queued.  Returns 0, or a negative errno after which @c is dead
- * (-ENOBUFS: queue overflow).
+ * Sends @msg to @c with @fd attached (-1 for none), at once when nothing
+ * is queued, else queued.  Unless @borrowed, ownership of @fd passes to
+ * the client in every case; a @borrowed fd (the registry's own) is sent
+ * as is, or dup'd for the queue, and never closed.  Returns 0, or a
+ * negative errno after which @c is dead (-ENOBUFS: queue overflow).
  */
-int client_send(struct client *c, const ProtobufCMessage *msg, int fd);
+int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
+		bool borrowed);
 
-/* Same with a frame packed already (copied). */
+/* Same with a frame packed already (copied when queued). */
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
-		       int fd);
+		       int fd, bool borrowed);
 
 /* The log context of @c (client id, uid, pid). */
 struct log_ctx client_log_ctx(const struct client *c);

@@ -69,8 +69,8 @@ void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req)
 		s->errors++;
 	if (!c->dead) {
 		fd = r.fd;
-		r.fd = -1;	/* client_send takes it */
-		client_send(c, &r.msg.base, fd);
+		r.fd = -1;	/* client_send takes it (or dups a borrowed one) */
+		client_send(c, &r.msg.base, fd, r.fd_borrowed);
 	}
 	reply_fini(&r);
 }

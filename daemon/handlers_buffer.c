@@ -177,7 +177,7 @@ int handlers_buffer_alloc(struct client *c,
 	struct registry_quota q;
 	struct registry_buffer *b;
 	struct backend *be;
-	int fd, ret;
+	int fd, ret = 0;
 
 	if ((ret = handlers_buffer_alloc_params(c, a, &p, &layout, r)) < 0 ||
 	    (ret = handlers_buffer_alloc_room(c, &p, &q, r)) < 0)
@@ -192,15 +192,14 @@ int handlers_buffer_alloc(struct client *c,
 		return reply_error(r, ret, "cannot register buffer");
 	}
 	if ((ret = handlers_buffer_apply_grants(b, a)) < 0 ||
-	    (ret = be->ops->export_fd(be, b->fd, false)) < 0 ||
 	    !(r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS))) {
-		if (ret >= 0)
-			close(ret);
 		handlers_buffer_undo(s, b);
 		return reply_error(r, ret < 0 ? ret : -ENOMEM,
 				   "cannot hand out the buffer");
 	}
-	r->fd = ret;
+	/* The owner's fd is the registry's own, sent as is (no dup). */
+	r->fd = b->fd;
+	r->fd_borrowed = true;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
 	server_buffer_added(s, b);
 	return 0;
@@ -265,12 +264,18 @@ int handlers_buffer_import(struct client *c,
 	if (!registry_hold_find(s->reg, b, c->conn) &&
 	    c->conn->nholds >= s->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
-	be = &s->backends->list[b->backend];
-	fd = be->ops->export_fd(be, b->fd, im->read_only);
-	if (fd < 0)
-		return reply_error(r, fd, "cannot export buffer %llu",
-				   (unsigned long long)b->id);
-	r->fd = fd;	/* closed by reply_fini() on any error below */
+	if (im->read_only) {
+		/* A new open file description that is O_RDONLY. */
+		be = &s->backends->list[b->backend];
+		fd = be->ops->export_fd(be, b->fd, true);
+		if (fd < 0)
+			return reply_error(r, fd, "cannot export buffer %llu read-only",
+					   (unsigned long long)b->id);
+		r->fd = fd;	/* closed by reply_fini() on any error below */
+	} else {
+		r->fd = b->fd;
+		r->fd_borrowed = true;
+	}
 	ret = registry_hold_add(s->reg, b, c->conn, !im->read_only, 0);
 	if (ret < 0)
 		return reply_error(r, ret, "out of memory");

@@ -80,7 +80,7 @@ void reply_fini(struct reply *r)
 		free(c);
 	}
 	r->chunks = NULL;
-	if (r->fd >= 0)
+	if (r->fd >= 0 && !r->fd_borrowed)
 		close(r->fd);
 	r->fd = -1;
 }

@@ -7,6 +7,7 @@
 #ifndef DBB_REPLY_H
 #define DBB_REPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,7 +20,8 @@ struct reply_chunk;
 struct reply {
 	DmabufBroker__V1__ServerMessage msg;
 	DmabufBroker__V1__Response resp;
-	int fd;				/* owned until sent; -1: none */
+	int fd;				/* -1: none */
+	bool fd_borrowed;		/* fd is the registry's: never closed */
 	char text[REPLY_TEXT_MAX];
 	struct reply_chunk *chunks;
 	size_t chunk_used;
@@ -38,7 +40,8 @@ void *reply_alloc(struct reply *r, size_t size);
 /* A copy of @s in the arena; NULL when out of memory. */
 char *reply_strdup(struct reply *r, const char *s);
 
-/* Frees the arena and closes the fd if it was not handed on.  */
+/* Frees the arena and closes the fd unless it was handed on or is
+ * borrowed. */
 void reply_fini(struct reply *r);
 
 #endif

@@ -84,7 +84,7 @@ void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
 		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
 	DL_FOREACH2(s->watchers, c, watch_next) {
 		if (len >= 0 && !c->dead)
-			client_send_packed(c, frame, (size_t)len, -1);
+			client_send_packed(c, frame, (size_t)len, -1, false);
 	}
 	reply_fini(&arena);
 }
@@ -206,11 +206,15 @@ int server_init(struct server *s, struct event_base *base,
 	s->listen_fd = -1;
 	s->next_client_id = 1;
 	s->start_usec = server_monotonic_usec();
+	if (event_base_priority_init(base, SERVER_NPRIO) < 0)
+		return -EINVAL;
 	s->reg = registry_create(server_buffer_gone, s);
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
 	if (!s->reg || !s->ev_reap || !s->ev_backoff)
 		return -ENOMEM;
+	event_priority_set(s->ev_reap, SERVER_PRIO_HIGH);
+	event_priority_set(s->ev_backoff, SERVER_PRIO_HIGH);
 	return 0;
 }
 
@@ -329,7 +333,9 @@ int server_listen(struct server *s)
 	}
 	s->ev_accept = event_new(s->base, s->listen_fd, EV_READ | EV_PERSIST,
 				 server_on_accept, s);
-	if (!s->ev_accept || event_add(s->ev_accept, NULL) < 0)
+	if (!s->ev_accept ||
+	    event_priority_set(s->ev_accept, SERVER_PRIO_HIGH) < 0 ||
+	    event_add(s->ev_accept, NULL) < 0)
 		return -ENOMEM;
 	log_msg(LOG_INFO, "listening on %s%s", server_socket_path(s),
 		n > 0 ? " (socket activation)" : "");

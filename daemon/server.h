@@ -16,6 +16,15 @@
 #define SERVER_VERSION "0.1.0"
 #define SERVER_PROTOCOL_VERSION 1u
 
+/*
+ * Event priorities: accepting connections and freeing dead clients come
+ * before client requests, so that a reply (e.g. Stats) never describes a
+ * state in which a connection already made or closed is not yet counted.
+ */
+#define SERVER_PRIO_HIGH 0
+#define SERVER_PRIO_CLIENT 1
+#define SERVER_NPRIO 2
+
 struct backend_set;
 struct client;
 struct config;
