@@ -1,0 +1,21 @@
+# Unit tests of the daemon's registry, access rules and configuration.
+# Each links only the unit under test (plus libinih for config) and cmocka.
+TEST_REGISTRY := $(B)/tests/unit/test_registry
+TEST_POLICY := $(B)/tests/unit/test_policy
+TEST_CONFIG := $(B)/tests/unit/test_config
+DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG)
+
+$(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
+$(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
+
+$(TEST_REGISTRY): $(B)/tests/unit/test_registry.o $(B)/daemon/registry.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(TEST_POLICY): $(B)/tests/unit/test_policy.o $(B)/daemon/policy.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(TEST_CONFIG): $(B)/tests/unit/test_config.o $(B)/daemon/config.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka inih)
+
+all: $(DAEMON_UNIT_TESTS)
+CHECK_PROGS += $(DAEMON_UNIT_TESTS)
