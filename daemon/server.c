@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -161,8 +162,11 @@ static void server_backoff(struct server *s, int err)
 {
 	struct timeval tv = { 0, SERVER_BACKOFF_MSEC * 1000 };
 
-	log_msg(LOG_WARNING, "accept: %s; pausing for %d ms", strerror(err),
+	/* Once per episode: it ends when a connection is accepted again. */
+	log_msg(s->accept_paused ? LOG_DEBUG : LOG_WARNING,
+		"accept: %s; pausing for %d ms", strerror(err),
 		SERVER_BACKOFF_MSEC);
+	s->accept_paused = true;
 	event_del(s->ev_accept);
 	evtimer_add(s->ev_backoff, &tv);
 }
@@ -182,6 +186,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd >= 0) {
+			s->accept_paused = false;
 			server_add_client(s, fd);
 			continue;
 		}
@@ -276,8 +281,9 @@ static int server_bind(struct server *s)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		goto err_close_fd;
-	s->bound_path = strdup(path);
-	if (!s->bound_path) {
+	s->path = strdup(path);
+	s->unlink_path = true;
+	if (!s->path) {
 		errno = ENOMEM;
 		goto err_close_fd;
 	}
@@ -291,6 +297,19 @@ err_close_fd:
 	ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* The path a Unix socket is bound to ("(unnamed)" if none). */
+static char *server_sockname(int fd)
+{
+	struct sockaddr_un addr = { 0 };
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || !addr.sun_path[0])
+		return strdup("(unnamed socket)");
+	addr.sun_path[sizeof(addr.sun_path) - 1] = '\0';
+	return strdup(addr.sun_path);
 }
 
 /* Uses the first listening SOCK_SEQPACKET socket systemd passed. */
@@ -309,6 +328,9 @@ static int server_take_activated(struct server *s, int n)
 	}
 	if (s->listen_fd < 0)
 		return -ENOTSOCK;
+	s->path = server_sockname(s->listen_fd);
+	if (!s->path)
+		return -ENOMEM;
 	if (fcntl(s->listen_fd, F_SETFL,
 		  fcntl(s->listen_fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
@@ -344,7 +366,7 @@ int server_listen(struct server *s)
 
 const char *server_socket_path(const struct server *s)
 {
-	return s->bound_path ? s->bound_path : s->cfg->socket_path;
+	return s->path ? s->path : s->cfg->socket_path;
 }
 
 void server_fini(struct server *s)
@@ -368,9 +390,9 @@ void server_fini(struct server *s)
 		event_free(s->ev_reap);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
-	if (s->bound_path)
-		unlink(s->bound_path);
-	free(s->bound_path);
+	if (s->path && s->unlink_path)
+		unlink(s->path);
+	free(s->path);
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = -1;
 }

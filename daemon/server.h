@@ -37,7 +37,9 @@ struct server {
 	struct backend_set *backends;
 	struct registry *reg;
 	int listen_fd;
-	char *bound_path;		/* unlinked at exit; NULL if inherited */
+	char *path;			/* where we listen, for messages */
+	bool unlink_path;		/* we bound it: remove it at exit */
+	bool accept_paused;		/* in an EMFILE back-off */
 	struct event *ev_accept;
 	struct event *ev_backoff;	/* re-arms accept after EMFILE */
 	struct event *ev_reap;		/* frees dead clients */
