@@ -43,6 +43,16 @@ void client_kill(struct client *c, const char *why)
 	server_schedule_reap(c->server, c);
 }
 
+void client_violation(struct client *c, const char *why)
+{
+	struct log_ctx ctx = client_log_ctx(c);
+
+	if (c->dead)
+		return;
+	log_ctx_limited(LOG_NOTICE, &ctx, "disconnecting client: %s", why);
+	client_kill(c, NULL);
+}
+
 static void client_frame_free(struct client_frame *f)
 {
 	if (f->fd >= 0)
@@ -141,7 +151,7 @@ static int client_queue(struct client *c, const uint8_t *data, size_t len,
 	if (c->nout >= CLIENT_MAX_QUEUE_FRAMES ||
 	    c->out_bytes + len > CLIENT_MAX_QUEUE_BYTES) {
 		client_drop_fd(fd, borrowed);
-		client_kill(c, "output queue overflow (client does not read)");
+		client_violation(c, "output queue overflow (client does not read)");
 		return -ENOBUFS;
 	}
 	f = malloc(sizeof(*f) + len);
@@ -198,8 +208,11 @@ int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
 
 	if (len < 0) {
 		/* A reply we built too big is our bug, not the client's. */
+		struct log_ctx ctx = client_log_ctx(c);
+
 		client_drop_fd(fd, borrowed);
-		client_kill(c, "reply does not fit in a frame");
+		log_ctx_msg(LOG_ERR, &ctx, "reply does not fit in a frame");
+		client_kill(c, NULL);
 		return (int)len;
 	}
 	return client_send_packed(c, tx, (size_t)len, fd, borrowed);
@@ -212,7 +225,7 @@ static bool client_handle_frame(struct client *c, size_t len)
 
 	req = dmabuf_broker__v1__request__unpack(NULL, len, client_rx);
 	if (!req) {
-		client_kill(c, "undecodable frame");
+		client_violation(c, "undecodable frame");
 		return false;
 	}
 	dispatch_request(c, req);
@@ -237,10 +250,14 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 			client_kill(c, "end of stream");
 			return;
 		}
+		if (n == -EMSGSIZE || n == -EBADMSG) {
+			client_violation(c, n == -EMSGSIZE ?
+					 "frame over max_request_size" :
+					 "frame carried fds");
+			return;
+		}
 		if (n < 0) {
-			client_kill(c, n == -EMSGSIZE ? "frame over max_request_size" :
-				    n == -EBADMSG ? "frame carried fds" :
-				    "receive failed");
+			client_kill(c, "receive failed");
 			return;
 		}
 		if (!client_handle_frame(c, (size_t)n))

@@ -73,6 +73,10 @@ void client_free(struct client *c);
  * its freeing.  Safe to call more than once and from any callback. */
 void client_kill(struct client *c, const char *why);
 
+/* Kills @c for breaking the protocol, logging @why as a (rate-limited)
+ * notice: the daemon's one message about it. */
+void client_violation(struct client *c, const char *why);
+
 /*
  * Sends @msg to @c with @fd attached (-1 for none), at once when nothing
  * is queued, else queued.  Unless @borrowed, ownership of @fd passes to

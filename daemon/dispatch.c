@@ -32,11 +32,11 @@ static bool dispatch_gate(struct client *c, const DmabufBroker__V1__Request *req
 	bool is_hello = req->body_case == DISPATCH_BODY(HELLO);
 
 	if (!c->hello && !is_hello) {
-		client_kill(c, "request before Hello");
+		client_violation(c, "request before Hello");
 		return false;
 	}
 	if (c->hello && is_hello) {
-		client_kill(c, "second Hello");
+		client_violation(c, "second Hello");
 		return false;
 	}
 	return true;

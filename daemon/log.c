@@ -7,12 +7,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include <systemd/sd-journal.h>
 
 static struct {
 	bool journal;
 	bool verbose;
+	time_t window_start;
+	unsigned in_window;
+	unsigned long suppressed;
 } log_state;
 
 static const char *const log_level_names[] = {
@@ -110,6 +114,41 @@ void log_ctx_msg(int prio, const struct log_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	log_vmsg(prio, ctx, fmt, ap);
+	va_end(ap);
+}
+
+/* Whether a client-triggered message may go out now. */
+static bool log_limit_allows(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - log_state.window_start >= LOG_WINDOW_SEC) {
+		if (log_state.suppressed)
+			log_msg(LOG_NOTICE, "%lu similar messages suppressed",
+				log_state.suppressed);
+		log_state.window_start = now.tv_sec;
+		log_state.in_window = 0;
+		log_state.suppressed = 0;
+	}
+	if (log_state.in_window >= LOG_BURST) {
+		log_state.suppressed++;
+		return false;
+	}
+	log_state.in_window++;
+	return true;
+}
+
+void log_ctx_limited(int prio, const struct log_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio >= LOG_DEBUG && !log_state.verbose)
+		return;
+	if (!log_limit_allows())
+		return;
 	va_start(ap, fmt);
 	log_vmsg(prio, ctx, fmt, ap);
 	va_end(ap);

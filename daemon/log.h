@@ -37,4 +37,14 @@ struct log_ctx {
 void log_ctx_msg(int prio, const struct log_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The same, for messages a client can trigger at will (protocol
+ * violations): at most LOG_BURST per LOG_WINDOW_SEC seconds; the number
+ * suppressed is logged with the next one let through.
+ */
+#define LOG_BURST 20
+#define LOG_WINDOW_SEC 10
+void log_ctx_limited(int prio, const struct log_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif
