@@ -132,7 +132,7 @@ static int main_probe_backends(struct main_state *st)
 	for (size_t i = 0; i < st->backends.n; i++) {
 		const struct backend *be = &st->backends.list[i];
 
-		log_msg(be->available ? LOG_INFO : LOG_DEBUG, "backend %s: %s%s",
+		log_msg(LOG_INFO, "backend %s: %s%s",
 			be->name, be->available ? "" : "unavailable: ",
 			be->detail);
 	}
