@@ -25,17 +25,15 @@
 #define DMABUF_SG_ALLOC_CONTIG_GFP						\
 	(GFP_HIGHUSER | __GFP_ZERO | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY)
 
+/* The largest SG entry: sg->length is an unsigned int. */
+#define DMABUF_SG_ALLOC_MAX_SEGMENT (UINT_MAX & PAGE_MASK)
+
 static void dmabuf_sg_alloc_release_pages(struct dmabuf_sg_buffer *buf)
 {
-	unsigned long i = 0;
+	unsigned long i;
 
-	while (i < buf->npages && buf->pages[i]) {
-		struct page *head = buf->pages[i];
-		unsigned int order = compound_order(head);
-
-		__free_pages(head, order);
-		i += 1UL << order;
-	}
+	for (i = 0; i < buf->nr_parts && buf->parts[i]; i++)
+		__free_pages(buf->parts[i], compound_order(buf->parts[i]));
 }
 
 static const struct dmabuf_sg_buffer_kind dmabuf_sg_alloc_kind = {
@@ -76,7 +74,7 @@ static int dmabuf_sg_alloc_cmp_pfn(const void *a, const void *b)
 }
 
 /*
- * Fill buf->pages with blocks, heads only, in allocation order.
+ * Fill buf->parts with the head pages of the blocks, in allocation order.
  * Return: the number of blocks, or -errno with every block freed.
  */
 static long dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
@@ -86,8 +84,8 @@ static long dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 	long nblocks = 0;
 
 	if (buf->flags & DMABUF_SG_ALLOC_CONTIGUOUS) {
-		buf->pages[0] = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
-		return buf->pages[0] ? 1 : -ENOMEM;
+		buf->parts[0] = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
+		return buf->parts[0] ? 1 : -ENOMEM;
 	}
 	while (done < buf->npages) {
 		struct page *page;
@@ -97,39 +95,69 @@ static long dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 		page = dmabuf_sg_alloc_block(buf->npages - done, &max_order);
 		if (!page)
 			goto err_free_blocks;
-		buf->pages[nblocks++] = page;
+		buf->parts[nblocks++] = page;
 		done += 1UL << compound_order(page);
 	}
 	return nblocks;
 
 err_free_blocks:
-	while (nblocks--)
-		__free_pages(buf->pages[nblocks], compound_order(buf->pages[nblocks]));
-	memset(buf->pages, 0, buf->npages * sizeof(*buf->pages));
+	dmabuf_sg_alloc_release_pages(buf);
+	memset(buf->parts, 0, nblocks * sizeof(*buf->parts));
 	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
 
 /*
- * Sort the blocks by physical address and expand them into the page array,
- * so that neighbouring blocks merge into one SG entry.
+ * Walk the blocks sorted by physical address, merging neighbours into runs.
+ * With @table NULL only count the runs; otherwise fill its entries.
  */
-static void dmabuf_sg_alloc_expand(struct dmabuf_sg_buffer *buf, long nblocks)
+static unsigned int dmabuf_sg_alloc_runs(const struct dmabuf_sg_buffer *buf,
+					 long nblocks, struct sg_table *table)
 {
-	unsigned long i, dst = buf->npages;
+	struct scatterlist *sg = table ? table->sgl : NULL;
+	struct page *start = NULL;
+	unsigned int runs = 0;
+	size_t len = 0;
 	long b;
 
-	sort(buf->pages, nblocks, sizeof(*buf->pages),
-	     dmabuf_sg_alloc_cmp_pfn, NULL);
-	/* Expand back to front so no head is overwritten before it is read. */
-	for (b = nblocks - 1; b >= 0; b--) {
-		struct page *head = buf->pages[b];
-		unsigned int order = compound_order(head);
+	for (b = 0; b <= nblocks; b++) {
+		struct page *head = b < nblocks ? buf->parts[b] : NULL;
+		size_t block = head ? PAGE_SIZE << compound_order(head) : 0;
 
-		buf->blocks[order]++;
-		dst -= 1UL << order;
-		for (i = 0; i < (1UL << order); i++)
-			buf->pages[dst + i] = nth_page(head, i);
+		if (head && start && len + block <= DMABUF_SG_ALLOC_MAX_SEGMENT &&
+		    page_to_pfn(head) == page_to_pfn(start) + (len >> PAGE_SHIFT)) {
+			len += block;
+			continue;
+		}
+		if (start && sg) {
+			sg_set_page(sg, start, len, 0);
+			sg = sg_next(sg);
+		}
+		runs += !!start;
+		start = head;
+		len = block;
 	}
+	return runs;
+}
+
+/*
+ * Sort the blocks by physical address, count them per order, and describe
+ * the buffer with one SG entry per physically contiguous run.
+ */
+static int dmabuf_sg_alloc_table(struct dmabuf_sg_buffer *buf, long nblocks)
+{
+	long b;
+	int ret;
+
+	sort(buf->parts, nblocks, sizeof(*buf->parts),
+	     dmabuf_sg_alloc_cmp_pfn, NULL);
+	for (b = 0; b < nblocks; b++)
+		buf->blocks[compound_order(buf->parts[b])]++;
+	ret = sg_alloc_table(&buf->table, dmabuf_sg_alloc_runs(buf, nblocks, NULL),
+			     GFP_KERNEL);
+	if (ret)
+		return ret;
+	dmabuf_sg_alloc_runs(buf, nblocks, &buf->table);
+	return 0;
 }
 
 static int dmabuf_sg_alloc_check(size_t size, u32 flags, unsigned int max_order)
@@ -173,6 +201,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 	ret = dmabuf_sg_stats_reserve(size);
 	if (ret)
 		goto err_count_failure;
+	/* Room for the worst case: every block of order 0. */
 	buf = dmabuf_sg_buffer_new(&dmabuf_sg_alloc_kind, size, npages);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -185,9 +214,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 		ret = nblocks;
 		goto err_free_buf;
 	}
-	dmabuf_sg_alloc_expand(buf, nblocks);
-	ret = sg_alloc_table_from_pages(&buf->table, buf->pages, npages, 0,
-					size, GFP_KERNEL);
+	ret = dmabuf_sg_alloc_table(buf, nblocks);
 	if (ret)
 		goto err_free_pages;
 	dmabuf_sg_stats_buffer_live(buf);

@@ -169,7 +169,8 @@ static int dmabuf_sg_buffer_end_cpu(struct dma_buf *dmabuf,
  * Userspace mappings are shared PFN maps (VM_PFNMAP | VM_IO): no page
  * refcounting, and get_user_pages() refuses them, so pinning a dma-buf
  * mapping fails cleanly.  Private mappings are refused: remap_pfn_range()
- * cannot build a copy-on-write mapping piece by piece.
+ * cannot build a copy-on-write mapping piece by piece.  (VM_MAYSHARE, not
+ * VM_SHARED: mmap() drops VM_SHARED from shared mappings of read-only files.)
  */
 static int dmabuf_sg_buffer_mmap(struct dma_buf *dmabuf,
 				 struct vm_area_struct *vma)
@@ -181,7 +182,7 @@ static int dmabuf_sg_buffer_mmap(struct dma_buf *dmabuf,
 	unsigned int i;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (!buf->writable) {
 		if (vma->vm_flags & VM_WRITE)
@@ -210,6 +211,25 @@ static int dmabuf_sg_buffer_mmap(struct dma_buf *dmabuf,
 	return 0;
 }
 
+/* Map the whole buffer in kernel space, read-only for read-only pins. */
+static void *dmabuf_sg_buffer_vmap_pages(struct dmabuf_sg_buffer *buf)
+{
+	struct sg_page_iter iter;
+	struct page **pages;
+	unsigned long i = 0;
+	void *vaddr;
+
+	pages = kvmalloc_array(buf->npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for_each_sgtable_page(&buf->table, &iter, 0)
+		pages[i++] = sg_page_iter_page(&iter);
+	vaddr = vmap(pages, buf->npages, VM_MAP,
+		     buf->writable ? PAGE_KERNEL : PAGE_KERNEL_RO);
+	kvfree(pages);
+	return vaddr;
+}
+
 static int dmabuf_sg_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct dmabuf_sg_buffer *buf = dmabuf->priv;
@@ -217,8 +237,7 @@ static int dmabuf_sg_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 
 	mutex_lock(&buf->lock);
 	if (!buf->vmap_count) {
-		buf->vaddr = vmap(buf->pages, buf->npages, VM_MAP,
-				  buf->writable ? PAGE_KERNEL : PAGE_KERNEL_RO);
+		buf->vaddr = dmabuf_sg_buffer_vmap_pages(buf);
 		if (!buf->vaddr)
 			ret = -ENOMEM;
 	}
@@ -266,26 +285,27 @@ static const struct dma_buf_ops dmabuf_sg_buffer_ops = {
  * dmabuf_sg_buffer_new() - an empty buffer for a create path to fill
  * @ops: kind-specific callbacks.
  * @size: dma-buf size, whole pages.
- * @npages: @size in pages.
+ * @nr_parts: entries of the kind-private page list.
  *
- * Return: the buffer with its page array allocated (zeroed), or NULL.
- * The caller fills pages and table, then exports or frees it.
+ * Return: the buffer with its page list allocated (zeroed), or NULL.
+ * The caller fills the list and the table, then exports or frees it.
  */
 struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind *ops,
-					      size_t size, unsigned long npages)
+					      size_t size, unsigned long nr_parts)
 {
 	struct dmabuf_sg_buffer *buf;
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return NULL;
-	buf->pages = kvcalloc(npages, sizeof(*buf->pages), GFP_KERNEL);
-	if (!buf->pages)
+	buf->parts = kvcalloc(nr_parts, sizeof(*buf->parts), GFP_KERNEL);
+	if (!buf->parts)
 		goto err_free_buf;
+	buf->nr_parts = nr_parts;
 	buf->ops = ops;
 	buf->size = size;
 	buf->length = size;
-	buf->npages = npages;
+	buf->npages = size >> PAGE_SHIFT;
 	buf->writable = true;
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
@@ -316,7 +336,7 @@ void dmabuf_sg_buffer_free(struct dmabuf_sg_buffer *buf)
 		sg_free_table(&buf->table);
 	}
 	mutex_destroy(&buf->lock);
-	kvfree(buf->pages);
+	kvfree(buf->parts);
 	kfree(buf);
 }
 

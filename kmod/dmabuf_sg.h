@@ -29,7 +29,7 @@ struct dmabuf_sg_buffer;
 /**
  * struct dmabuf_sg_buffer_kind - what differs between ALLOC and PIN buffers
  * @kind: DMABUF_SG_KIND_* reported by INFO.
- * @release_pages: give back @buf->pages (free or unpin).
+ * @release_pages: give back the pages in @buf->parts (free or unpin).
  */
 struct dmabuf_sg_buffer_kind {
 	u32 kind;
@@ -44,9 +44,12 @@ struct dmabuf_sg_buffer_kind {
  * @size: dma-buf size, whole pages.
  * @offset: offset of the first requested byte (PIN), 0 for ALLOC.
  * @length: requested length in bytes.
- * @npages: entries of @pages.
- * @pages: every page of the buffer in buffer order.
- * @table: the buffer's sg_table, contiguous pages merged.
+ * @npages: pages of the buffer (@size >> PAGE_SHIFT).
+ * @parts: kind-private page list, @nr_parts entries, unused ones NULL:
+ *	ALLOC keeps the head page of each block, PIN every pinned page.
+ * @nr_parts: capacity of @parts.
+ * @table: the buffer's sg_table, contiguous pages merged; the one
+ *	description of the buffer's layout, used by mmap, vmap and attach.
  * @blocks: blocks per order the buffer was made of.
  * @lock: protects the fields below.
  * @attachments: list of &struct dmabuf_sg_attachment.
@@ -63,7 +66,8 @@ struct dmabuf_sg_buffer {
 	size_t offset;
 	size_t length;
 	unsigned long npages;
-	struct page **pages;
+	struct page **parts;
+	unsigned long nr_parts;
 	struct sg_table table;
 	u32 blocks[DMABUF_SG_ORDERS];
 
@@ -87,7 +91,7 @@ struct dmabuf_sg_export {
 
 /* buffer.c */
 struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind *ops,
-					      size_t size, unsigned long npages);
+					      size_t size, unsigned long nr_parts);
 void dmabuf_sg_buffer_free(struct dmabuf_sg_buffer *buf);
 struct dma_buf *dmabuf_sg_buffer_export(struct dmabuf_sg_buffer *buf,
 					const struct dmabuf_sg_export *exp);

@@ -30,4 +30,4 @@ $(B)/tests/kmod/dmabuf_sg_hold: $(B)/tests/kmod/hold.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(B)/bench/kmod/dmabuf_sg_bench: $(B)/bench/kmod/bench.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KMOD_TEST_LIBS)

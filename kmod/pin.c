@@ -17,9 +17,9 @@ static void dmabuf_sg_pin_release_pages(struct dmabuf_sg_buffer *buf)
 {
 	unsigned long n = 0;
 
-	while (n < buf->npages && buf->pages[n])
+	while (n < buf->nr_parts && buf->parts[n])
 		n++;
-	unpin_user_pages_dirty_lock(buf->pages, n, buf->writable);
+	unpin_user_pages_dirty_lock(buf->parts, n, buf->writable);
 }
 
 static const struct dmabuf_sg_buffer_kind dmabuf_sg_pin_kind = {
@@ -42,7 +42,7 @@ static int dmabuf_sg_pin_pages(struct dmabuf_sg_buffer *buf, unsigned long start
 			goto err_unpin;
 		}
 		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), n,
-					  gup_flags, buf->pages + done);
+					  gup_flags, buf->parts + done);
 		if (ret <= 0) {
 			ret = ret ? ret : -EFAULT;
 			goto err_unpin;
@@ -52,8 +52,8 @@ static int dmabuf_sg_pin_pages(struct dmabuf_sg_buffer *buf, unsigned long start
 	return 0;
 
 err_unpin:
-	unpin_user_pages(buf->pages, done);
-	memset(buf->pages, 0, done * sizeof(*buf->pages));
+	unpin_user_pages(buf->parts, done);
+	memset(buf->parts, 0, done * sizeof(*buf->parts));
 	return ret;
 }
 
@@ -117,7 +117,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
 	if (ret)
 		goto err_free_buf;
 	dmabuf_sg_pin_count_blocks(buf);
-	ret = sg_alloc_table_from_pages(&buf->table, buf->pages, npages, 0,
+	ret = sg_alloc_table_from_pages(&buf->table, buf->parts, npages, 0,
 					size, GFP_KERNEL);
 	if (ret)
 		goto err_unpin;
@@ -125,7 +125,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
 	return buf;
 
 err_unpin:
-	unpin_user_pages(buf->pages, npages);
+	unpin_user_pages(buf->parts, npages);
 err_free_buf:
 	dmabuf_sg_buffer_free(buf);
 err_unreserve:

@@ -7,17 +7,17 @@
  *   pinning 64 MiB: DMABUF_SG_IOCTL_PIN of a mapped memfd vs UDMABUF_CREATE
  *   over the same sealed memfd, time of the ioctl.
  *
- * Each figure is the median of RUNS runs, ours and theirs interleaved.  The
+ * Each figure is the median of RUNS runs after a warm-up, ours and theirs
+ * interleaved, alternating which goes first.  The
  * ratio is theirs / ours: above 1 means dmabuf_sg is faster (or has fewer
  * entries).
  *
- * SG entries: ours come from DMABUF_SG_IOCTL_INFO.  The heap has no such
- * query, so its count is reconstructed from the physical page numbers of a
- * mapping (/proc/self/pagemap, root only): the system heap builds one SG
- * entry per block of 1 MiB, 64 KiB or 4 KiB, each naturally aligned, so the
- * buffer is cut greedily into the largest aligned, physically contiguous
- * blocks of those sizes.  The same walk also reports plain contiguous runs
- * for both, a lower bound for any exporter.
+ * SG entries are counted the same way for every exporter: the buffer is
+ * imported into vgem (PRIME, libdrm), whose import maps it for DMA, and the
+ * entry count is read from the kernel's dma:dma_map_sg trace event
+ * (nents=shown/full, the full count is taken).  For dmabuf_sg the count from
+ * DMABUF_SG_IOCTL_INFO is printed too, as a cross-check.  Without vgem or
+ * the trace event (kernels before 6.11) the column says n/a.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,12 +33,15 @@
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
 
+#include <xf86drm.h>
+
 #include <dmabuf_sg.h>
 
-#define RUNS 7
+#define RUNS 9
 #define MIB (1024UL * 1024UL)
 
 static int dev_fd = -1;
+static int vgem_fd = -1;
 static long page_sz = 4096;
 
 static double now_ms(void)
@@ -86,98 +89,157 @@ static int heap_alloc(int heap, size_t size, double *ms)
 	return (int)arg.fd;
 }
 
-/*
- * Walk the PFNs of a dma-buf mapping: contiguous runs, and blocks of the
- * system heap's orders (8, 4, 0) cut greedily.  -1 when PFNs are hidden.
- */
-static int pfn_walk(int fd, size_t size, long *runs, long *heap_blocks)
+#define TRACE_DIR "/sys/kernel/tracing/"
+
+static int write_str(const char *path, const char *value)
 {
-	static const unsigned int orders[] = { 8, 4, 0 };
-	size_t n = size / (size_t)page_sz, i;
-	uint64_t *pfn;
-	void *map;
-	int pm, ret = -1;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
 
-	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
+	if (fd < 0)
 		return -1;
-	pfn = calloc(n, sizeof(*pfn));
-	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (!pfn || pm < 0)
-		goto out;
-	if (pread(pm, pfn, n * 8, (off_t)((uintptr_t)map / (uintptr_t)page_sz * 8)) != (ssize_t)(n * 8))
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (!(pfn[i] >> 63) || !(pfn[i] & ((1ULL << 55) - 1)))
-			goto out;	/* not present, or PFN hidden */
-		pfn[i] &= (1ULL << 55) - 1;
-	}
-	*runs = 0;
-	for (i = 0; i < n; i++)
-		if (!i || pfn[i] != pfn[i - 1] + 1)
-			(*runs)++;
-	*heap_blocks = 0;
-	for (i = 0; i < n;) {
-		for (size_t o = 0; o < 3; o++) {
-			size_t len = (size_t)1 << orders[o], j;
-
-			if (i + len > n || pfn[i] % len)
-				continue;
-			for (j = 1; j < len && pfn[i + j] == pfn[i] + j; j++)
-				;
-			if (j == len) {
-				i += len;
-				break;
-			}
-		}
-		(*heap_blocks)++;
-	}
-	ret = 0;
-out:
-	if (pm >= 0)
-		close(pm);
-	free(pfn);
-	munmap(map, size);
-	return ret;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n == (ssize_t)strlen(value) ? 0 : -1;
 }
 
+/* Full nents of the last dma:dma_map_sg event in the trace, or -1. */
+static long trace_last_nents(void)
+{
+	static char buf[1 << 20];
+	long nents = -1, shown, full;
+	ssize_t n, len = 0;
+	char *p;
+	int fd;
+
+	fd = open(TRACE_DIR "trace", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	for (p = buf; (p = strstr(p, "dma_map_sg:")); p++) {
+		char *q = strstr(p, " nents=");
+
+		if (q && sscanf(q, " nents=%ld/%ld", &shown, &full) == 2)
+			nents = full;
+	}
+	return nents;
+}
+
+/* SG entries of @fd as vgem maps it on import, or -1. */
+static long vgem_nents(int fd)
+{
+	struct drm_gem_close gc = { 0 };
+	long nents = -1;
+
+	if (vgem_fd < 0 || write_str(TRACE_DIR "events/dma/dma_map_sg/enable", "1"))
+		return -1;
+	write_str(TRACE_DIR "trace", "");
+	if (!drmPrimeFDToHandle(vgem_fd, fd, &gc.handle)) {
+		nents = trace_last_nents();
+		drmIoctl(vgem_fd, DRM_IOCTL_GEM_CLOSE, &gc);
+	}
+	write_str(TRACE_DIR "events/dma/dma_map_sg/enable", "0");
+	return nents;
+}
+
+static int open_vgem(void)
+{
+	char path[32];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		drmVersionPtr v;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		v = drmGetVersion(fd);
+		if (v && !strcmp(v->name, "vgem")) {
+			drmFreeVersion(v);
+			return fd;
+		}
+		drmFreeVersion(v);
+		close(fd);
+	}
+	return -1;
+}
+
+static void print_count(long v)
+{
+	if (v < 0)
+		printf("   %7s", "n/a");
+	else
+		printf("   %7ld", v);
+}
+
+/* One timed allocation of each kind; @first says which goes first. */
+static int alloc_pair(int heap, size_t size, int first, double *o, double *t,
+		      unsigned int *sg, long *sg_ours, long *sg_heap)
+{
+	int k, fd;
+
+	for (k = 0; k < 2; k++) {
+		if ((k == 0) == (first == 0)) {
+			fd = ours_alloc(size, o, sg);
+			if (fd < 0)
+				return -1;
+			if (sg_ours)
+				*sg_ours = vgem_nents(fd);
+		} else if (heap >= 0) {
+			fd = heap_alloc(heap, size, t);
+			if (fd < 0)
+				return -1;
+			if (sg_heap)
+				*sg_heap = vgem_nents(fd);
+		} else {
+			continue;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * One untimed warm-up pair (it also counts the SG entries), then RUNS timed
+ * pairs, alternating which exporter goes first so that neither always gets
+ * the memory the other just freed.
+ */
 static void bench_alloc(int heap, size_t size)
 {
-	double ours[RUNS], theirs[RUNS];
-	long runs_ours = -1, runs_heap = -1, blocks_heap = -1, unused;
+	double ours[RUNS], theirs[RUNS], o, t;
+	long sg_ours = -1, sg_heap = -1;
 	unsigned int sg = 0;
-	int r, fd;
+	int r;
 
+	if (alloc_pair(heap, size, 0, &o, &t, &sg, &sg_ours, &sg_heap) < 0) {
+		printf("alloc %3zu MiB: failed: %s\n", size / MIB, strerror(errno));
+		return;
+	}
 	for (r = 0; r < RUNS; r++) {
-		fd = ours_alloc(size, &ours[r], &sg);
-		if (fd < 0) {
-			printf("alloc %3zu MiB: dmabuf_sg failed: %s\n", size / MIB, strerror(errno));
+		if (alloc_pair(heap, size, r % 2, &ours[r], &theirs[r], &sg, NULL, NULL) < 0) {
+			printf("alloc %3zu MiB: failed: %s\n", size / MIB, strerror(errno));
 			return;
 		}
-		if (r == 0)
-			pfn_walk(fd, size, &runs_ours, &unused);
-		close(fd);
-		if (heap < 0)
-			continue;
-		fd = heap_alloc(heap, size, &theirs[r]);
-		if (fd < 0) {
-			printf("alloc %3zu MiB: system heap failed: %s\n", size / MIB, strerror(errno));
-			return;
-		}
-		if (r == 0)
-			pfn_walk(fd, size, &runs_heap, &blocks_heap);
-		close(fd);
 	}
 	double mo = median(ours, RUNS);
 
+	printf("alloc %3zu MiB   %9.2f ms", size / MIB, mo);
 	if (heap < 0) {
-		printf("alloc %3zu MiB   %9.2f ms   %9s      %6s   %7u   %7s   %6ld   %6s\n",
-		       size / MIB, mo, "n/a", "n/a", sg, "n/a", runs_ours, "n/a");
-		return;
+		printf("   %12s   %7s", "n/a", "n/a");
+	} else {
+		double mt = median(theirs, RUNS);
+
+		printf("   %9.2f ms   %6.2fx", mt, mt / mo);
 	}
-	double mt = median(theirs, RUNS);
-	printf("alloc %3zu MiB   %9.2f ms   %9.2f ms   %6.2fx   %7u   %7ld   %6ld   %6ld\n",
-	       size / MIB, mo, mt, mt / mo, sg, blocks_heap, runs_ours, runs_heap);
+	print_count(sg_ours);
+	print_count(sg_heap);
+	printf("   %7u\n", sg);
 }
 
 static int memfd_64m(size_t size, uint8_t **map)
@@ -194,7 +256,8 @@ static int memfd_64m(size_t size, uint8_t **map)
 	return mfd;
 }
 
-static int pin_once(uint8_t *map, size_t size, double *ms, unsigned int *sg)
+static int pin_once(uint8_t *map, size_t size, double *ms, unsigned int *sg,
+		    long *vgem_sg)
 {
 	struct dmabuf_sg_pin arg = {
 		.addr = (uintptr_t)map, .len = size, .flags = DMABUF_SG_PIN_WRITE,
@@ -206,10 +269,12 @@ static int pin_once(uint8_t *map, size_t size, double *ms, unsigned int *sg)
 		return -1;
 	*ms = now_ms() - t0;
 	*sg = arg.sg_entries;
+	if (vgem_sg)
+		*vgem_sg = vgem_nents((int)arg.fd);
 	return close((int)arg.fd);
 }
 
-static int udmabuf_once(int udev, int mfd, size_t size, double *ms)
+static int udmabuf_once(int udev, int mfd, size_t size, double *ms, long *vgem_sg)
 {
 	struct udmabuf_create arg = { .memfd = (uint32_t)mfd, .offset = 0, .size = size };
 	double t0 = now_ms();
@@ -218,12 +283,15 @@ static int udmabuf_once(int udev, int mfd, size_t size, double *ms)
 	if (fd < 0)
 		return -1;
 	*ms = now_ms() - t0;
+	if (vgem_sg)
+		*vgem_sg = vgem_nents(fd);
 	return close(fd);
 }
 
 static void bench_pin(size_t size)
 {
 	double ours[RUNS], theirs[RUNS];
+	long sg_ours = -1, sg_udmabuf = -1;
 	unsigned int sg = 0;
 	uint8_t *map;
 	int mfd, udev, r;
@@ -235,27 +303,30 @@ static void bench_pin(size_t size)
 	}
 	udev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 	for (r = 0; r < RUNS; r++) {
-		if (pin_once(map, size, &ours[r], &sg) < 0) {
+		if (pin_once(map, size, &ours[r], &sg, r ? NULL : &sg_ours) < 0) {
 			printf("pin %zu MiB: dmabuf_sg failed: %s\n", size / MIB, strerror(errno));
 			return;
 		}
-		if (udev >= 0 && udmabuf_once(udev, mfd, size, &theirs[r]) < 0) {
+		if (udev >= 0 && udmabuf_once(udev, mfd, size, &theirs[r],
+					      r ? NULL : &sg_udmabuf) < 0) {
 			printf("pin %zu MiB: udmabuf failed: %s\n", size / MIB, strerror(errno));
 			return;
 		}
 	}
 	double mo = median(ours, RUNS);
 
+	printf("pin %3zu MiB     %9.2f ms", size / MIB, mo);
 	if (udev < 0) {
-		printf("pin %3zu MiB     %9.2f ms   %9s      %6s   %7u   (no /dev/udmabuf)\n",
-		       size / MIB, mo, "n/a", "n/a", sg);
+		printf("   %12s   %7s", "n/a", "n/a");
 	} else {
 		double mt = median(theirs, RUNS);
 
-		printf("pin %3zu MiB     %9.2f ms   %9.2f ms   %6.2fx   %7u\n",
-		       size / MIB, mo, mt, mt / mo, sg);
+		printf("   %9.2f ms   %6.2fx", mt, mt / mo);
 		close(udev);
 	}
+	print_count(sg_ours);
+	print_count(sg_udmabuf);
+	printf("   %7u\n", sg);
 	munmap(map, size);
 	close(mfd);
 }
@@ -273,17 +344,19 @@ int main(void)
 		return 1;
 	}
 	heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+	vgem_fd = open_vgem();
 
-	printf("dmabuf_sg benchmark: median of %d runs, ratio = theirs / ours (>1: dmabuf_sg better)\n", RUNS);
-	printf("SG ours: INFO; SG heap: reconstructed from pagemap (aligned 1M/64K/4K blocks); runs: physically contiguous runs\n");
-	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %6s   %6s\n",
-	       "case", "dmabuf_sg", "system-heap", "ratio", "SG ours", "SG heap", "runs", "runs");
-	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %6s   %6s\n",
-	       "", "", "", "", "", "", "ours", "heap");
+	printf("dmabuf_sg benchmark: median of %d runs; ratio = theirs / ours (above 1: dmabuf_sg faster)\n", RUNS);
+	printf("SG = entries as vgem maps the buffer (dma:dma_map_sg trace event); INFO = dmabuf_sg's own count\n");
+	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %7s\n",
+	       "case", "dmabuf_sg", "system-heap", "ratio", "SG ours", "SG heap", "INFO");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		bench_alloc(heap, sizes[i]);
-	printf("%-13s   %12s   %12s   %7s   %7s\n", "", "dmabuf_sg", "udmabuf", "ratio", "SG ours");
+	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %7s\n",
+	       "", "dmabuf_sg", "udmabuf", "ratio", "SG ours", "SG udma", "INFO");
 	bench_pin(64 * MIB);
+	if (vgem_fd >= 0)
+		close(vgem_fd);
 	if (heap >= 0)
 		close(heap);
 	close(dev_fd);

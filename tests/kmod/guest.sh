@@ -131,7 +131,7 @@ lifetime_checks() {
 run_tests() {
 	local cases name
 
-	mapfile -t cases < <("$TEST_BIN" --list)
+	mapfile -t cases <<<"$("$TEST_BIN" --list)"
 	echo "1..$((${#cases[@]} + 6))"
 	diag "kernel $KVER, module $KO"
 	if ! load_module; then
@@ -154,6 +154,11 @@ run_bench() {
 		echo "bench: insmod $KO failed"
 		return 1
 	fi
+	# SG entries are read from the dma:dma_map_sg trace event of a vgem
+	# import (see bench/kmod/bench.c).
+	modprobe vgem 2>&1 | sed 's/^/modprobe vgem: /'
+	mountpoint -q /sys/kernel/tracing ||
+		mount -t tracefs nodev /sys/kernel/tracing 2>&1 | sed 's/^/mount tracefs: /'
 	echo "kernel $KVER"
 	"$BENCH_BIN"
 	rmmod dmabuf_sg

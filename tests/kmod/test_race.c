@@ -23,13 +23,14 @@
 
 #define RACE_SECONDS 10
 #define RACE_SLOTS 8
-#define RACE_MAX_SIZE (256 * KIB)
+/* Each thread must have done this many operations for the race to count. */
+#define RACE_MIN_OPS 200
 
 struct race {
 	atomic_int slots[RACE_SLOTS];
 	atomic_bool stop;
+	pthread_barrier_t start;
 	int drm;
-	size_t sizes[RACE_SLOTS];
 };
 
 struct race_thread {
@@ -106,6 +107,7 @@ static void *race_run(void *arg)
 	};
 	struct race_thread *t = arg;
 
+	pthread_barrier_wait(&t->race->start);
 	while (!atomic_load(&t->race->stop)) {
 		unsigned int op = (unsigned int)rand_r(&t->seed) % 5;
 
@@ -132,6 +134,7 @@ static enum test_result test_race(void)
 	race.drm = vgem ? open(vgem, O_RDWR | O_CLOEXEC) : -1;
 	if (race.drm < 0)
 		test_diag("no vgem: racing without PRIME imports");
+	expect_int_eq(0, pthread_barrier_init(&race.start, NULL, 3));
 
 	for (i = 0; i < 2; i++) {
 		memset(&threads[i], 0, sizeof(threads[i]));
@@ -139,15 +142,25 @@ static enum test_result test_race(void)
 		threads[i].seed = 1234 + i;
 		expect_int_eq(0, pthread_create(&threads[i].thread, NULL, race_run, &threads[i]));
 	}
+	pthread_barrier_wait(&race.start);
 	sleep(RACE_SECONDS);
 	atomic_store(&race.stop, true);
 	for (i = 0; i < 2; i++) {
+		long total = 0;
+		unsigned int op;
+
 		expect_int_eq(0, pthread_join(threads[i].thread, NULL));
+		for (op = 0; op < 5; op++)
+			total += threads[i].ops[op];
 		test_diag("thread %u: %ld alloc, %ld map, %ld close, %ld info, %ld import, %ld alloc errors",
 			  i, threads[i].ops[0], threads[i].ops[1], threads[i].ops[2],
 			  threads[i].ops[3], threads[i].ops[4], threads[i].errors);
 		expect_int_eq(0, threads[i].errors);
+		if (total < RACE_MIN_OPS)
+			test_diag("thread %u ran only %ld operations: no race to speak of", i, total);
+		expect_true(total >= RACE_MIN_OPS);
 	}
+	pthread_barrier_destroy(&race.start);
 	for (i = 0; i < RACE_SLOTS; i++)
 		if (atomic_load(&race.slots[i]) >= 0)
 			close(atomic_load(&race.slots[i]));
