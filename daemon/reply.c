@@ -16,6 +16,43 @@ struct reply_chunk {
 	max_align_t data[];
 };
 
+/*
+ * One chunk kept for reuse: most replies need a single small chunk, and the
+ * loop is single-threaded, so the common case allocates nothing.  A reply
+ * built while another is alive (an event during a request) mallocs.
+ */
+static struct {
+	bool busy;
+	union {
+		struct reply_chunk chunk;
+		char bytes[sizeof(struct reply_chunk) + REPLY_CHUNK_SIZE];
+	} u;
+} reply_spare;
+
+static struct reply_chunk *reply_chunk_new(size_t cap)
+{
+	struct reply_chunk *c;
+
+	if (cap <= REPLY_CHUNK_SIZE && !reply_spare.busy) {
+		reply_spare.busy = true;
+		c = &reply_spare.u.chunk;
+	} else {
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+	}
+	c->size = cap;
+	return c;
+}
+
+static void reply_chunk_free(struct reply_chunk *c)
+{
+	if (c == &reply_spare.u.chunk)
+		reply_spare.busy = false;
+	else
+		free(c);
+}
+
 void reply_init(struct reply *r, uint64_t seq)
 {
 	memset(r, 0, sizeof(*r));
@@ -48,10 +85,9 @@ void *reply_alloc(struct reply *r, size_t size)
 	if (!c || r->chunk_used + need > c->size) {
 		size_t cap = need > REPLY_CHUNK_SIZE ? need : REPLY_CHUNK_SIZE;
 
-		c = malloc(sizeof(*c) + cap);
+		c = reply_chunk_new(cap);
 		if (!c)
 			return NULL;
-		c->size = cap;
 		c->next = r->chunks;
 		r->chunks = c;
 		r->chunk_used = 0;
@@ -77,7 +113,7 @@ void reply_fini(struct reply *r)
 
 	for (; c; c = next) {
 		next = c->next;
-		free(c);
+		reply_chunk_free(c);
 	}
 	r->chunks = NULL;
 	if (r->fd >= 0 && !r->fd_borrowed)
