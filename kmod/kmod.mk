@@ -6,7 +6,8 @@
 # The module is built by kmod/Makefile (out of tree, W=1, warnings fatal);
 # the test programs are ordinary userspace C11 with the top-level flags.
 
-KMOD_KVER = $(notdir $(realpath $(KDIR)))
+# <kver> as uname -r says it: the header directory without its prefix.
+KMOD_KVER = $(patsubst linux-headers-%,%,$(notdir $(realpath $(KDIR))))
 KMOD_OUT = $(abspath $(B))/kmod/$(KMOD_KVER)
 
 .PHONY: kmod kmod-tests
