@@ -42,6 +42,8 @@ static void backend_probe_one(struct backend *be,
 		return;
 	}
 	be->available = k->ops->probe(be, be->detail, sizeof(be->detail)) == 0;
+	if (be->available)
+		k->ops->describe(be, be->detail, sizeof(be->detail));
 }
 
 int backend_set_probe(struct backend_set *set, const char *const *names,

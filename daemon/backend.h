@@ -19,11 +19,12 @@ struct backend;
 
 struct backend_ops {
 	/*
-	 * Checks that the backend can allocate here.  Returns 0 or a
-	 * negative errno; writes a description (device node, or why it is
-	 * unusable) to @detail either way.
+	 * Checks that the backend can allocate here.  Returns 0, or a
+	 * negative errno with the reason written to @why.
 	 */
-	int (*probe)(struct backend *be, char *detail, size_t len);
+	int (*probe)(struct backend *be, char *why, size_t len);
+	/* Describes a usable backend (device node, kind of memory). */
+	void (*describe)(const struct backend *be, char *detail, size_t len);
 	/* Returns a new O_CLOEXEC fd of @size bytes (named @name for
 	 * /proc, may be NULL), or a negative errno. */
 	int (*alloc)(struct backend *be, uint64_t size, const char *name);

@@ -11,21 +11,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int backend_memfd_probe(struct backend *be, char *detail, size_t len)
+static int backend_memfd_probe(struct backend *be, char *why, size_t len)
 {
 	int fd = memfd_create("dbb-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err;
 
 	if (fd < 0) {
-		snprintf(detail, len, "memfd_create: %m");
-		return -errno;
+		err = errno;
+		snprintf(why, len, "memfd_create: %s", strerror(err));
+		return -err;
 	}
 	close(fd);
-	snprintf(detail, len, "shared memory (memfd), not a dma-buf");
 	return 0;
+}
+
+static void backend_memfd_describe(const struct backend *be, char *detail,
+				   size_t len)
+{
+	snprintf(detail, len, "shared memory (memfd), not a dma-buf");
 }
 
 static int backend_memfd_alloc(struct backend *be, uint64_t size,
@@ -68,6 +76,7 @@ static int backend_memfd_export_fd(struct backend *be, int fd, bool read_only)
 
 const struct backend_ops backend_memfd_ops = {
 	.probe = backend_memfd_probe,
+	.describe = backend_memfd_describe,
 	.alloc = backend_memfd_alloc,
 	.export_fd = backend_memfd_export_fd,
 	.close = NULL,
