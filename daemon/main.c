@@ -21,7 +21,7 @@
 #include "registry.h"
 #include "server.h"
 
-#define MAIN_DEFAULT_CONFIG "/etc/dmabuf-broker/dmabuf-brokerd.conf"
+#define MAIN_DEFAULT_CONFIG "/etc/dmabuf-broker/broker.conf"
 #define MAIN_STATUS_SEC 10
 
 struct main_opts {

@@ -7,6 +7,9 @@ DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
+$(TEST_CONFIG).o: ALL_CFLAGS += \
+	-DSAMPLE_CONFIG='"$(abspath daemon/broker.conf)"'
+$(TEST_CONFIG).o: daemon/broker.conf
 
 $(TEST_REGISTRY): $(B)/tests/unit/test_registry.o $(B)/daemon/registry.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)

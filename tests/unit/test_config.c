@@ -293,6 +293,31 @@ static void test_quota_sections(void **state)
 	assert_int_equal(0, q.buffers);
 }
 
+/* The sample shipped in daemon/ parses and states the defaults. */
+static void test_sample_config(void **state)
+{
+	struct fixture *f = *state;
+	struct config defaults;
+
+	assert_int_equal(0, config_init(&defaults));
+	assert_int_equal(0, config_load(&f->cfg, SAMPLE_CONFIG, f->err,
+					sizeof(f->err)));
+	assert_string_equal(defaults.socket_path, f->cfg.socket_path);
+	assert_int_equal(defaults.socket_mode, f->cfg.socket_mode);
+	assert_int_equal(defaults.nbackends, f->cfg.nbackends);
+	for (size_t i = 0; i < defaults.nbackends; i++)
+		assert_string_equal(defaults.backends[i], f->cfg.backends[i]);
+	assert_int_equal(defaults.max_clients, f->cfg.max_clients);
+	assert_int_equal(defaults.max_request_size, f->cfg.max_request_size);
+	assert_int_equal(defaults.max_buffer_size, f->cfg.max_buffer_size);
+	assert_int_equal(defaults.max_holds_per_client,
+			 f->cfg.max_holds_per_client);
+	assert_int_equal(defaults.quota.bytes, f->cfg.quota.bytes);
+	assert_int_equal(defaults.quota.buffers, f->cfg.quota.buffers);
+	assert_null(f->cfg.uid_quotas);
+	config_fini(&defaults);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -310,6 +335,7 @@ int main(void)
 		T(test_broker_section),
 		T(test_limits_section),
 		T(test_quota_sections),
+		T(test_sample_config),
 	};
 #undef T
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
