@@ -53,6 +53,12 @@ void client_violation(struct client *c, const char *why)
 	client_kill(c, NULL);
 }
 
+void client_close_after_reply(struct client *c)
+{
+	c->closing = true;
+	event_del(c->ev_read);
+}
+
 static void client_frame_free(struct client_frame *f)
 {
 	if (f->fd >= 0)

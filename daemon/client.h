@@ -77,6 +77,10 @@ void client_free(struct client *c);
  * its freeing.  Safe to call more than once and from any callback. */
 void client_kill(struct client *c, const char *why);
 
+/* Stops reading from @c and disconnects it once its queued output (the
+ * reply being built included) has been sent. */
+void client_close_after_reply(struct client *c);
+
 /* Kills @c for breaking the protocol, logging @why as a (rate-limited)
  * notice: the daemon's one message about it. */
 void client_violation(struct client *c, const char *why);

@@ -50,7 +50,7 @@ int handlers_session_hello(struct client *c,
 
 	if (hello->protocol_version != SERVER_PROTOCOL_VERSION) {
 		/* Say which version we speak, then hang up. */
-		c->closing = true;
+		client_close_after_reply(c);
 		handlers_session_hello_body(c, r);
 		return reply_error(r, -EPROTO,
 				   "protocol version %u not supported (broker speaks %u)",
