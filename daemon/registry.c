@@ -9,6 +9,9 @@
 
 #include <utlist.h>
 
+/* Ids probed after a List cursor whose buffer is gone. */
+#define REGISTRY_CURSOR_PROBES 256u
+
 /* Usage per owner uid, for quotas. */
 struct registry_uid {
 	UT_hash_handle hh;
@@ -360,9 +363,16 @@ struct registry_buffer *registry_buffer_after(const struct registry *reg,
 	if (b)
 		return registry_buffer_next(b);
 	/*
-	 * The cursor's buffer is gone: walk from the first buffer.  Only a
-	 * List whose last entry vanished between two pages pays this.
+	 * The cursor's buffer is gone.  Ids are dense and never reused, so
+	 * its successor is usually a few ids on: probe those, and only when
+	 * a whole run of them is gone walk from the first buffer.
 	 */
+	for (uint64_t id = after_id + 1;
+	     id < reg->next_id && id - after_id <= REGISTRY_CURSOR_PROBES; id++) {
+		b = registry_buffer_by_id(reg, id);
+		if (b)
+			return b;
+	}
 	for (b = reg->by_id; b && b->id <= after_id; b = registry_buffer_next(b))
 		;
 	return b;
