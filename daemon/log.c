@@ -51,11 +51,12 @@ bool log_to_journal(void)
 /* Sends MESSAGE, PRIORITY and the fields of @ctx that are set. */
 static void log_journal(int prio, const struct log_ctx *ctx, const char *msg)
 {
-	char f[6][560];
-	struct iovec iov[6];
+	char f[7][560];
+	struct iovec iov[7];
 	int n = 0;
 
 	snprintf(f[n++], sizeof(f[0]), "MESSAGE=%s", msg);
+	snprintf(f[n++], sizeof(f[0]), "SYSLOG_IDENTIFIER=dmabuf-brokerd");
 	snprintf(f[n++], sizeof(f[0]), "PRIORITY=%d", prio);
 	if (ctx && ctx->client_id) {
 		snprintf(f[n++], sizeof(f[0]), "DBB_CLIENT_ID=%llu",

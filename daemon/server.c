@@ -136,8 +136,9 @@ static void server_add_client(struct server *s, int fd)
 	int ret;
 
 	if (s->nclients >= s->cfg->max_clients) {
-		log_msg(LOG_WARNING, "refusing connection: %u clients already",
-			s->nclients);
+		log_ctx_limited(LOG_WARNING, NULL,
+				"refusing connection: %u clients already",
+				s->nclients);
 		close(fd);
 		return;
 	}
