@@ -81,13 +81,16 @@ void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
 	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
 	msg.event = &ev;
 	len = ev.buffer ? wire_pack(&msg.base, frame, sizeof(frame)) : -ENOMEM;
-	if (len < 0)
+	reply_fini(&arena);
+	if (len < 0) {
 		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
+		return;
+	}
+	/* A watcher whose queue overflows is killed, not unlinked: safe. */
 	DL_FOREACH2(s->watchers, c, watch_next) {
-		if (len >= 0 && !c->dead)
+		if (!c->dead)
 			client_send_packed(c, frame, (size_t)len, -1, false);
 	}
-	reply_fini(&arena);
 }
 
 void server_set_watching(struct server *s, struct client *c, bool on)
