@@ -73,7 +73,10 @@ int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
 			break;
 		out->buffers[out->n_buffers++] = info;
 	}
-	if (b && out->n_buffers > 0)
+	/* The first entry always fits (without holders if need be). */
+	if (b && out->n_buffers == 0)
+		return reply_error(r, -ENOMEM, "out of memory");
+	if (b)
 		out->next_after_id = out->buffers[out->n_buffers - 1]->id;
 	r->resp.list = out;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_LIST;
