@@ -9,16 +9,17 @@ CTL_LIBS := $(shell $(PKG_CONFIG) --libs json-c libdrm)
 BINDIR ?= $(PREFIX)/bin
 
 
-$(CTL_BIN): $(CTL_OBJ) $(CTL_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJ) $(LIBCLIENT_LDFLAGS) $(CTL_LIBS)
+$(CTL_BIN): $(CTL_OBJ) $(IMGFMT_OBJ) $(CTL_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJ) $(IMGFMT_OBJ) $(LIBCLIENT_LDFLAGS) \
+		$(CTL_LIBS)
 
 ctl: $(CTL_BIN)
 all: ctl
 
 # Relinked without the build-tree rpath for installation.
-ctl-install: $(CTL_OBJ) $(CTL_LIB)
+ctl-install: $(CTL_OBJ) $(IMGFMT_OBJ) $(CTL_LIB)
 	install -d $(DESTDIR)$(BINDIR)
-	$(CC) $(ALL_LDFLAGS) -o $(B)/ctl/dmabuf-ctl.install $(CTL_OBJ) \
+	$(CC) $(ALL_LDFLAGS) -o $(B)/ctl/dmabuf-ctl.install $(CTL_OBJ) $(IMGFMT_OBJ) \
 		-L$(B)/libclient -ldmabuf-broker $(CTL_LIBS)
 	install -m 0755 $(B)/ctl/dmabuf-ctl.install $(DESTDIR)$(BINDIR)/dmabuf-ctl
 install: ctl-install

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Image layouts for `alloc --format`: the DRM fourcc from its four-letter
- * code, and plane offsets/strides for the common formats (libdrm has no
- * format table in Debian 12's 2.4.114, so a small one lives here).
+ * code, and plane offsets/strides for the formats common/imgfmt.c knows
+ * (the table the broker checks layouts with).
  */
 #include "ctl.h"
 
@@ -13,33 +13,7 @@
 
 #include <drm_fourcc.h>
 
-struct layout_format {
-	uint32_t fourcc;
-	uint8_t cpp;		/* bytes per pixel of plane 0 */
-	bool semiplanar;	/* a 4:2:0 CbCr plane follows (NV12, NV21) */
-};
-
-static const struct layout_format layout_formats[] = {
-	{ DRM_FORMAT_XRGB8888, 4, false }, { DRM_FORMAT_ARGB8888, 4, false },
-	{ DRM_FORMAT_XBGR8888, 4, false }, { DRM_FORMAT_ABGR8888, 4, false },
-	{ DRM_FORMAT_RGBX8888, 4, false }, { DRM_FORMAT_RGBA8888, 4, false },
-	{ DRM_FORMAT_XRGB2101010, 4, false }, { DRM_FORMAT_ARGB2101010, 4, false },
-	{ DRM_FORMAT_RGB888, 3, false }, { DRM_FORMAT_BGR888, 3, false },
-	{ DRM_FORMAT_RGB565, 2, false }, { DRM_FORMAT_BGR565, 2, false },
-	{ DRM_FORMAT_R8, 1, false }, { DRM_FORMAT_R16, 2, false },
-	{ DRM_FORMAT_GR88, 2, false },
-	{ DRM_FORMAT_YUYV, 2, false }, { DRM_FORMAT_YVYU, 2, false },
-	{ DRM_FORMAT_UYVY, 2, false }, { DRM_FORMAT_VYUY, 2, false },
-	{ DRM_FORMAT_NV12, 1, true }, { DRM_FORMAT_NV21, 1, true },
-};
-
-static const struct layout_format *layout_lookup(uint32_t fourcc)
-{
-	for (size_t i = 0; i < sizeof(layout_formats) / sizeof(layout_formats[0]); i++)
-		if (layout_formats[i].fourcc == fourcc)
-			return &layout_formats[i];
-	return NULL;
-}
+#include "imgfmt.h"
 
 /* "XR24", "NV12", "R8" (padded with spaces) or a number such as 0x34325258. */
 static int layout_parse_fourcc(const char *s, uint32_t *out)
@@ -69,34 +43,50 @@ static int layout_parse_modifier(const char *s, uint64_t *out)
 	return format_parse_u64(s, out);
 }
 
+/*
+ * The stride of plane @i > 0 of a known format: plane 0's scaled to the
+ * plane's bytes per subsampled pixel (NV12's CbCr plane gets plane 0's,
+ * YUV420's chroma planes half of it), at least the plane's minimum.
+ */
+static uint64_t layout_chroma_stride(const struct imgfmt_format *f, unsigned i,
+				     uint64_t stride0, uint32_t width)
+{
+	uint64_t div = (uint64_t)f->cpp[0] * f->hsub;
+	uint64_t s = (stride0 * f->cpp[i] + div - 1) / div;
+	uint64_t min = imgfmt_min_stride(f, i, width);
+
+	return s > min ? s : min;
+}
+
 /* Fills the planes and returns the bytes they span in *@size. */
 static int layout_planes(const struct ctl_opts *opt,
 			 struct dbb_image_layout *l, uint64_t *size)
 {
-	const struct layout_format *f = layout_lookup(l->fourcc);
-	uint64_t stride = opt->stride;
+	const struct imgfmt_format *f = imgfmt_lookup(l->fourcc);
+	uint64_t stride0 = opt->stride, offset = 0;
+	unsigned nplanes = f ? f->nplanes : 1;
 
-	if (!f && !stride) {
+	if (!f && !stride0) {
 		ctl_usage_error("format '%s' is not known here: give --stride",
 				opt->format);
 		return -EINVAL;
 	}
-	if (!stride)
-		stride = (uint64_t)l->width * f->cpp;
-	if (stride > UINT32_MAX || stride < l->width)
+	if (!stride0)
+		stride0 = imgfmt_min_stride(f, 0, l->width);
+	if (stride0 < (f ? imgfmt_min_stride(f, 0, l->width) : l->width))
 		return ctl_usage_error("stride out of range"), -EINVAL;
-	l->n_planes = 1;
-	l->planes[0] = (struct dbb_plane){ 0, (uint32_t)stride };
-	*size = stride * l->height;
-	if (f && f->semiplanar) {
-		uint64_t offset = *size;
+	for (unsigned i = 0; i < nplanes; i++) {
+		uint64_t stride = i ? layout_chroma_stride(f, i, stride0, l->width) :
+				      stride0;
 
-		if (offset > UINT32_MAX)
+		if (stride > UINT32_MAX || offset > UINT32_MAX)
 			return ctl_usage_error("image too large"), -EINVAL;
-		l->n_planes = 2;
-		l->planes[1] = (struct dbb_plane){ (uint32_t)offset, (uint32_t)stride };
-		*size += stride * ((l->height + 1) / 2);
+		l->planes[i] = (struct dbb_plane){ (uint32_t)offset,
+						   (uint32_t)stride };
+		offset += stride * imgfmt_plane_height(f, i, l->height);
 	}
+	l->n_planes = nplanes;
+	*size = offset;
 	return 0;
 }
 

@@ -6,7 +6,7 @@ DAEMON_PKGS := libevent libsystemd libprotobuf-c inih
 
 $(DAEMON_OBJ): $(PROTO_H)
 
-$(DAEMON_BIN): $(DAEMON_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
+$(DAEMON_BIN): $(DAEMON_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS))
 

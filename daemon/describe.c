@@ -6,7 +6,7 @@
 #include "server.h"
 
 static DmabufBroker__V1__ImageLayout *
-describe_layout(struct reply *r, const struct registry_layout *l)
+describe_layout(struct reply *r, const struct imgfmt_layout *l)
 {
 	DmabufBroker__V1__ImageLayout *out = reply_alloc(r, sizeof(*out));
 	DmabufBroker__V1__Plane *planes;

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "config.h"
 #include "describe.h"
+#include "imgfmt.h"
 #include "log.h"
 #include "registry.h"
 #include "server.h"
@@ -39,26 +40,25 @@ static int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
 	}
 }
 
+/*
+ * Converts a protocol layout and checks it against the buffer's @size
+ * (imgfmt_check()): 0, or -EINVAL with the reason in @why.
+ */
 static int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
-				       uint64_t size,
-				       struct registry_layout *out)
+				       uint64_t size, struct imgfmt_layout *out,
+				       char *why, size_t len)
 {
-	if (in->n_planes < 1 || in->n_planes > REGISTRY_MAX_PLANES ||
-	    in->width == 0 || in->height == 0)
-		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->fourcc = in->fourcc;
 	out->modifier = in->modifier;
 	out->width = in->width;
 	out->height = in->height;
-	out->nplanes = (uint32_t)in->n_planes;
-	for (size_t i = 0; i < in->n_planes; i++) {
-		if (in->planes[i]->offset >= size)
-			return -EINVAL;
+	out->nplanes = (uint32_t)in->n_planes;	/* a frame holds < 2^16 */
+	for (size_t i = 0; i < in->n_planes && i < IMGFMT_MAX_PLANES; i++) {
 		out->planes[i].offset = in->planes[i]->offset;
 		out->planes[i].stride = in->planes[i]->stride;
 	}
-	return 0;
+	return imgfmt_check(out, size, why, len);
 }
 
 /* Picks the backend an Alloc asks for; its index or a reply error. */
@@ -81,10 +81,11 @@ static int handlers_buffer_backend(struct server *s, const char *name,
 static int handlers_buffer_alloc_params(struct client *c,
 					const DmabufBroker__V1__AllocRequest *a,
 					struct registry_new *p,
-					struct registry_layout *layout,
+					struct imgfmt_layout *layout,
 					struct reply *r)
 {
 	const struct config *cfg = c->server->cfg;
+	char why[128];
 	int be;
 
 	if (a->size == 0)
@@ -97,8 +98,9 @@ static int handlers_buffer_alloc_params(struct client *c,
 		return reply_error(r, -EINVAL, "invalid buffer name");
 	if ((unsigned)a->lifetime > REGISTRY_LIFETIME_PERSISTENT)
 		return reply_error(r, -EINVAL, "unknown lifetime %d", a->lifetime);
-	if (a->layout && handlers_buffer_layout_from(a->layout, a->size, layout) < 0)
-		return reply_error(r, -EINVAL, "invalid image layout");
+	if (a->layout && handlers_buffer_layout_from(a->layout, a->size, layout,
+						     why, sizeof(why)) < 0)
+		return reply_error(r, -EINVAL, "invalid image layout: %s", why);
 	if (a->n_grants > POLICY_MAX_GRANTS)
 		return reply_error(r, -E2BIG, "too many grants");
 	for (size_t i = 0; i < a->n_grants; i++) {
@@ -172,7 +174,7 @@ int handlers_buffer_alloc(struct client *c,
 {
 	const DmabufBroker__V1__AllocRequest *a = req->alloc;
 	struct server *s = c->server;
-	struct registry_layout layout;
+	struct imgfmt_layout layout;
 	struct registry_new p;
 	struct registry_quota q;
 	struct registry_buffer *b;

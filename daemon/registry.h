@@ -18,10 +18,10 @@
 
 #include <uthash.h>
 
+#include "imgfmt.h"
 #include "policy.h"
 
 #define REGISTRY_NAME_MAX 255
-#define REGISTRY_MAX_PLANES 4
 
 enum registry_lifetime {
 	REGISTRY_LIFETIME_CLIENT = 0,
@@ -46,21 +46,6 @@ struct registry_conn {
 	uint32_t nholds;
 	struct registry_hold *holds;	/* utlist DL via conn_prev/next */
 	struct registry_buffer *owned;	/* client-lifetime buffers, DL */
-};
-
-struct registry_plane {
-	uint32_t offset;
-	uint32_t stride;
-};
-
-/* An image layout; allocated only for buffers that have one. */
-struct registry_layout {
-	uint32_t fourcc;
-	uint32_t width;
-	uint32_t height;
-	uint32_t nplanes;
-	uint64_t modifier;
-	struct registry_plane planes[REGISTRY_MAX_PLANES];
 };
 
 /* One connection's hold on one buffer, linked from both sides. */
@@ -89,7 +74,7 @@ struct registry_buffer {
 	struct registry_conn *owner;
 	struct registry_hold *holds;
 	struct registry_buffer *owned_prev, *owned_next;
-	struct registry_layout *layout;	/* NULL: not an image */
+	struct imgfmt_layout *layout;	/* NULL: not an image */
 	struct policy_grant *grants;
 	int fd;
 	uint32_t nholds;
@@ -104,7 +89,7 @@ struct registry_new {
 	const char *name;		/* NULL or "": unnamed */
 	enum registry_lifetime lifetime;
 	uint8_t backend;
-	const struct registry_layout *layout;	/* copied; NULL: none */
+	const struct imgfmt_layout *layout;	/* copied; NULL: none */
 };
 
 /* A per-uid limit; 0 means unlimited. */

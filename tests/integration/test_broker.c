@@ -599,6 +599,57 @@ static void test_hold_limit(void **state)
 	finish(f);
 }
 
+/* ---- image layouts ---- */
+
+/* A layout is checked against the buffer it describes: an importer that
+ * trusts it must not read past the end. */
+static void test_layout_checked_against_size(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_client *c = connect_ok(f, "images");
+	struct dbb_image_layout l = {
+		.fourcc = 0x34325258,		/* XR24 */
+		.width = 64, .height = 64, .n_planes = 1,
+		.planes = { { 0, 256 } },
+	};
+	struct dbb_alloc_params p = {
+		.size = 4096, .name = "image", .layout = &l,
+	};
+	struct dbb_buffer *b = NULL;
+	const struct dbb_buffer_info *info;
+	struct dbb_stats st;
+	int fds = daemon_fds(f, c);
+
+	/* 64 rows of 256 bytes do not fit in 4 KiB. */
+	assert_int_equal(-EINVAL, dbb_alloc(c, &p, &b));
+	assert_null(b);
+	assert_non_null(strstr(dbb_client_last_error(c),
+			       "exceeds the buffer's 4096 bytes"));
+	/* Rows shorter than 64 pixels of 4 bytes. */
+	p.size = 16384;
+	l.planes[0].stride = 128;
+	assert_int_equal(-EINVAL, dbb_alloc(c, &p, &b));
+	assert_non_null(strstr(dbb_client_last_error(c), "stride 128 is below 256"));
+	l.fourcc = 0;
+	assert_int_equal(-EINVAL, dbb_alloc(c, &p, &b));
+	assert_non_null(strstr(dbb_client_last_error(c), "fourcc is 0"));
+	/* Nothing was made. */
+	assert_int_equal(fds, daemon_fds(f, c));
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(0, st.buffers);
+	/* The image fits in 16 KiB. */
+	l.fourcc = 0x34325258;
+	l.planes[0].stride = 256;
+	assert_int_equal(0, dbb_alloc(c, &p, &b));
+	info = dbb_buffer_get_info(b);
+	assert_true(info->has_layout);
+	assert_int_equal(256, info->layout.planes[0].stride);
+	assert_int_equal(64, info->layout.height);
+	dbb_buffer_free(b);
+	dbb_client_destroy(c);
+	finish(f);
+}
+
 /* ---- memfd seals ---- */
 
 static void test_memfd_sealed(void **state)
@@ -910,6 +961,7 @@ int main(void)
 						setup_quota, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_limit, setup_holds,
 						teardown),
+		T(test_layout_checked_against_size),
 		T(test_memfd_sealed),
 		T(test_client_buffer_leaves_with_owner),
 		T(test_persistent_buffer_stays),
