@@ -26,7 +26,9 @@ struct backend_ops {
 	/* Describes a usable backend (device node, kind of memory). */
 	void (*describe)(const struct backend *be, char *detail, size_t len);
 	/* Returns a new O_CLOEXEC fd of @size bytes (named @name for
-	 * /proc, may be NULL), or a negative errno. */
+	 * /proc, may be NULL) whose memory is allocated now, not at first
+	 * touch; or a negative errno (-ENOMEM/-ENOSPC when memory is short,
+	 * with nothing left allocated). */
 	int (*alloc)(struct backend *be, uint64_t size, const char *name);
 	/* Returns a new fd of the buffer @fd for a holder: read-write, or
 	 * one that refuses writable shared mappings; or a negative errno. */

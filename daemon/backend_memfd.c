@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * memfd: plain shared memory, the fallback where the kernel has no dma-buf
- * exporter.  Not a dma-buf, and reported so.  Buffers are sealed so that no
- * holder can shrink or grow them, and their inode is made 0600 so that a
- * holder of a read-only fd of another uid cannot re-open it writable
- * through /proc/<pid>/fd.
+ * exporter.  Not a dma-buf, and reported so.  Like a dma-heap, every page
+ * is allocated at alloc time with fallocate() (shmem zeroes it at its first
+ * access), so that quota bytes are memory and no holder meets SIGBUS at
+ * first touch when shmem runs out.  Buffers are sealed so that no holder can shrink or grow them, and
+ * their inode is made 0600 so that a holder of a read-only fd of another
+ * uid cannot re-open it writable through /proc/<pid>/fd.
  */
 #include "backend.h"
 
@@ -36,6 +38,21 @@ static void backend_memfd_describe(const struct backend *be, char *detail,
 	snprintf(detail, len, "shared memory (memfd), not a dma-buf");
 }
 
+/*
+ * Allocates every page of @fd's @size bytes.  The kernel frees what it
+ * allocated when it fails; an interrupted call (a signal arrived) is simply
+ * made again.  Returns 0, or -ENOMEM/-ENOSPC when memory is short.
+ */
+static int backend_memfd_populate(int fd, uint64_t size)
+{
+	int ret;
+
+	do
+		ret = fallocate(fd, 0, 0, (off_t)size);
+	while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : 0;
+}
+
 static int backend_memfd_alloc(struct backend *be, uint64_t size,
 			       const char *name)
 {
@@ -48,15 +65,21 @@ static int backend_memfd_alloc(struct backend *be, uint64_t size,
 	fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0 || fchmod(fd, 0600) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto err_errno;
+	err = backend_memfd_populate(fd, size);
+	if (err < 0)
 		goto err_close_fd;
+	if (fchmod(fd, 0600) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto err_errno;
 	return fd;
 
+err_errno:
+	err = -errno;
 err_close_fd:
-	err = errno;
 	close(fd);
-	return -err;
+	return err;
 }
 
 static int backend_memfd_export_fd(struct backend *be, int fd, bool read_only)

@@ -187,7 +187,9 @@ int handlers_buffer_alloc(struct client *c,
 	be = &s->backends->list[p.backend];
 	fd = be->ops->alloc(be, p.size, p.name);
 	if (fd < 0)
-		return reply_error(r, fd, "%s allocation failed", be->name);
+		return reply_error(r, fd, "%s allocation of %llu bytes failed: %s",
+				   be->name, (unsigned long long)p.size,
+				   strerror(-fd));
 	ret = registry_buffer_add(s->reg, c->conn, &p, &q, fd, &b);
 	if (ret < 0) {
 		close(fd);

@@ -693,6 +693,43 @@ static void test_memfd_sealed(void **state)
 	finish(f);
 }
 
+/* Every page of a memfd buffer exists once Alloc returns, as with a
+ * dma-heap: nobody meets SIGBUS at first touch, quota bytes are memory. */
+static void test_memfd_pages_resident(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t size = 4 * MIB;
+	struct dbb_client *c = connect_ok(f, "owner");
+	struct dbb_client *c2 = connect_ok(f, "importer");
+	struct dbb_buffer *b = alloc_ok(c, size, "resident", DBB_LIFETIME_CLIENT);
+	struct dbb_buffer *imp = NULL;
+	struct stat st;
+	void *p;
+
+	assert_int_equal(0, dbb_import_by_name(c2, "resident", true, &imp));
+	/*
+	 * Allocated blocks, on the owner's fd and on a read-only import
+	 * alike (0 without fallocate).  Not mincore(): shmem pages that
+	 * fallocate() made are allocated and charged but not "uptodate"
+	 * until written, and mincore() reports those as absent.
+	 */
+	assert_int_equal(0, fstat(dbb_buffer_get_fd(b), &st));
+	assert_true((uint64_t)st.st_blocks * 512 >= size);
+	assert_int_equal(0, fstat(dbb_buffer_get_fd(imp), &st));
+	assert_true((uint64_t)st.st_blocks * 512 >= size);
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, dbb_buffer_get_fd(imp), 0);
+	assert_true(p != MAP_FAILED);
+	/* Zeroed, as a dma-heap hands them out. */
+	for (size_t i = 0; i < size; i += 4096)
+		assert_int_equal(0, ((const unsigned char *)p)[i]);
+	munmap(p, size);
+	dbb_buffer_free(imp);
+	dbb_buffer_free(b);
+	dbb_client_destroy(c2);
+	dbb_client_destroy(c);
+	finish(f);
+}
+
 /* ---- lifetimes ---- */
 
 static void test_client_buffer_leaves_with_owner(void **state)
@@ -963,6 +1000,7 @@ int main(void)
 						teardown),
 		T(test_layout_checked_against_size),
 		T(test_memfd_sealed),
+		T(test_memfd_pages_resident),
 		T(test_client_buffer_leaves_with_owner),
 		T(test_persistent_buffer_stays),
 		T(test_producer_consumer_8mib),
