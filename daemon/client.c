@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@ void client_kill(struct client *c, const char *why)
 	}
 	event_del(c->ev_read);
 	event_del(c->ev_write);
+	if (c->ev_hello)
+		event_del(c->ev_hello);
 	server_schedule_reap(c->server, c);
 }
 
@@ -51,6 +54,15 @@ void client_violation(struct client *c, const char *why)
 		return;
 	log_ctx_limited(LOG_NOTICE, &ctx, "disconnecting client: %s", why);
 	client_kill(c, NULL);
+}
+
+void client_hello_done(struct client *c)
+{
+	c->hello = true;
+	if (c->ev_hello) {
+		event_free(c->ev_hello);	/* not inside its own callback */
+		c->ev_hello = NULL;
+	}
 }
 
 void client_close_after_reply(struct client *c)
@@ -79,6 +91,8 @@ void client_free(struct client *c)
 		event_free(c->ev_read);
 	if (c->ev_write)
 		event_free(c->ev_write);
+	if (c->ev_hello)
+		event_free(c->ev_hello);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
@@ -271,6 +285,38 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void client_on_hello_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	char why[64];
+
+	if (c->hello || c->dead)
+		return;
+	snprintf(why, sizeof(why), "no Hello within %u s",
+		 (unsigned)c->server->cfg->hello_timeout);
+	client_violation(c, why);
+}
+
+/* Starts the Hello deadline unless the config disables it; 0 or -1. */
+static int client_arm_hello(struct client *c)
+{
+	struct server *s = c->server;
+	struct timeval tv = { .tv_sec = (time_t)s->cfg->hello_timeout };
+	const struct timeval *common;
+
+	if (!s->cfg->hello_timeout)
+		return 0;
+	/* Every client has the same timeout: libevent keeps those in a
+	 * queue instead of its heap. */
+	common = event_base_init_common_timeout(s->base, &tv);
+	c->ev_hello = evtimer_new(s->base, client_on_hello_timeout, c);
+	if (!c->ev_hello ||
+	    event_priority_set(c->ev_hello, SERVER_PRIO_CLIENT) < 0 ||
+	    evtimer_add(c->ev_hello, common ? common : &tv) < 0)
+		return -1;
+	return 0;
+}
+
 struct client *client_create(struct server *s, int fd, uint64_t id,
 			     const struct policy_peer *peer)
 {
@@ -290,7 +336,7 @@ struct client *client_create(struct server *s, int fd, uint64_t id,
 	if (!c->conn || !c->ev_read || !c->ev_write ||
 	    event_priority_set(c->ev_read, SERVER_PRIO_CLIENT) < 0 ||
 	    event_priority_set(c->ev_write, SERVER_PRIO_CLIENT) < 0 ||
-	    event_add(c->ev_read, NULL) < 0)
+	    event_add(c->ev_read, NULL) < 0 || client_arm_hello(c) < 0)
 		goto err_free_client;
 	return c;
 

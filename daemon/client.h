@@ -49,6 +49,7 @@ struct client {
 	struct client *dead_next;		/* server->dead */
 	struct event *ev_read;
 	struct event *ev_write;
+	struct event *ev_hello;		/* Hello deadline; NULL: none/done */
 	struct registry_conn *conn;
 	struct client_frame *out_head, *out_tail;
 	uint32_t nout;
@@ -64,7 +65,9 @@ struct client {
 
 /*
  * Creates a client for the accepted socket @fd (owned from then on, closed
- * on failure too) and starts reading.  Returns NULL on failure (logged).
+ * on failure too) and starts reading.  Unless the config's hello_timeout
+ * is 0, the client is disconnected as a protocol violation when it has not
+ * completed Hello that many seconds later.  Returns NULL on failure.
  */
 struct client *client_create(struct server *s, int fd, uint64_t id,
 			     const struct policy_peer *peer);
@@ -76,6 +79,9 @@ void client_free(struct client *c);
 /* Marks @c dead (logging @why at debug level unless NULL) and schedules
  * its freeing.  Safe to call more than once and from any callback. */
 void client_kill(struct client *c, const char *why);
+
+/* Records that @c completed Hello and drops its Hello deadline. */
+void client_hello_done(struct client *c);
 
 /* Stops reading from @c and disconnects it once its queued output (the
  * reply being built included) has been sent. */

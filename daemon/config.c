@@ -61,6 +61,7 @@ int config_init(struct config *cfg)
 	cfg->max_request_size = 65536;
 	cfg->max_buffer_size = 1ull << 30;
 	cfg->max_holds_per_client = 4096;
+	cfg->hello_timeout = 10;
 	cfg->quota.bytes = 4ull << 30;
 	cfg->quota.buffers = 1024;
 	if (config_set_backends(cfg, CONFIG_DEFAULT_BACKENDS, err,
@@ -192,6 +193,7 @@ int config_parse_size(const char *s, uint64_t *out)
 
 enum config_kind {
 	CONFIG_U32,		/* plain number >= 1, stored in a uint32_t */
+	CONFIG_U32_OR_0,	/* plain number, 0 allowed, uint32_t */
 	CONFIG_SIZE,		/* size >= 1, stored in a uint64_t */
 	CONFIG_REQUEST_SIZE,	/* size within the frame limit, uint32_t */
 	CONFIG_QUOTA_SIZE,	/* size, 0 allowed, uint64_t */
@@ -215,6 +217,8 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct config, max_buffer_size) },
 	{ "limits", "max_holds_per_client", CONFIG_U32,
 	  offsetof(struct config, max_holds_per_client) },
+	{ "limits", "hello_timeout", CONFIG_U32_OR_0,
+	  offsetof(struct config, hello_timeout) },
 	{ "quota", "bytes", CONFIG_QUOTA_SIZE,
 	  offsetof(struct config_quota, bytes) },
 	{ "quota", "buffers", CONFIG_QUOTA_COUNT,
@@ -265,7 +269,8 @@ static int config_value(struct config_ctx *ctx, const struct config_key *k,
 	if (config_kind_is_size(k->kind))
 		ret = config_parse_size(value, v);
 	else
-		ret = config_parse_uint(value, 10, k->kind == CONFIG_U32 ?
+		ret = config_parse_uint(value, 10, k->kind == CONFIG_U32 ||
+					k->kind == CONFIG_U32_OR_0 ?
 					UINT32_MAX : UINT64_MAX, v);
 	if (ret < 0) {
 		config_fail(ctx, "bad %s '%s' for %s",
@@ -296,7 +301,8 @@ static int config_set_number(struct config_ctx *ctx,
 
 	if (!config_value(ctx, k, value, &v))
 		return 0;
-	if (k->kind == CONFIG_U32 || k->kind == CONFIG_REQUEST_SIZE)
+	if (k->kind == CONFIG_U32 || k->kind == CONFIG_U32_OR_0 ||
+	    k->kind == CONFIG_REQUEST_SIZE)
 		*(uint32_t *)(void *)field = (uint32_t)v;
 	else
 		*(uint64_t *)(void *)field = v;

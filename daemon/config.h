@@ -40,6 +40,7 @@ struct config {
 	uint32_t max_request_size;
 	uint64_t max_buffer_size;
 	uint32_t max_holds_per_client;
+	uint32_t hello_timeout;			/* seconds; 0: none */
 	struct config_quota quota;		/* default for every uid */
 	struct config_uid_quota *uid_quotas;
 };

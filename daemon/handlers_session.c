@@ -64,7 +64,7 @@ int handlers_session_hello(struct client *c,
 	if (registry_conn_set_name(c->conn, hello->client_name) < 0 ||
 	    !handlers_session_hello_body(c, r))
 		return reply_error(r, -ENOMEM, "out of memory");
-	c->hello = true;
+	client_hello_done(c);
 	log_ctx_msg(LOG_DEBUG, &ctx, "client '%s' said hello",
 		    hello->client_name);
 	return 0;

@@ -1053,6 +1053,74 @@ static void test_watcher_never_reads(void **state)
 	run_bad(*state, bad_deaf_watcher, 10, 2);
 }
 
+/* ---- clients that never say Hello ---- */
+
+static const char hello_timeout_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"[limits]\n"
+	"hello_timeout = 1\n";
+
+static int setup_hello_timeout(void **state)
+{
+	return fixture_start(state, hello_timeout_config);
+}
+
+/* How often @what occurs in the daemon's log. */
+static unsigned log_count(const struct fixture *f, const char *what)
+{
+	FILE *fp = fopen(f->d.log, "r");
+	char line[1024];
+	unsigned n = 0;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		n += strstr(line, what) != NULL;
+	fclose(fp);
+	return n;
+}
+
+/*
+ * Connections that send nothing are dropped hello_timeout (1 s here) after
+ * they connected, each logged once; one that said Hello at once stays, and
+ * the good client is served throughout.
+ */
+static void test_silent_clients_dropped(void **state)
+{
+	enum { SILENT = 3 };
+	struct fixture *f = *state;
+	int s[SILENT], polite, fds_base;
+	int64_t t0;
+
+	good_check(f);
+	settle(f);
+	fds_base = harness_fd_count(f->d.pid);
+	t0 = harness_now_ms();
+	for (int i = 0; i < SILENT; i++) {
+		s[i] = harness_raw_connect(f->d.socket);
+		assert_true(s[i] >= 0);
+	}
+	polite = client_ok(f, "polite");
+	good_check(f);
+	for (int i = 0; i < SILENT; i++)
+		assert_int_equal(0, harness_raw_wait_eof(s[i], WAIT_MS));
+	/* Not before the timeout, and within a few seconds. */
+	assert_true(harness_now_ms() - t0 >= 900);
+	assert_true(harness_now_ms() - t0 <= WAIT_MS);
+	for (int i = 0; i < SILENT; i++)
+		close(s[i]);
+	/* The polite raw client is still served past the deadline. */
+	stats_ok(polite, 2);
+	good_check(f);
+	close(polite);
+	assert_int_equal(fds_base,
+			 harness_wait_fd_count(f->d.pid, fds_base, WAIT_MS));
+	settle(f);
+	/* Logged once per connection (the stop removes the log). */
+	assert_int_equal(SILENT, log_count(f, "no Hello within 1 s"));
+	assert_int_equal(0, harness_daemon_stop(&f->d));
+}
+
 /* ---- client limit ---- */
 
 static const char few_clients_config[] =
@@ -1130,6 +1198,8 @@ int main(void)
 		T(test_connect_disconnect_cycles),
 		T(test_client_never_reads),
 		T(test_watcher_never_reads),
+		cmocka_unit_test_setup_teardown(test_silent_clients_dropped,
+						setup_hello_timeout, teardown),
 		cmocka_unit_test_setup_teardown(test_client_limit,
 						setup_few_clients, teardown),
 	};

@@ -122,6 +122,11 @@ static void test_bad_number(void **state)
 	load_fails(f, "[limits]\nmax_clients = 4294967296\n", 2, "bad number");
 	load_fails(f, "[limits]\nmax_holds_per_client = 0\n", 2,
 		   "at least 1");
+	load_fails(f, "[limits]\nhello_timeout = 10s\n", 2,
+		   "bad number '10s' for hello_timeout");
+	load_fails(f, "[limits]\nhello_timeout = -1\n", 2, "bad number");
+	load_fails(f, "[limits]\nhello_timeout = 4294967296\n", 2,
+		   "bad number");
 	load_fails(f, "[quota]\nbuffers = 1K\n", 2, "bad number");
 	load_fails(f, "[broker]\nsocket_mode = 0999\n", 2, "bad mode");
 	load_fails(f, "[broker]\nsocket_mode = 01777\n", 2, "bad mode");
@@ -232,6 +237,7 @@ static void test_defaults(void **state)
 	assert_int_equal(65536, f->cfg.max_request_size);
 	assert_int_equal(1ull << 30, f->cfg.max_buffer_size);
 	assert_int_equal(4096, f->cfg.max_holds_per_client);
+	assert_int_equal(10, f->cfg.hello_timeout);
 	assert_int_equal(4ull << 30, q.bytes);
 	assert_int_equal(1024, q.buffers);
 	/* An empty file changes nothing. */
@@ -262,11 +268,16 @@ static void test_limits_section(void **state)
 				 "max_clients = 8\n"
 				 "max_request_size = 4K\n"
 				 "max_buffer_size = 2G\n"
-				 "max_holds_per_client = 10\n"));
+				 "max_holds_per_client = 10\n"
+				 "hello_timeout = 3\n"));
 	assert_int_equal(8, f->cfg.max_clients);
 	assert_int_equal(4096, f->cfg.max_request_size);
 	assert_int_equal(2ull << 30, f->cfg.max_buffer_size);
 	assert_int_equal(10, f->cfg.max_holds_per_client);
+	assert_int_equal(3, f->cfg.hello_timeout);
+	/* 0: no time limit on Hello. */
+	assert_int_equal(0, load(f, "[limits]\nhello_timeout = 0\n"));
+	assert_int_equal(0, f->cfg.hello_timeout);
 }
 
 static void test_quota_sections(void **state)
@@ -312,6 +323,7 @@ static void test_sample_config(void **state)
 	assert_int_equal(defaults.max_buffer_size, f->cfg.max_buffer_size);
 	assert_int_equal(defaults.max_holds_per_client,
 			 f->cfg.max_holds_per_client);
+	assert_int_equal(defaults.hello_timeout, f->cfg.hello_timeout);
 	assert_int_equal(defaults.quota.bytes, f->cfg.quota.bytes);
 	assert_int_equal(defaults.quota.buffers, f->cfg.quota.buffers);
 	assert_null(f->cfg.uid_quotas);
