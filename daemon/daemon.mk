@@ -13,3 +13,15 @@ $(DAEMON_BIN): $(DAEMON_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
 all: $(DAEMON_BIN)
 daemon: $(DAEMON_BIN)
 .PHONY: daemon
+
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+
+# The sample config is installed only where none exists, so an upgrade
+# never overwrites what an administrator wrote.
+daemon-install: $(DAEMON_BIN)
+	install -Dm755 $(DAEMON_BIN) $(DESTDIR)$(BINDIR)/dmabuf-brokerd
+	test -e $(DESTDIR)$(SYSCONFDIR)/dmabuf-broker/broker.conf || \
+		install -Dm644 daemon/broker.conf $(DESTDIR)$(SYSCONFDIR)/dmabuf-broker/broker.conf
+install: daemon-install
+.PHONY: daemon-install
