@@ -35,6 +35,7 @@ mount_system() {
 	mount_fs tmpfs tmp /tmp mode=1777
 	mount_fs tmpfs run /run mode=0755
 	mount_fs debugfs debugfs /sys/kernel/debug
+	mount_fs tracefs tracefs /sys/kernel/tracing
 }
 
 # The host has no /lib/modules/$KVER of its own (or another build of it):

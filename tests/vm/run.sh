@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROJECT=$(cd "$HERE/../.." && pwd)
 BUILD=$(realpath -m "${BUILD_DIR:-$PROJECT/build}")
 VM=$BUILD/vm
+# One lock per checkout, wherever BUILD_DIR points.
+QEMU_LOCK=$PROJECT/build/vm/.qemu.lock
 # A developer's own GUEST_SCRIPT runs even when the project's builds fail.
 GUEST_SCRIPT_SET=${GUEST_SCRIPT:+yes}
 GUEST_SCRIPT=$(realpath -m "${GUEST_SCRIPT:-$PROJECT/tests/kmod/guest.sh}")
@@ -75,7 +77,7 @@ show_tail() {
 show_errors() {
 	local -a errors
 
-	mapfile -t errors < <(grep -E '(error|warning):|\*\*\*' "$1" | head -n 30)
+	mapfile -t errors < <(grep -E '(error|warning):|undefined reference|multiple definition|\*\*\*' "$1" | head -n 30)
 	if [[ ${#errors[@]} -eq 0 ]]; then
 		show_tail "$1"
 		return 0
@@ -107,8 +109,13 @@ prepare_kernel() {
 	install_headers || { show_tail "$VM/apt-install.log"; return 1; }
 }
 
+# write_guest_env DIR: the guest's settings (see README.md), as shell
+# assignments for guest-init.sh.
 write_guest_env() {
-	local v
+	local dir=$1 v
+	# shellcheck disable=SC2034 # read through ${!v}
+	local RESULTS=$dir/results MODULES_TREE=$dir/root/lib/modules/$KVER \
+		BUILD=$dir/build KMOD_DIR=$dir/build/kmod/$KVER
 
 	for v in PROJECT KVER KMOD_DIR RESULTS MODE BUILD GUEST_SCRIPT \
 		GUEST_TIMEOUT MODULES_TREE; do
@@ -116,32 +123,57 @@ write_guest_env() {
 	done
 }
 
-# boot_guest: one QEMU run, serialized with every other harness run on this
-# machine.  Sets QEMU_RC and QEMU_SECONDS.
-boot_guest() {
-	local dir=$VM/$KVER lock t0
-	# shellcheck disable=SC2034 # read by write_guest_env
-	local RESULTS=$dir/results MODULES_TREE=$dir/root/lib/modules/$KVER
+# vm_lock, vm_unlock: one boot at a time on this machine, and no build
+# while a guest runs: the guest reads the binaries through a caching 9p
+# mount, and one relinked under it fails to load.
+vm_lock() {
+	exec {VM_LOCK}>"$QEMU_LOCK"
+	flock "$VM_LOCK"
+}
 
-	mkdir -p "$RESULTS"
-	find "$RESULTS" -mindepth 1 -delete
-	write_guest_env >"$dir/guest.env"
-	exec {lock}>"$VM/.qemu.lock"
-	flock "$lock"
+vm_unlock() {
+	exec {VM_LOCK}>&-
+}
+
+# snapshot_build DIR: the build folder (less vm/) as hard links in DIR.
+# The guest runs the binaries from there: one that is relinked on the host
+# meanwhile (the linker writes a new file) cannot change under it, which
+# through the guest's caching 9p mount would make it fail to load.
+snapshot_build() {
+	local how
+
+	for how in -al -a; do	# hard links, or copies across file systems
+		rm -rf "$1"
+		mkdir -p "$1"
+		find "$BUILD" -mindepth 1 -maxdepth 1 ! -path "$VM" \
+			-exec cp "$how" -t "$1" {} + 2>/dev/null && return 0
+	done
+	return 1
+}
+
+# boot_guest: one QEMU run.  Sets QEMU_RC and QEMU_SECONDS.
+boot_guest() {
+	local dir=$VM/$KVER t0
+
+	snapshot_build "$dir/build"
+	mkdir -p "$dir/results"
+	find "$dir/results" -mindepth 1 -delete
+	write_guest_env "$dir" >"$dir/guest.env"
 	t0=$EPOCHREALTIME
 	QEMU_RC=0
 	# -cpu max: SMEP, SMAP and UMIP catch a module touching user memory
 	# directly; TCG runs it no slower than the default model.
+	# --foreground keeps QEMU in our process group, so that a timeout or
+	# Ctrl-C that stops this script stops QEMU too.
 	# shellcheck disable=SC2086 # QEMU_EXTRA: extra arguments, split
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m 3G -smp 2 -nographic -no-reboot -nic none ${QEMU_EXTRA:-} \
 		-kernel "$dir/root/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 		-append "console=ttyS0 panic=-1 log_buf_len=8M DBB_INIT=$HERE/guest-init.sh DBB_ENV=$dir/guest.env" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$RESULTS,mount_tag=results,security_model=none,multidevs=remap" \
+		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none,multidevs=remap" \
 		</dev/null >"$dir/console.log" 2>&1 || QEMU_RC=$?
 	QEMU_SECONDS=$(elapsed "$t0")
-	exec {lock}>&-
 }
 
 elapsed() {
@@ -217,6 +249,24 @@ report_kernel_log() {
 	fi
 }
 
+# build_and_boot LABEL: builds the module and boots the guest unless a
+# build failed.  Sets BOOTED.
+build_and_boot() {
+	BOOTED=no
+	build_module
+	report_build "$1 build dmabuf_sg.ko" "$MODULE_RESULT" "$VM/$KVER/kmod-build.log"
+	# Booting after a failed build would test stale binaries.
+	if [[ -z $GUEST_SCRIPT_SET && ( $MODULE_RESULT == failed ||
+		$GUEST_TESTS_RESULT == failed ) ]]; then
+		skip_guest "$1" "build failed"
+	elif [[ ! -f $GUEST_SCRIPT ]]; then
+		skip_guest "$1" "no guest script $GUEST_SCRIPT"
+	else
+		boot_guest
+		BOOTED=yes
+	fi
+}
+
 # test_kernel LABEL: prepare, build, boot and report $KVER.
 test_kernel() {
 	local label=$1 t0=$EPOCHREALTIME boot
@@ -228,19 +278,10 @@ test_kernel() {
 		return 0
 	fi
 	build_initramfs
-	build_module
-	report_build "$label build dmabuf_sg.ko" "$MODULE_RESULT" "$VM/$KVER/kmod-build.log"
-	# Booting after a failed build would test stale binaries.
-	if [[ -z $GUEST_SCRIPT_SET && ( $MODULE_RESULT == failed ||
-		$GUEST_TESTS_RESULT == failed ) ]]; then
-		skip_guest "$label" "build failed"
-		return 0
-	fi
-	if [[ ! -f $GUEST_SCRIPT ]]; then
-		skip_guest "$label" "no guest script $GUEST_SCRIPT"
-		return 0
-	fi
-	boot_guest
+	vm_lock
+	build_and_boot "$label"
+	vm_unlock
+	[[ $BOOTED == yes ]] || return 0
 	relay_output "$label"
 	report_boot "$label"
 	report_exit_status "$label"
@@ -278,7 +319,7 @@ main() {
 	local series
 
 	parse_args "$@"
-	mkdir -p "$VM"
+	mkdir -p "$VM" "${QEMU_LOCK%/*}"
 	apt_update_if_stale
 	if ! ensure_host_packages; then
 		tap_not_ok "install the harness's host packages"
@@ -288,7 +329,9 @@ main() {
 	fi
 	FINISHED=no
 	trap on_exit EXIT
+	vm_lock
 	build_guest_tests
+	vm_unlock
 	report_build "build in-guest tests (make kmod-tests)" "$GUEST_TESTS_RESULT" \
 		"$VM/kmod-tests-build.log"
 	for series in "${SERIES[@]}"; do
