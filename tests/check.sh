@@ -136,7 +136,8 @@ stage_vm() {
 		return
 	fi
 	scripts/install-deps.sh all || { record fail "vm: install-deps"; return; }
-	run_tap "vm" tests/vm/run.sh --kernel all --mode test
+	# Two guests of up to 600 s each, plus downloads and module builds.
+	TEST_TIMEOUT=1800 run_tap "vm" tests/vm/run.sh --kernel all --mode test
 }
 
 start=$(date +%s)
