@@ -7,7 +7,8 @@
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
-#include <linux/sort.h>
+#include <linux/list.h>
+#include <linux/list_sort.h>
 
 #include "dmabuf_sg.h"
 
@@ -28,12 +29,15 @@
 /* The largest SG entry: sg->length is an unsigned int. */
 #define DMABUF_SG_ALLOC_MAX_SEGMENT (UINT_MAX & PAGE_MASK)
 
+/* The blocks are linked through the head page's lru, as in system_heap. */
 static void dmabuf_sg_alloc_release_pages(struct dmabuf_sg_buffer *buf)
 {
-	unsigned long i;
+	struct page *page, *next;
 
-	for (i = 0; i < buf->nr_parts && buf->parts[i]; i++)
-		__free_pages(buf->parts[i], compound_order(buf->parts[i]));
+	list_for_each_entry_safe(page, next, &buf->blocks_list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, compound_order(page));
+	}
 }
 
 static const struct dmabuf_sg_buffer_kind dmabuf_sg_alloc_kind = {
@@ -65,65 +69,64 @@ static struct page *dmabuf_sg_alloc_block(unsigned long remaining,
 	}
 }
 
-static int dmabuf_sg_alloc_cmp_pfn(const void *a, const void *b)
+static int dmabuf_sg_alloc_cmp_pfn(void *priv, const struct list_head *a,
+				   const struct list_head *b)
 {
-	unsigned long pa = page_to_pfn(*(struct page *const *)a);
-	unsigned long pb = page_to_pfn(*(struct page *const *)b);
+	unsigned long pa = page_to_pfn(list_entry(a, struct page, lru));
+	unsigned long pb = page_to_pfn(list_entry(b, struct page, lru));
 
 	return pa < pb ? -1 : pa > pb;
 }
 
 /*
- * Fill buf->parts with the head pages of the blocks, in allocation order.
- * Return: the number of blocks, or -errno with every block freed.
+ * Put the blocks on buf->blocks_list, in allocation order.
+ * Return: 0, or -errno with every block freed.
  */
-static long dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
-				   unsigned int max_order)
+static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
+				  unsigned int max_order)
 {
 	unsigned long done = 0;
-	long nblocks = 0;
+	struct page *page;
 
 	if (buf->flags & DMABUF_SG_ALLOC_CONTIGUOUS) {
-		buf->parts[0] = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
-		return buf->parts[0] ? 1 : -ENOMEM;
+		page = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
+		if (!page)
+			return -ENOMEM;
+		list_add_tail(&page->lru, &buf->blocks_list);
+		return 0;
 	}
 	while (done < buf->npages) {
-		struct page *page;
-
 		if (fatal_signal_pending(current))
 			goto err_free_blocks;
 		page = dmabuf_sg_alloc_block(buf->npages - done, &max_order);
 		if (!page)
 			goto err_free_blocks;
-		buf->parts[nblocks++] = page;
+		list_add_tail(&page->lru, &buf->blocks_list);
 		done += 1UL << compound_order(page);
 	}
-	return nblocks;
+	return 0;
 
 err_free_blocks:
 	dmabuf_sg_alloc_release_pages(buf);
-	memset(buf->parts, 0, nblocks * sizeof(*buf->parts));
 	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
 
 /*
- * Walk the blocks sorted by physical address, merging neighbours into runs.
- * With @table NULL only count the runs; otherwise fill its entries.
+ * Walk the blocks (sorted by physical address), merging neighbours into
+ * runs.  With @table NULL only count the runs; otherwise fill its entries.
  */
-static unsigned int dmabuf_sg_alloc_runs(const struct dmabuf_sg_buffer *buf,
-					 long nblocks, struct sg_table *table)
+static unsigned int dmabuf_sg_alloc_runs(struct dmabuf_sg_buffer *buf,
+					 struct sg_table *table)
 {
 	struct scatterlist *sg = table ? table->sgl : NULL;
-	struct page *start = NULL;
+	struct page *head, *start = NULL;
 	unsigned int runs = 0;
 	size_t len = 0;
-	long b;
 
-	for (b = 0; b <= nblocks; b++) {
-		struct page *head = b < nblocks ? buf->parts[b] : NULL;
-		size_t block = head ? PAGE_SIZE << compound_order(head) : 0;
+	list_for_each_entry(head, &buf->blocks_list, lru) {
+		size_t block = PAGE_SIZE << compound_order(head);
 
-		if (head && start && len + block <= DMABUF_SG_ALLOC_MAX_SEGMENT &&
+		if (start && len + block <= DMABUF_SG_ALLOC_MAX_SEGMENT &&
 		    page_to_pfn(head) == page_to_pfn(start) + (len >> PAGE_SHIFT)) {
 			len += block;
 			continue;
@@ -136,27 +139,28 @@ static unsigned int dmabuf_sg_alloc_runs(const struct dmabuf_sg_buffer *buf,
 		start = head;
 		len = block;
 	}
-	return runs;
+	if (start && sg)
+		sg_set_page(sg, start, len, 0);
+	return runs + !!start;
 }
 
 /*
  * Sort the blocks by physical address, count them per order, and describe
  * the buffer with one SG entry per physically contiguous run.
  */
-static int dmabuf_sg_alloc_table(struct dmabuf_sg_buffer *buf, long nblocks)
+static int dmabuf_sg_alloc_table(struct dmabuf_sg_buffer *buf)
 {
-	long b;
+	struct page *head;
 	int ret;
 
-	sort(buf->parts, nblocks, sizeof(*buf->parts),
-	     dmabuf_sg_alloc_cmp_pfn, NULL);
-	for (b = 0; b < nblocks; b++)
-		buf->blocks[compound_order(buf->parts[b])]++;
-	ret = sg_alloc_table(&buf->table, dmabuf_sg_alloc_runs(buf, nblocks, NULL),
+	list_sort(NULL, &buf->blocks_list, dmabuf_sg_alloc_cmp_pfn);
+	list_for_each_entry(head, &buf->blocks_list, lru)
+		buf->blocks[compound_order(head)]++;
+	ret = sg_alloc_table(&buf->table, dmabuf_sg_alloc_runs(buf, NULL),
 			     GFP_KERNEL);
 	if (ret)
 		return ret;
-	dmabuf_sg_alloc_runs(buf, nblocks, &buf->table);
+	dmabuf_sg_alloc_runs(buf, &buf->table);
 	return 0;
 }
 
@@ -184,7 +188,6 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 	unsigned int max_order = READ_ONCE(dmabuf_sg_max_order);
 	struct dmabuf_sg_buffer *buf;
 	unsigned long npages;
-	long nblocks;
 	int ret;
 
 	ret = dmabuf_sg_alloc_check(size, flags, max_order);
@@ -201,20 +204,17 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 	ret = dmabuf_sg_stats_reserve(size);
 	if (ret)
 		goto err_count_failure;
-	/* Room for the worst case: every block of order 0. */
-	buf = dmabuf_sg_buffer_new(&dmabuf_sg_alloc_kind, size, npages);
+	buf = dmabuf_sg_buffer_new(&dmabuf_sg_alloc_kind, size, 0);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto err_unreserve;
 	}
 	buf->flags = flags;
 
-	nblocks = dmabuf_sg_alloc_blocks(buf, max_order);
-	if (nblocks < 0) {
-		ret = nblocks;
+	ret = dmabuf_sg_alloc_blocks(buf, max_order);
+	if (ret)
 		goto err_free_buf;
-	}
-	ret = dmabuf_sg_alloc_table(buf, nblocks);
+	ret = dmabuf_sg_alloc_table(buf);
 	if (ret)
 		goto err_free_pages;
 	dmabuf_sg_stats_buffer_live(buf);

@@ -285,10 +285,10 @@ static const struct dma_buf_ops dmabuf_sg_buffer_ops = {
  * dmabuf_sg_buffer_new() - an empty buffer for a create path to fill
  * @ops: kind-specific callbacks.
  * @size: dma-buf size, whole pages.
- * @nr_parts: entries of the kind-private page list.
+ * @nr_parts: entries of the page list PIN fills (0: none).
  *
  * Return: the buffer with its page list allocated (zeroed), or NULL.
- * The caller fills the list and the table, then exports or frees it.
+ * The caller fills its pages and the table, then exports or frees it.
  */
 struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind *ops,
 					      size_t size, unsigned long nr_parts)
@@ -298,9 +298,11 @@ struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return NULL;
-	buf->parts = kvcalloc(nr_parts, sizeof(*buf->parts), GFP_KERNEL);
-	if (!buf->parts)
-		goto err_free_buf;
+	if (nr_parts) {
+		buf->parts = kvcalloc(nr_parts, sizeof(*buf->parts), GFP_KERNEL);
+		if (!buf->parts)
+			goto err_free_buf;
+	}
 	buf->nr_parts = nr_parts;
 	buf->ops = ops;
 	buf->size = size;
@@ -309,6 +311,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_buffer_new(const struct dmabuf_sg_buffer_kind
 	buf->writable = true;
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
+	INIT_LIST_HEAD(&buf->blocks_list);
 	return buf;
 
 err_free_buf:

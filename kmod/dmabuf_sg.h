@@ -45,9 +45,9 @@ struct dmabuf_sg_buffer_kind {
  * @offset: offset of the first requested byte (PIN), 0 for ALLOC.
  * @length: requested length in bytes.
  * @npages: pages of the buffer (@size >> PAGE_SHIFT).
- * @parts: kind-private page list, @nr_parts entries, unused ones NULL:
- *	ALLOC keeps the head page of each block, PIN every pinned page.
- * @nr_parts: capacity of @parts.
+ * @parts: PIN: every pinned page, @nr_parts entries (unused ones NULL).
+ * @nr_parts: capacity of @parts (0 for ALLOC).
+ * @blocks_list: ALLOC: the head page of every block, linked by page->lru.
  * @table: the buffer's sg_table, contiguous pages merged; the one
  *	description of the buffer's layout, used by mmap, vmap and attach.
  * @blocks: blocks per order the buffer was made of.
@@ -68,6 +68,7 @@ struct dmabuf_sg_buffer {
 	unsigned long npages;
 	struct page **parts;
 	unsigned long nr_parts;
+	struct list_head blocks_list;
 	struct sg_table table;
 	u32 blocks[DMABUF_SG_ORDERS];
 
