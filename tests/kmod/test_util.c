@@ -185,7 +185,6 @@ void util_drop_caches(void)
 {
 	sync();
 	util_sysfs_write("/proc/sys/vm/drop_caches", "3");
-	util_sysfs_write("/proc/sys/vm/compact_memory", "1");
 }
 
 void util_snapshot(struct util_snapshot *s)
