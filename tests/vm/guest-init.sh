@@ -32,7 +32,8 @@ mount_system() {
 	mount_fs devtmpfs dev /dev
 	mount_fs devpts devpts /dev/pts gid=5,mode=620
 	mount_fs tmpfs shm /dev/shm mode=1777
-	mount_fs tmpfs tmp /tmp mode=1777
+	# /tmp stays the overlay's (host files visible, writes kept in the
+	# guest): a checkout under /tmp, as CI may use, must stay reachable.
 	mount_fs tmpfs run /run mode=0755
 	mount_fs debugfs debugfs /sys/kernel/debug
 	mount_fs tracefs tracefs /sys/kernel/tracing

@@ -5,7 +5,7 @@
 #   tests/vm/run.sh [--kernel 6.1|6.12|all] [--mode test|bench] [--timeout SECS]
 #
 # Environment: GUEST_SCRIPT runs another guest script than tests/kmod/guest.sh
-# (a path the guest can see: not under /tmp); BUILD_DIR overrides build/;
+# (any absolute host path); BUILD_DIR overrides build/;
 # QEMU_EXTRA adds QEMU arguments (e.g. "-s" for gdb).
 
 set -euo pipefail
