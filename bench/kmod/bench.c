@@ -37,7 +37,7 @@
 
 #include <dmabuf_sg.h>
 
-#define RUNS 9
+#define RUNS 21
 #define MIB (1024UL * 1024UL)
 
 static int dev_fd = -1;
@@ -59,6 +59,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts @v; v[0] is then the fastest run. */
 static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
@@ -239,7 +240,10 @@ static void bench_alloc(int heap, size_t size)
 	}
 	print_count(sg_ours);
 	print_count(sg_heap);
-	printf("   %7u\n", sg);
+	printf("   %7u", sg);
+	if (heap >= 0)
+		printf("   fastest %.2f / %.2f ms", ours[0], theirs[0]);
+	printf("\n");
 }
 
 static int memfd_64m(size_t size, uint8_t **map)
@@ -326,7 +330,10 @@ static void bench_pin(size_t size)
 	}
 	print_count(sg_ours);
 	print_count(sg_udmabuf);
-	printf("   %7u\n", sg);
+	printf("   %7u", sg);
+	if (udev >= 0)
+		printf("   fastest %.2f / %.2f ms", ours[0], theirs[0]);
+	printf("\n");
 	munmap(map, size);
 	close(mfd);
 }
