@@ -15,3 +15,6 @@ vm-test: deps
 
 vm-bench: deps
 	$(VM_RUN) --kernel 6.12 --mode bench $(VM_ARGS)
+
+# make bench runs the broker benchmarks and this one.
+bench: vm-bench
