@@ -165,19 +165,31 @@ int manage_import(struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
-int manage_free(struct ctl *ctl, int argc, char **argv)
+/*
+ * Parses the buffer argument @arg, connects and resolves it to an id.
+ * Returns CTL_EXIT_OK with *@id set, or the exit code to return.
+ */
+static int manage_connect_target(struct ctl *ctl, const char *arg, uint64_t *id)
 {
 	struct ctl_target t;
-	uint64_t id;
-	int ret = ctl_parse_target(argv[0], &t);
+	int ret = ctl_parse_target(arg, &t);
 
 	if (ret == CTL_EXIT_OK)
 		ret = ctl_connect(ctl);
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	ret = ctl_resolve_id(ctl, &t, &id);
-	if (ret == 0)
-		ret = dbb_destroy(ctl->client, id);
+	ret = ctl_resolve_id(ctl, &t, id);
+	return ret < 0 ? ctl_fail(ctl, ret, arg) : CTL_EXIT_OK;
+}
+
+int manage_free(struct ctl *ctl, int argc, char **argv)
+{
+	uint64_t id;
+	int ret = manage_connect_target(ctl, argv[0], &id);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_destroy(ctl->client, id);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->json) {
@@ -248,24 +260,19 @@ int manage_grant(struct ctl *ctl, int argc, char **argv)
 {
 	enum dbb_grant_subject subject;
 	enum dbb_access access;
-	struct ctl_target t;
 	uint32_t who;
 	uint64_t id;
-	int ret = ctl_parse_target(argv[0], &t);
+	int ret;
 
-	if (ret != CTL_EXIT_OK)
-		return ret;
 	if (manage_parse_subject(argv[1], &subject, &who) < 0)
 		return ctl_usage_error("bad subject '%s' (uid:N, gid:N or everyone)",
 				       argv[1]);
 	if (manage_parse_access(argc > 2 ? argv[2] : NULL, &access) < 0)
 		return ctl_usage_error("bad access '%s' (ro, rw or none)", argv[2]);
-	ret = ctl_connect(ctl);
+	ret = manage_connect_target(ctl, argv[0], &id);
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	ret = ctl_resolve_id(ctl, &t, &id);
-	if (ret == 0)
-		ret = dbb_grant(ctl->client, id, subject, who, access);
+	ret = dbb_grant(ctl->client, id, subject, who, access);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->json) {
@@ -284,17 +291,12 @@ int manage_grant(struct ctl *ctl, int argc, char **argv)
 
 int manage_publish(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_target t;
 	uint64_t id;
-	int ret = ctl_parse_target(argv[0], &t);
+	int ret = manage_connect_target(ctl, argv[0], &id);
 
-	if (ret == CTL_EXIT_OK)
-		ret = ctl_connect(ctl);
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	ret = ctl_resolve_id(ctl, &t, &id);
-	if (ret == 0)
-		ret = dbb_publish(ctl->client, id, argv[1]);
+	ret = dbb_publish(ctl->client, id, argv[1]);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->json) {
