@@ -29,7 +29,7 @@ tap_result() {
 	[[ $desc =~ \#[[:space:]]*([A-Za-z]+) ]] && directive=${BASH_REMATCH[1],,}
 	if [[ $directive == skip* ]]; then
 		TAP_SKIPPED=$((TAP_SKIPPED + 1))
-	elif [[ $status == ok || $directive == todo ]]; then
+	elif [[ $status == ok ]]; then
 		TAP_PASSED=$((TAP_PASSED + 1))
 	else
 		TAP_FAILED=$((TAP_FAILED + 1))
