@@ -8,7 +8,7 @@ $(DAEMON_OBJ): $(PROTO_H)
 
 $(DAEMON_BIN): $(DAEMON_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS))
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS))
 
 all: $(DAEMON_BIN)
 daemon: $(DAEMON_BIN)

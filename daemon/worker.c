@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	/* Both FIFO, under lock: waiting to run, and finished. */
+	struct worker_job *todo_head, *todo_tail;
+	struct worker_job *done_head, *done_tail;
+	bool stop;
+	int efd;			/* written once per finished job */
+	struct event *ev_done;
+};
+
+static void worker_push(struct worker_job **head, struct worker_job **tail,
+			struct worker_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct worker_job *job;
+
+		while (!w->stop && !w->todo_head)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->stop)
+			break;
+		job = w->todo_head;
+		w->todo_head = job->next;
+		if (!w->todo_head)
+			w->todo_tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		job->run(job);
+		pthread_mutex_lock(&w->lock);
+		worker_push(&w->done_head, &w->done_tail, job);
+		/* Cannot fail short of 2^64 - 1 unread completions. */
+		(void)!write(w->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Takes both queues' contents: finished jobs first, then waiting ones. */
+static struct worker_job *worker_take(struct worker *w, bool todo_too)
+{
+	struct worker_job *list;
+
+	pthread_mutex_lock(&w->lock);
+	list = w->done_head;
+	if (todo_too && w->todo_head) {
+		if (w->done_tail)
+			w->done_tail->next = w->todo_head;
+		else
+			list = w->todo_head;
+		w->todo_head = w->todo_tail = NULL;
+	}
+	w->done_head = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	return list;
+}
+
+static void worker_on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct worker_job *job, *next;
+	uint64_t n;
+
+	(void)!read(w->efd, &n, sizeof(n));
+	for (job = worker_take(w, false); job; job = next) {
+		next = job->next;
+		job->done(job, false);
+	}
+}
+
+struct worker *worker_create(struct event_base *base, int prio)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
+	int err;
+
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0)
+		goto err_free;
+	w->ev_done = event_new(base, w->efd, EV_READ | EV_PERSIST,
+			       worker_on_done, w);
+	if (!w->ev_done || event_priority_set(w->ev_done, prio) < 0 ||
+	    event_add(w->ev_done, NULL) < 0) {
+		errno = ENOMEM;
+		goto err_free_event;
+	}
+	/* Signals are the loop's (libevent): the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		goto err_free_event;
+	}
+	return w;
+
+err_free_event:
+	err = errno;
+	if (w->ev_done)
+		event_free(w->ev_done);
+	close(w->efd);
+	errno = err;
+err_free:
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	return NULL;
+}
+
+void worker_submit(struct worker *w, struct worker_job *job)
+{
+	pthread_mutex_lock(&w->lock);
+	worker_push(&w->todo_head, &w->todo_tail, job);
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_destroy(struct worker *w)
+{
+	struct worker_job *job, *next;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	for (job = worker_take(w, true); job; job = next) {
+		next = job->next;
+		job->done(job, true);
+	}
+	event_free(w->ev_done);
+	close(w->efd);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
