@@ -25,7 +25,9 @@ struct backend_ops {
 	int (*probe)(struct backend *be, char *why, size_t len);
 	/* Describes a usable backend (device node, kind of memory). */
 	void (*describe)(const struct backend *be, char *detail, size_t len);
-	/* Returns a new O_CLOEXEC fd of @size bytes (named @name for
+	/* Runs on the worker thread for large buffers: touches nothing but
+	 * its arguments (not even @be's counters).
+	 * Returns a new O_CLOEXEC fd of @size bytes (named @name for
 	 * /proc, may be NULL) whose memory is allocated now, not at first
 	 * touch; or a negative errno (-ENOMEM/-ENOSPC when memory is short,
 	 * with nothing left allocated). */

@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "server.h"
 #include "wire.h"
+#include "worker.h"
 
 /* One receive buffer for every client: the loop is single-threaded. */
 static uint8_t client_rx[DBB_WIRE_MAX_FRAME];
@@ -35,6 +36,11 @@ void client_kill(struct client *c, const char *why)
 	if (c->dead)
 		return;
 	c->dead = true;
+	if (c->job) {
+		/* The job finds no client and cleans up after itself. */
+		c->job->client = NULL;
+		c->job = NULL;
+	}
 	if (why) {
 		ctx = client_log_ctx(c);
 		log_ctx_msg(LOG_DEBUG, &ctx, "disconnecting client: %s", why);
@@ -63,6 +69,20 @@ void client_hello_done(struct client *c)
 		event_free(c->ev_hello);	/* not inside its own callback */
 		c->ev_hello = NULL;
 	}
+}
+
+void client_wait_job(struct client *c, struct worker_job *job)
+{
+	job->client = c;
+	c->job = job;
+	event_del(c->ev_read);
+}
+
+void client_job_done(struct client *c)
+{
+	c->job = NULL;
+	if (!c->dead && !c->closing)
+		event_add(c->ev_read, NULL);
 }
 
 void client_close_after_reply(struct client *c)
@@ -258,7 +278,8 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	const struct config *cfg = c->server->cfg;
 
-	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing; i++) {
+	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing &&
+	     !c->job; i++) {
 		size_t nfds;
 		int fds[1];
 		ssize_t n = wire_recv(c->fd, client_rx, cfg->max_request_size,

@@ -33,6 +33,7 @@
 
 struct server;
 struct registry_conn;
+struct worker_job;
 
 /* A packed frame waiting for the socket, with the fd it carries. */
 struct client_frame {
@@ -51,6 +52,7 @@ struct client {
 	struct event *ev_write;
 	struct event *ev_hello;		/* Hello deadline; NULL: none/done */
 	struct registry_conn *conn;
+	struct worker_job *job;		/* in flight: reading paused; or NULL */
 	struct client_frame *out_head, *out_tail;
 	uint32_t nout;
 	uint32_t out_bytes;
@@ -86,6 +88,16 @@ void client_hello_done(struct client *c);
 /* Stops reading from @c and disconnects it once its queued output (the
  * reply being built included) has been sent. */
 void client_close_after_reply(struct client *c);
+
+/*
+ * Parks @c on @job (sets its client): no further request of @c is read
+ * until client_job_done(), so replies keep request order.  If @c dies
+ * first, job->client is set to NULL and @c forgets the job.
+ */
+void client_wait_job(struct client *c, struct worker_job *job);
+
+/* @c's job finished (its reply is sent): reads requests again. */
+void client_job_done(struct client *c);
 
 /* Kills @c for breaking the protocol, logging @why as a (rate-limited)
  * notice: the daemon's one message about it. */

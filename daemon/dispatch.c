@@ -49,12 +49,23 @@ static handler_fn dispatch_lookup(const DmabufBroker__V1__Request *req)
 	return type < DISPATCH_NTYPES ? dispatch_table[type] : NULL;
 }
 
+void dispatch_send_reply(struct client *c, struct reply *r)
+{
+	int fd;
+
+	if (r->resp.status < 0)
+		c->server->errors++;
+	if (!c->dead) {
+		fd = r->fd;
+		r->fd = -1;	/* client_send takes it (or dups a borrowed one) */
+		client_send(c, &r->msg.base, fd, r->fd_borrowed);
+	}
+}
+
 void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req)
 {
-	struct server *s = c->server;
 	handler_fn fn;
 	struct reply r;
-	int fd;
 
 	if (!dispatch_gate(c, req))
 		return;
@@ -64,13 +75,8 @@ void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req)
 		fn(c, req, &r);
 	else
 		reply_error(&r, -EOPNOTSUPP, "unknown or empty request");
-	s->requests++;
-	if (r.resp.status < 0)
-		s->errors++;
-	if (!c->dead) {
-		fd = r.fd;
-		r.fd = -1;	/* client_send takes it (or dups a borrowed one) */
-		client_send(c, &r.msg.base, fd, r.fd_borrowed);
-	}
+	c->server->requests++;
+	if (!r.deferred)
+		dispatch_send_reply(c, &r);
 	reply_fini(&r);
 }

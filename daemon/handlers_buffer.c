@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,10 +11,37 @@
 #include "client.h"
 #include "config.h"
 #include "describe.h"
+#include "dispatch.h"
 #include "imgfmt.h"
 #include "log.h"
 #include "registry.h"
 #include "server.h"
+#include "worker.h"
+
+/*
+ * Allocs of at least this many bytes allocate their pages on the worker
+ * thread (about 0.2 ms per MiB): the loop serves other clients meanwhile.
+ * Smaller ones are quicker done than handed over.
+ */
+#define HANDLERS_BUFFER_ASYNC_MIN (4ull << 20)
+
+/* The grants of one Alloc, converted. */
+struct handlers_buffer_grants {
+	struct policy_grant g[POLICY_MAX_GRANTS];
+	size_t n;
+};
+
+/* An Alloc waiting for the worker; name and layout live inside. */
+struct handlers_buffer_job {
+	struct worker_job base;		/* first: the worker's handle */
+	struct backend *be;
+	uint64_t seq;
+	struct registry_new p;
+	struct imgfmt_layout layout;
+	struct handlers_buffer_grants grants;
+	int fd;				/* run()'s result: fd or -errno */
+	char name[];
+};
 
 /* Converts a protocol grant; -EINVAL when it is incomplete or unknown. */
 static int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
@@ -82,6 +110,7 @@ static int handlers_buffer_alloc_params(struct client *c,
 					const DmabufBroker__V1__AllocRequest *a,
 					struct registry_new *p,
 					struct imgfmt_layout *layout,
+					struct handlers_buffer_grants *grants,
 					struct reply *r)
 {
 	const struct config *cfg = c->server->cfg;
@@ -104,11 +133,10 @@ static int handlers_buffer_alloc_params(struct client *c,
 	if (a->n_grants > POLICY_MAX_GRANTS)
 		return reply_error(r, -E2BIG, "too many grants");
 	for (size_t i = 0; i < a->n_grants; i++) {
-		struct policy_grant g;
-
-		if (handlers_buffer_grant_from(a->grants[i], &g) < 0)
+		if (handlers_buffer_grant_from(a->grants[i], &grants->g[i]) < 0)
 			return reply_error(r, -EINVAL, "invalid grant");
 	}
+	grants->n = a->n_grants;
 	be = handlers_buffer_backend(c->server, a->backend, r);
 	if (be < 0)
 		return be;
@@ -154,48 +182,43 @@ static void handlers_buffer_undo(struct server *s, struct registry_buffer *b)
 }
 
 static int handlers_buffer_apply_grants(struct registry_buffer *b,
-					const DmabufBroker__V1__AllocRequest *a)
+					const struct handlers_buffer_grants *g)
 {
-	for (size_t i = 0; i < a->n_grants; i++) {
-		struct policy_grant g;
-		int ret;
+	for (size_t i = 0; i < g->n; i++) {
+		int ret = policy_grants_apply(&b->grants, &b->ngrants, &g->g[i]);
 
-		handlers_buffer_grant_from(a->grants[i], &g);
-		ret = policy_grants_apply(&b->grants, &b->ngrants, &g);
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
 }
 
-int handlers_buffer_alloc(struct client *c,
-			  const DmabufBroker__V1__Request *req,
-			  struct reply *r)
+/*
+ * Registers @fd (the backend's result: an fd, owned, or a negative errno)
+ * as the buffer @p of @c and fills @r.  Returns 0 or the reply's error,
+ * with @fd closed.
+ */
+static int handlers_buffer_alloc_finish(struct client *c,
+					const struct registry_new *p,
+					const struct registry_quota *q,
+					const struct handlers_buffer_grants *g,
+					int fd, struct reply *r)
 {
-	const DmabufBroker__V1__AllocRequest *a = req->alloc;
 	struct server *s = c->server;
-	struct imgfmt_layout layout;
-	struct registry_new p;
-	struct registry_quota q;
+	struct backend *be = &s->backends->list[p->backend];
 	struct registry_buffer *b;
-	struct backend *be;
-	int fd, ret = 0;
+	int ret;
 
-	if ((ret = handlers_buffer_alloc_params(c, a, &p, &layout, r)) < 0 ||
-	    (ret = handlers_buffer_alloc_room(c, &p, &q, r)) < 0)
-		return ret;
-	be = &s->backends->list[p.backend];
-	fd = be->ops->alloc(be, p.size, p.name);
 	if (fd < 0)
 		return reply_error(r, fd, "%s allocation of %llu bytes failed: %s",
-				   be->name, (unsigned long long)p.size,
+				   be->name, (unsigned long long)p->size,
 				   strerror(-fd));
-	ret = registry_buffer_add(s->reg, c->conn, &p, &q, fd, &b);
+	ret = registry_buffer_add(s->reg, c->conn, p, q, fd, &b);
 	if (ret < 0) {
 		close(fd);
 		return reply_error(r, ret, "cannot register buffer");
 	}
-	if ((ret = handlers_buffer_apply_grants(b, a)) < 0 ||
+	if ((ret = handlers_buffer_apply_grants(b, g)) < 0 ||
 	    !(r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS))) {
 		handlers_buffer_undo(s, b);
 		return reply_error(r, ret < 0 ? ret : -ENOMEM,
@@ -207,6 +230,103 @@ int handlers_buffer_alloc(struct client *c,
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
 	server_buffer_added(s, b);
 	return 0;
+}
+
+/* On the worker thread: only the job's own fields. */
+static void handlers_buffer_job_run(struct worker_job *wj)
+{
+	struct handlers_buffer_job *job = (struct handlers_buffer_job *)wj;
+
+	job->fd = job->be->ops->alloc(job->be, job->p.size, job->p.name);
+}
+
+/*
+ * Back on the loop: the client may be gone (its job was detached) or the
+ * daemon stopping; else name, quota and hold limit may have changed since
+ * the request, so they are checked again before the buffer is registered.
+ */
+static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
+{
+	struct handlers_buffer_job *job = (struct handlers_buffer_job *)wj;
+	struct client *c = wj->client;
+	struct registry_quota q = { 0 };
+	struct reply r;
+
+	if (cancelled || !c) {
+		if (job->fd >= 0)
+			close(job->fd);
+		free(job);
+		return;
+	}
+	reply_init(&r, job->seq);
+	if (job->fd < 0 ||
+	    handlers_buffer_alloc_room(c, &job->p, &q, &r) == 0)
+		handlers_buffer_alloc_finish(c, &job->p, &q, &job->grants,
+					     job->fd, &r);
+	else
+		close(job->fd);
+	dispatch_send_reply(c, &r);
+	reply_fini(&r);
+	client_job_done(c);
+	free(job);
+}
+
+/* Hands the page allocation to the worker; the reply comes from
+ * handlers_buffer_job_done(). */
+static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
+				       const struct registry_new *p,
+				       const struct handlers_buffer_grants *g,
+				       struct reply *r)
+{
+	struct server *s = c->server;
+	size_t nlen = p->name ? strlen(p->name) + 1 : 1;
+	struct handlers_buffer_job *job = calloc(1, sizeof(*job) + nlen);
+
+	if (!job)
+		return reply_error(r, -ENOMEM, "out of memory");
+	job->base.run = handlers_buffer_job_run;
+	job->base.done = handlers_buffer_job_done;
+	job->be = &s->backends->list[p->backend];
+	job->seq = seq;
+	job->p = *p;
+	if (p->name)
+		memcpy(job->name, p->name, nlen);
+	job->p.name = job->name;
+	if (p->layout) {
+		job->layout = *p->layout;
+		job->p.layout = &job->layout;
+	}
+	job->grants = *g;
+	job->fd = -1;
+	client_wait_job(c, &job->base);
+	worker_submit(s->worker, &job->base);
+	r->deferred = true;
+	return 0;
+}
+
+int handlers_buffer_alloc(struct client *c,
+			  const DmabufBroker__V1__Request *req,
+			  struct reply *r)
+{
+	const DmabufBroker__V1__AllocRequest *a = req->alloc;
+	struct server *s = c->server;
+	struct handlers_buffer_grants grants;
+	struct imgfmt_layout layout;
+	struct registry_new p;
+	struct registry_quota q;
+	struct backend *be;
+	int ret;
+
+	if ((ret = handlers_buffer_alloc_params(c, a, &p, &layout, &grants,
+						r)) < 0 ||
+	    (ret = handlers_buffer_alloc_room(c, &p, &q, r)) < 0)
+		return ret;
+	if (p.size >= HANDLERS_BUFFER_ASYNC_MIN)
+		return handlers_buffer_alloc_async(c, req->seq, &p, &grants, r);
+	be = &s->backends->list[p.backend];
+	return handlers_buffer_alloc_finish(c, &p, &q, &grants,
+					    be->ops->alloc(be, p.size, p.name),
+					    r);
 }
 
 /* The buffer @id, or NULL after putting -ENOENT in @r. */

@@ -22,6 +22,7 @@ struct reply {
 	DmabufBroker__V1__Response resp;
 	int fd;				/* -1: none */
 	bool fd_borrowed;		/* fd is the registry's: never closed */
+	bool deferred;			/* answered later (a worker job) */
 	char text[REPLY_TEXT_MAX];
 	struct reply_chunk *chunks;
 	size_t chunk_used;

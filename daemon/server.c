@@ -22,6 +22,7 @@
 #include "log.h"
 #include "registry.h"
 #include "wire.h"
+#include "worker.h"
 
 /* Pause before accepting again after EMFILE/ENFILE. */
 #define SERVER_BACKOFF_MSEC 100
@@ -220,7 +221,8 @@ int server_init(struct server *s, struct event_base *base,
 	s->reg = registry_create(server_buffer_gone, s);
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
-	if (!s->reg || !s->ev_reap || !s->ev_backoff)
+	s->worker = worker_create(base, SERVER_PRIO_CLIENT);
+	if (!s->reg || !s->ev_reap || !s->ev_backoff || !s->worker)
 		return -ENOMEM;
 	event_priority_set(s->ev_reap, SERVER_PRIO_HIGH);
 	event_priority_set(s->ev_backoff, SERVER_PRIO_HIGH);
@@ -384,6 +386,8 @@ void server_fini(struct server *s)
 	}
 	if (s->ev_reap)
 		server_on_reap(-1, 0, s);
+	/* Every job's client is gone: their buffers are just closed. */
+	worker_destroy(s->worker);
 	registry_destroy(s->reg);
 	s->reg = NULL;
 	if (s->ev_accept)

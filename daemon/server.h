@@ -30,12 +30,14 @@ struct client;
 struct config;
 struct registry;
 struct registry_buffer;
+struct worker;
 
 struct server {
 	struct event_base *base;
 	const struct config *cfg;
 	struct backend_set *backends;
 	struct registry *reg;
+	struct worker *worker;		/* allocates large buffers */
 	int listen_fd;
 	char *path;			/* where we listen, for messages */
 	bool unlink_path;		/* we bound it: remove it at exit */
