@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -1181,6 +1182,127 @@ static void test_client_limit(void **state)
 	run_bad(*state, bad_too_many_clients, 50, 5);
 }
 
+/* ---- large allocations off the loop ---- */
+
+#define BIG_SIZE (1ull << 30)	/* the default max_buffer_size */
+
+/* Receives the next Response on @sock: checks its seq and that it carries
+ * an fd exactly when it succeeded and @with_fd (the fd is closed); returns
+ * its status. */
+static int response_seq(int sock, uint64_t seq, bool with_fd)
+{
+	DmabufBroker__V1__ServerMessage *m = NULL;
+	int fd = -1, status;
+
+	assert_int_equal(0, harness_raw_response(sock, WAIT_MS, &m, &fd));
+	assert_int_equal(seq, m->response->seq);
+	status = m->response->status;
+	if (status == 0 && with_fd)
+		assert_true(fd >= 0);
+	else
+		assert_int_equal(-1, fd);
+	if (fd >= 0)
+		close(fd);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return status;
+}
+
+/* Whether a frame is waiting on @sock right now. */
+static bool readable_now(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* While A's 1 GiB Alloc has its pages allocated, B is served: B's Stats
+ * replies arrive before A's reply does. */
+static void test_big_alloc_does_not_stall_others(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_ok(f, "big"), b = client_ok(f, "other");
+	int64_t end = harness_now_ms() + WAIT_MS;
+	unsigned before = 0;
+	struct rq q;
+
+	assert_int_equal(0, harness_raw_send(a, rq_alloc(&q, 7, BIG_SIZE,
+							 "big/one"), false));
+	/* Let the daemon read it: B's requests then queue behind it unless
+	 * the allocation runs off the loop. */
+	usleep(20000);
+	for (uint64_t seq = 100; !readable_now(a); seq++) {
+		assert_true(harness_now_ms() < end);
+		stats_ok(b, seq);
+		if (!readable_now(a))
+			before++;
+	}
+	printf("# %u Stats round trips while the 1 GiB Alloc ran\n", before);
+	assert_true(before >= 1);
+	assert_int_equal(0, response_seq(a, 7, true));
+	close(a);
+	close(b);
+	good_check(f);
+	settle(f);
+	assert_int_equal(0, harness_daemon_stop(&f->d));
+}
+
+/* A request sent right behind a large Alloc is answered after it. */
+static void test_big_alloc_keeps_order(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_ok(f, "big"), rival;
+	struct rq q;
+
+	assert_int_equal(0, harness_raw_send(a, rq_alloc(&q, 7, BIG_SIZE, NULL),
+					     false));
+	assert_int_equal(0, harness_raw_send(a, rq_stats(&q, 8), false));
+	assert_int_equal(0, response_seq(a, 7, true));
+	assert_int_equal(0, response_seq(a, 8, false));
+	/* The name is checked again when the pages are there: the second of
+	 * two Allocs of one name loses, before or after allocating. */
+	assert_int_equal(0, harness_raw_send(a, rq_alloc(&q, 9, BIG_SIZE,
+							 "big/same"), false));
+	rival = client_ok(f, "rival");
+	call_expect(rival, rq_alloc(&q, 10, BIG_SIZE, "big/same"), -EEXIST);
+	assert_int_equal(0, response_seq(a, 9, true));
+	close(rival);
+	close(a);
+	good_check(f);
+	assert_int_equal(0, harness_daemon_stop(&f->d));
+}
+
+/* A client that leaves while its large Alloc runs leaves nothing behind;
+ * neither does a daemon stopped with one running. */
+static void test_big_alloc_client_gone(void **state)
+{
+	struct fixture *f = *state;
+	int fds_base, fds_end, a;
+	struct rq q;
+
+	good_check(f);
+	settle(f);
+	fds_base = harness_fd_count(f->d.pid);
+	for (int i = 0; i < 3; i++) {
+		a = client_ok(f, "big");
+		assert_int_equal(0, harness_raw_send(a, rq_alloc(&q, 7, BIG_SIZE,
+								 "big/gone"),
+						     false));
+		usleep(i * 10000);
+		close(a);
+		good_check(f);
+	}
+	settle(f);
+	fds_end = harness_wait_fd_count(f->d.pid, fds_base, WAIT_MS);
+	printf("# daemon fds %d -> %d\n", fds_base, fds_end);
+	assert_int_equal(fds_base, fds_end);
+	a = client_ok(f, "big");
+	assert_int_equal(0, harness_raw_send(a, rq_alloc(&q, 7, BIG_SIZE, NULL),
+					     false));
+	usleep(10000);
+	assert_int_equal(0, harness_daemon_stop(&f->d));
+	close(a);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1202,6 +1324,9 @@ int main(void)
 						setup_hello_timeout, teardown),
 		cmocka_unit_test_setup_teardown(test_client_limit,
 						setup_few_clients, teardown),
+		T(test_big_alloc_does_not_stall_others),
+		T(test_big_alloc_keeps_order),
+		T(test_big_alloc_client_gone),
 	};
 #undef T
 	return cmocka_run_group_tests_name("badinput", tests, NULL, NULL);
