@@ -179,6 +179,32 @@ static void print_count(long v)
 		printf("   %7ld", v);
 }
 
+/*
+ * One result row: our median beside theirs (NULL: not measured) and their
+ * ratio, the SG counts as vgem maps each buffer, INFO's count, and the
+ * fastest run of each (median() sorts the samples).
+ */
+static void print_row(const char *label, double *ours, double *theirs,
+		      long sg_ours, long sg_theirs, unsigned int sg_info)
+{
+	double mo = median(ours, RUNS);
+
+	printf("%-16s%9.2f ms", label, mo);
+	if (!theirs) {
+		printf("   %12s   %7s", "n/a", "n/a");
+	} else {
+		double mt = median(theirs, RUNS);
+
+		printf("   %9.2f ms   %6.2fx", mt, mt / mo);
+	}
+	print_count(sg_ours);
+	print_count(sg_theirs);
+	printf("   %7u", sg_info);
+	if (theirs)
+		printf("   fastest %.2f / %.2f ms", ours[0], theirs[0]);
+	printf("\n");
+}
+
 /* One timed allocation of each kind; @first says which goes first. */
 static int alloc_pair(int heap, size_t size, int first, double *o, double *t,
 		      unsigned int *sg, long *sg_ours, long *sg_heap)
@@ -214,6 +240,7 @@ static int alloc_pair(int heap, size_t size, int first, double *o, double *t,
 static void bench_alloc(int heap, size_t size)
 {
 	double ours[RUNS], theirs[RUNS], o, t;
+	char label[32];
 	long sg_ours = -1, sg_heap = -1;
 	unsigned int sg = 0;
 	int r;
@@ -228,22 +255,8 @@ static void bench_alloc(int heap, size_t size)
 			return;
 		}
 	}
-	double mo = median(ours, RUNS);
-
-	printf("alloc %3zu MiB   %9.2f ms", size / MIB, mo);
-	if (heap < 0) {
-		printf("   %12s   %7s", "n/a", "n/a");
-	} else {
-		double mt = median(theirs, RUNS);
-
-		printf("   %9.2f ms   %6.2fx", mt, mt / mo);
-	}
-	print_count(sg_ours);
-	print_count(sg_heap);
-	printf("   %7u", sg);
-	if (heap >= 0)
-		printf("   fastest %.2f / %.2f ms", ours[0], theirs[0]);
-	printf("\n");
+	snprintf(label, sizeof(label), "alloc %3zu MiB", size / MIB);
+	print_row(label, ours, heap >= 0 ? theirs : NULL, sg_ours, sg_heap, sg);
 }
 
 static int memfd_64m(size_t size, uint8_t **map)
@@ -295,6 +308,7 @@ static int udmabuf_once(int udev, int mfd, size_t size, double *ms, long *vgem_s
 static void bench_pin(size_t size)
 {
 	double ours[RUNS], theirs[RUNS];
+	char label[32];
 	long sg_ours = -1, sg_udmabuf = -1;
 	unsigned int sg = 0;
 	uint8_t *map;
@@ -317,23 +331,10 @@ static void bench_pin(size_t size)
 			return;
 		}
 	}
-	double mo = median(ours, RUNS);
-
-	printf("pin %3zu MiB     %9.2f ms", size / MIB, mo);
-	if (udev < 0) {
-		printf("   %12s   %7s", "n/a", "n/a");
-	} else {
-		double mt = median(theirs, RUNS);
-
-		printf("   %9.2f ms   %6.2fx", mt, mt / mo);
-		close(udev);
-	}
-	print_count(sg_ours);
-	print_count(sg_udmabuf);
-	printf("   %7u", sg);
+	snprintf(label, sizeof(label), "pin %3zu MiB", size / MIB);
+	print_row(label, ours, udev >= 0 ? theirs : NULL, sg_ours, sg_udmabuf, sg);
 	if (udev >= 0)
-		printf("   fastest %.2f / %.2f ms", ours[0], theirs[0]);
-	printf("\n");
+		close(udev);
 	munmap(map, size);
 	close(mfd);
 }
