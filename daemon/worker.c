@@ -14,7 +14,7 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	/* Both FIFO, under lock: waiting to run, and finished. */
-	struct worker_job *todo_head, *todo_tail;
+	struct worker_job *pending_head, *pending_tail;
 	struct worker_job *done_head, *done_tail;
 	bool stop;
 	int efd;			/* written once per finished job */
@@ -41,14 +41,14 @@ static void *worker_main(void *arg)
 	for (;;) {
 		struct worker_job *job;
 
-		while (!w->stop && !w->todo_head)
+		while (!w->stop && !w->pending_head)
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->stop)
 			break;
-		job = w->todo_head;
-		w->todo_head = job->next;
-		if (!w->todo_head)
-			w->todo_tail = NULL;
+		job = w->pending_head;
+		w->pending_head = job->next;
+		if (!w->pending_head)
+			w->pending_tail = NULL;
 		pthread_mutex_unlock(&w->lock);
 		job->run(job);
 		pthread_mutex_lock(&w->lock);
@@ -61,18 +61,18 @@ static void *worker_main(void *arg)
 }
 
 /* Takes both queues' contents: finished jobs first, then waiting ones. */
-static struct worker_job *worker_take(struct worker *w, bool todo_too)
+static struct worker_job *worker_take(struct worker *w, bool pending_too)
 {
 	struct worker_job *list;
 
 	pthread_mutex_lock(&w->lock);
 	list = w->done_head;
-	if (todo_too && w->todo_head) {
+	if (pending_too && w->pending_head) {
 		if (w->done_tail)
-			w->done_tail->next = w->todo_head;
+			w->done_tail->next = w->pending_head;
 		else
-			list = w->todo_head;
-		w->todo_head = w->todo_tail = NULL;
+			list = w->pending_head;
+		w->pending_head = w->pending_tail = NULL;
 	}
 	w->done_head = w->done_tail = NULL;
 	pthread_mutex_unlock(&w->lock);
@@ -139,7 +139,7 @@ err_free:
 void worker_submit(struct worker *w, struct worker_job *job)
 {
 	pthread_mutex_lock(&w->lock);
-	worker_push(&w->todo_head, &w->todo_tail, job);
+	worker_push(&w->pending_head, &w->pending_tail, job);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
