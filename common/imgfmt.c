@@ -160,3 +160,55 @@ int imgfmt_check(const struct imgfmt_layout *l, uint64_t size, char *why,
 		return imgfmt_check_linear(l, f, why, len);
 	return 0;
 }
+
+/* Stride of chroma plane @plane when the luma stride is @stride0: what
+ * V4L2 derives for its single-planar formats.  0 when it is not whole. */
+static uint64_t imgfmt_chroma_stride(const struct imgfmt_format *f,
+				     unsigned plane, uint64_t stride0)
+{
+	uint64_t num = stride0 * f->cpp[plane];
+	uint64_t den = (uint64_t)f->hsub * f->cpp[0];
+
+	return num % den ? 0 : num / den;
+}
+
+int imgfmt_layout_linear(uint32_t fourcc, uint32_t width, uint32_t height,
+			 uint32_t stride0, struct imgfmt_layout *out,
+			 uint64_t *size)
+{
+	const struct imgfmt_format *f = imgfmt_lookup(fourcc);
+	uint64_t min0, align, offset = 0;
+
+	if (!f || width == 0 || height == 0)
+		return -EINVAL;
+	if (f->nplanes > 1 && (width % f->hsub || height % f->vsub))
+		return -EINVAL;
+	min0 = imgfmt_min_stride(f, 0, width);
+	/* Chroma strides are the luma stride / hsub: align the luma one
+	 * hsub times more, so that each of them is aligned too. */
+	align = (uint64_t)IMGFMT_STRIDE_ALIGN * (f->nplanes > 1 ? f->hsub : 1);
+	if (stride0 == 0)
+		stride0 = (uint32_t)((min0 + align - 1) / align * align);
+	else if (stride0 < min0)
+		return -EINVAL;
+	if (min0 > UINT32_MAX - align)
+		return -EOVERFLOW;
+	*out = (struct imgfmt_layout){
+		.fourcc = fourcc, .width = width, .height = height,
+		.nplanes = f->nplanes, .modifier = DRM_FORMAT_MOD_LINEAR,
+	};
+	for (unsigned i = 0; i < f->nplanes; i++) {
+		uint64_t stride = i ? imgfmt_chroma_stride(f, i, stride0) : stride0;
+		uint64_t rows = imgfmt_plane_height(f, i, height);
+
+		if (stride == 0 || stride < imgfmt_min_stride(f, i, width))
+			return -EINVAL;
+		if (offset > UINT32_MAX)
+			return -EOVERFLOW;
+		out->planes[i].offset = (uint32_t)offset;
+		out->planes[i].stride = (uint32_t)stride;
+		offset += stride * rows;
+	}
+	*size = offset;
+	return 0;
+}

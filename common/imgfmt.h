@@ -54,6 +54,28 @@ uint64_t imgfmt_min_stride(const struct imgfmt_format *f, unsigned plane,
 			   uint32_t width);
 
 /*
+ * Stride alignment of the layouts the broker chooses: every plane's stride
+ * is a multiple of 64 bytes, which V4L2 drivers (that honour a given
+ * bytesperline) and DRM/GPU importers of linear buffers accept.  Planes
+ * follow each other without gaps, as V4L2's single-planar formats (NV12,
+ * YUV420) require, and chroma strides derive from the luma stride as they
+ * do there.
+ */
+#define IMGFMT_STRIDE_ALIGN 64u
+
+/*
+ * Lays out a linear image of a known @fourcc, @width x @height, with luma
+ * stride @stride0 (0: the smallest one aligned to IMGFMT_STRIDE_ALIGN).
+ * Fills @out (modifier LINEAR) and *@size (the bytes the planes need, not
+ * rounded).  Returns 0, -EINVAL for an unknown format, a zero or odd size
+ * the format's subsampling cannot take, a @stride0 too small or not
+ * dividing evenly into chroma strides; -EOVERFLOW past 4 GiB - 1 a plane.
+ */
+int imgfmt_layout_linear(uint32_t fourcc, uint32_t width, uint32_t height,
+			 uint32_t stride0, struct imgfmt_layout *out,
+			 uint64_t *size);
+
+/*
  * Checks @l against a buffer of @size bytes.  Always: fourcc, width and
  * height not 0, 1 to IMGFMT_MAX_PLANES planes, no stride 0, and every
  * plane's offset + stride * its rows within @size.  For a known format

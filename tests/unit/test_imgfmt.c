@@ -212,6 +212,67 @@ static void test_table(void **state)
 	assert_int_equal(63, imgfmt_plane_height(NULL, 1, 63));
 }
 
+static void test_linear_refused(void **state)
+{
+	struct imgfmt_layout l;
+	uint64_t size;
+
+	assert_int_equal(-EINVAL, imgfmt_layout_linear(fourcc_code('Z', 'Z', 'Z', 'Z'),
+						       64, 64, 0, &l, &size));
+	assert_int_equal(-EINVAL, imgfmt_layout_linear(DRM_FORMAT_NV12, 0, 64, 0,
+						       &l, &size));
+	/* 4:2:0 needs even sizes; a stride below the width is refused. */
+	assert_int_equal(-EINVAL, imgfmt_layout_linear(DRM_FORMAT_NV12, 63, 64, 0,
+						       &l, &size));
+	assert_int_equal(-EINVAL, imgfmt_layout_linear(DRM_FORMAT_YUYV, 640, 480,
+						       1278, &l, &size));
+	/* YUV420's chroma stride is half the luma stride: it must be whole. */
+	assert_int_equal(-EINVAL, imgfmt_layout_linear(DRM_FORMAT_YUV420, 64, 64,
+						       129, &l, &size));
+	assert_int_equal(-EOVERFLOW, imgfmt_layout_linear(DRM_FORMAT_ABGR16161616F,
+							  UINT32_MAX / 4, 1, 0,
+							  &l, &size));
+}
+
+static void test_linear_layouts(void **state)
+{
+	struct imgfmt_layout l;
+	uint64_t size;
+
+	assert_int_equal(0, imgfmt_layout_linear(DRM_FORMAT_YUYV, 640, 480, 0,
+						 &l, &size));
+	assert_int_equal(1, l.nplanes);
+	assert_int_equal(1280, l.planes[0].stride);
+	assert_int_equal(640 * 480 * 2, size);
+	assert_int_equal(0, imgfmt_check(&l, size, NULL, 0));
+
+	/* NV12 100x50: luma stride aligned to 128 (chroma = luma stride). */
+	assert_int_equal(0, imgfmt_layout_linear(DRM_FORMAT_NV12, 100, 50, 0,
+						 &l, &size));
+	assert_int_equal(2, l.nplanes);
+	assert_int_equal(128, l.planes[0].stride);
+	assert_int_equal(128, l.planes[1].stride);
+	assert_int_equal(128 * 50, l.planes[1].offset);
+	assert_int_equal(128 * 75, size);
+	assert_int_equal(0, imgfmt_check(&l, size, NULL, 0));
+
+	/* YUV420 640x480: chroma planes of half the stride, packed. */
+	assert_int_equal(0, imgfmt_layout_linear(DRM_FORMAT_YUV420, 640, 480, 0,
+						 &l, &size));
+	assert_int_equal(3, l.nplanes);
+	assert_int_equal(640, l.planes[0].stride);
+	assert_int_equal(320, l.planes[1].stride);
+	assert_int_equal(640 * 480, l.planes[1].offset);
+	assert_int_equal(640 * 480 + 320 * 240, l.planes[2].offset);
+	assert_int_equal(640 * 480 * 3 / 2, size);
+
+	/* A driver's pitch is taken as the luma stride. */
+	assert_int_equal(0, imgfmt_layout_linear(DRM_FORMAT_XRGB8888, 33, 2, 192,
+						 &l, &size));
+	assert_int_equal(192, l.planes[0].stride);
+	assert_int_equal(384, size);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +284,8 @@ int main(void)
 		cmocka_unit_test(test_stride_below_width_refused),
 		cmocka_unit_test(test_valid_layouts),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_linear_refused),
+		cmocka_unit_test(test_linear_layouts),
 	};
 
 	return cmocka_run_group_tests_name("imgfmt", tests, NULL, NULL);
