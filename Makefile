@@ -37,6 +37,7 @@ ALL_LDFLAGS += -fsanitize=address,undefined
 endif
 
 .PHONY: all deps run check check-progs print-check-progs bench clean install
+.PHONY: guest-progs print-guest-progs
 all:
 
 $(B)/%.o: %.c
@@ -46,6 +47,10 @@ $(B)/%.o: %.c
 # Programs that print TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, or their
 # own) and that tests/check.sh runs; fragments append to it.
 CHECK_PROGS :=
+# Programs that tests/vm runs inside each test guest, once per kernel, after
+# the module's and the broker's tests (TAP, exit 77 to skip); fragments
+# append to it.
+GUEST_PROGS :=
 
 # The fragments that define variables others use come first.
 FIRST_MK := proto/proto.mk common/common.mk libclient/libclient.mk
@@ -56,6 +61,9 @@ include $(sort $(filter-out $(FIRST_MK), \
 check-progs: $(CHECK_PROGS)
 print-check-progs:
 	@echo $(CHECK_PROGS)
+guest-progs: $(GUEST_PROGS)
+print-guest-progs:
+	@echo $(GUEST_PROGS)
 
 deps:
 	scripts/install-deps.sh
