@@ -40,6 +40,39 @@ int64_t harness_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *harness_backend(void)
+{
+	const char *b = getenv("DBB_TEST_BACKEND");
+
+	return b && *b ? b : "memfd";
+}
+
+bool harness_backend_is_dmabuf(void)
+{
+	return strcmp(harness_backend(), "memfd") != 0;
+}
+
+bool harness_backend_read_only(void)
+{
+	return !strcmp(harness_backend(), "kmod") ||
+	       !strcmp(harness_backend(), "memfd");
+}
+
+bool harness_ro_refused(int r, int want)
+{
+	return r == want || (r == -EOPNOTSUPP && !harness_backend_read_only());
+}
+
+bool harness_size_ok(uint64_t asked, uint64_t got)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t rounded = (asked + page - 1) / page * page;
+
+	if (!strcmp(harness_backend(), "drm"))
+		return got >= rounded && got % page == 0;
+	return got == rounded;
+}
+
 bool harness_wrapped(void)
 {
 	const char *w = getenv("DBB_DAEMON_WRAPPER");
@@ -132,7 +165,8 @@ static void harness_asan_quarantine(void)
 }
 
 static void harness_exec_daemon(const struct harness_daemon *d,
-				const char *brokerd, const char *notify)
+				const char *brokerd, const char *notify,
+				const char *backends)
 {
 	static char store[4096];
 	char *argv[HARNESS_MAX_ARGS];
@@ -149,6 +183,10 @@ static void harness_exec_daemon(const struct harness_daemon *d,
 	argv[n++] = (char *)d->socket;
 	argv[n++] = "--config";
 	argv[n++] = (char *)d->config;
+	if (backends) {
+		argv[n++] = "--backends";
+		argv[n++] = (char *)backends;
+	}
 	argv[n] = NULL;
 	/* A test killed by its timeout must not leave a daemon behind. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -196,6 +234,12 @@ static int harness_wait_ready(struct harness_daemon *d, int nfd)
 
 int harness_daemon_start(struct harness_daemon *d, const char *config)
 {
+	return harness_daemon_start_backends(d, config, harness_backend());
+}
+
+int harness_daemon_start_backends(struct harness_daemon *d,
+				  const char *config, const char *backends)
+{
 	const char *brokerd = getenv("DBB_BROKERD");
 	char notify[HARNESS_PATH + 16];
 	int nfd, r;
@@ -229,7 +273,7 @@ int harness_daemon_start(struct harness_daemon *d, const char *config)
 		return r;
 	}
 	if (d->pid == 0)
-		harness_exec_daemon(d, brokerd, notify);
+		harness_exec_daemon(d, brokerd, notify, backends);
 	r = harness_wait_ready(d, nfd);
 	close(nfd);
 	unlink(notify);

@@ -12,6 +12,8 @@
  *   DBB_DAEMON_WRAPPER  command prefix split on spaces (e.g. valgrind ...)
  *   DBB_TEST_SCALE      percent of the full iteration counts (default 100,
  *                       25 when DBB_DAEMON_WRAPPER is set)
+ *   DBB_TEST_BACKEND    the one backend the daemon may use (default memfd);
+ *                       tests/vm runs every program once per backend
  *
  * Functions return 0 or a negative errno unless said otherwise.
  */
@@ -40,11 +42,39 @@ struct harness_daemon {
 extern const char harness_default_config[];
 
 /*
- * Writes @config (NULL: harness_default_config) and starts the daemon.
+ * Writes @config (NULL: harness_default_config) and starts the daemon with
+ * `--backends harness_backend()`, which wins over the config's own
+ * `backends =` line: every test runs on the backend under test.
  * Returns 0 once it said READY=1, -ENOENT when the daemon binary is
  * missing, -ETIMEDOUT or -ECHILD (it exited; its log is printed) otherwise.
  */
 int harness_daemon_start(struct harness_daemon *d, const char *config);
+
+/* As harness_daemon_start() with `--backends @backends` instead (NULL: no
+ * such option; the config or the daemon's default decides). */
+int harness_daemon_start_backends(struct harness_daemon *d,
+				  const char *config, const char *backends);
+
+/* ---- the backend under test ---- */
+
+/* DBB_TEST_BACKEND, or "memfd" when it is unset or empty. */
+const char *harness_backend(void);
+
+/* Whether its buffers are dma-bufs: all but memfd's are. */
+bool harness_backend_is_dmabuf(void);
+
+/* Whether it enforces read-only holders (kmod, memfd).  heap, udmabuf and
+ * drm cannot: a read-only import or grant there is refused, -EOPNOTSUPP. */
+bool harness_backend_read_only(void);
+
+/* Whether @r is the refusal of a read-only import or grant that wants
+ * @want (e.g. -EACCES): @want itself, or -EOPNOTSUPP where the backend
+ * cannot enforce read-only at all. */
+bool harness_ro_refused(int r, int want);
+
+/* Whether a buffer of @got bytes is what an Alloc of @asked gives: @asked
+ * rounded up to pages; drm may round up further (the dumb buffer's pitch). */
+bool harness_size_ok(uint64_t asked, uint64_t got);
 
 /*
  * Sends SIGTERM and reaps the daemon.  Returns its exit code (0 is a clean
