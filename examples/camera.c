@@ -274,17 +274,34 @@ static int camera_select_input(int video)
 	return -ENODEV;
 }
 
-/* 75% colour bars are vivid's default pattern; set it anyway, since the
- * control outlives whoever changed it last. */
+/* The id of the menu control called @name, or 0. */
+static uint32_t camera_find_menu_ctrl(int video, const char *name)
+{
+	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
+
+	while (ioctl(video, VIDIOC_QUERYCTRL, &q) == 0) {
+		if (q.type == V4L2_CTRL_TYPE_MENU &&
+		    !strcmp((const char *)q.name, name))
+			return q.id;
+		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+	}
+	return 0;
+}
+
+/*
+ * 75% colour bars are vivid's default pattern; set it anyway, since the
+ * control outlives whoever changed it last.  vivid's "Test Pattern" is a
+ * private control, not V4L2_CID_TEST_PATTERN: look it up by name.
+ */
 static int camera_select_pattern(int video)
 {
-	struct v4l2_querymenu m = { .id = V4L2_CID_TEST_PATTERN };
-	struct v4l2_control ctrl = { .id = V4L2_CID_TEST_PATTERN };
+	struct v4l2_querymenu m = { 0 };
+	struct v4l2_control ctrl = { 0 };
 
-	for (m.index = 0; m.index < 64; m.index++) {
-		if (ioctl(video, VIDIOC_QUERYMENU, &m) < 0)
-			continue;
-		if (strncmp((const char *)m.name, "75% Colorbar", 12))
+	m.id = ctrl.id = camera_find_menu_ctrl(video, "Test Pattern");
+	for (m.index = 0; m.id && m.index < 64; m.index++) {
+		if (ioctl(video, VIDIOC_QUERYMENU, &m) < 0 ||
+		    strcmp((const char *)m.name, "75% Colorbar"))
 			continue;
 		ctrl.value = (int)m.index;
 		if (ioctl(video, VIDIOC_S_CTRL, &ctrl) < 0)
