@@ -43,6 +43,16 @@ static const struct imgfmt_format imgfmt_formats[] = {
 	IMGFMT_YUV(DRM_FORMAT_YVU444, 3, 1, 1, 1, 1, 1),
 };
 
+size_t imgfmt_count(void)
+{
+	return sizeof(imgfmt_formats) / sizeof(imgfmt_formats[0]);
+}
+
+const struct imgfmt_format *imgfmt_at(size_t i)
+{
+	return &imgfmt_formats[i];
+}
+
 const struct imgfmt_format *imgfmt_lookup(uint32_t fourcc)
 {
 	size_t n = sizeof(imgfmt_formats) / sizeof(imgfmt_formats[0]);

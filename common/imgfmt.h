@@ -39,6 +39,10 @@ struct imgfmt_format {
 	uint8_t vsub;
 };
 
+/* The number of known formats, and the @i-th (i below that number). */
+size_t imgfmt_count(void);
+const struct imgfmt_format *imgfmt_at(size_t i);
+
 /* The table entry of @fourcc, or NULL when it is not known here. */
 const struct imgfmt_format *imgfmt_lookup(uint32_t fourcc);
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 /* Room for more fds than we accept, so an excess is seen, not guessed. */
-#define WIRE_CMSG_FDS 8u
+#define WIRE_CMSG_FDS (DBB_WIRE_MAX_FDS + 8u)
 
 void wire_close_fds(int *fds, size_t n)
 {

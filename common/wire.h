@@ -16,8 +16,12 @@
 /* Largest datagram either side sends or accepts. */
 #define DBB_WIRE_MAX_FRAME (64u * 1024u)
 
-/* The most fds one frame may carry (a reply holds at most one buffer). */
-#define DBB_WIRE_MAX_FDS 1u
+/*
+ * The most fds one frame may carry, either way.  Each message type says
+ * how many it carries (docs/protocol.md); the receiver closes the fds of a
+ * frame that carries another number.
+ */
+#define DBB_WIRE_MAX_FDS 16u
 
 /*
  * Sends one datagram of @len bytes with @nfds descriptors attached.

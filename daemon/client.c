@@ -258,17 +258,22 @@ int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
 	return client_send_packed(c, tx, (size_t)len, fd, borrowed);
 }
 
-/* Handles one received datagram; false when the client is dead. */
-static bool client_handle_frame(struct client *c, size_t len)
+/* Handles one received datagram and the @nfds fds that came with it
+ * (closed here unless a handler took them); false when the client is
+ * dead. */
+static bool client_handle_frame(struct client *c, size_t len, int *fds,
+				size_t nfds)
 {
 	DmabufBroker__V1__Request *req;
 
 	req = dmabuf_broker__v1__request__unpack(NULL, len, client_rx);
 	if (!req) {
+		wire_close_fds(fds, nfds);
 		client_violation(c, "undecodable frame");
 		return false;
 	}
-	dispatch_request(c, req);
+	dispatch_request(c, req, fds, nfds);
+	wire_close_fds(fds, nfds);
 	dmabuf_broker__v1__request__free_unpacked(req, NULL);
 	return !c->dead;
 }
@@ -281,9 +286,10 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing &&
 	     !c->job; i++) {
 		size_t nfds;
-		int fds[1];
+		int fds[DISPATCH_MAX_FDS];
 		ssize_t n = wire_recv(c->fd, client_rx, cfg->max_request_size,
-				      fds, 0, &nfds, MSG_DONTWAIT);
+				      fds, DISPATCH_MAX_FDS, &nfds,
+				      MSG_DONTWAIT);
 
 		if (n == -EAGAIN)
 			return;
@@ -294,14 +300,14 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 		if (n == -EMSGSIZE || n == -EBADMSG) {
 			client_violation(c, n == -EMSGSIZE ?
 					 "frame over max_request_size" :
-					 "frame carried fds");
+					 "frame carried too many fds");
 			return;
 		}
 		if (n < 0) {
 			client_kill(c, "receive failed");
 			return;
 		}
-		if (!client_handle_frame(c, (size_t)n))
+		if (!client_handle_frame(c, (size_t)n, fds, nfds))
 			return;
 	}
 }

@@ -10,13 +10,10 @@
 
 #include <ini.h>
 
+#include "backends/backend.h"
 #include "wire.h"
 
 #define CONFIG_MIN_REQUEST_SIZE 256u
-
-static const char *const config_known_backends[] = {
-	"kmod", "heap", "udmabuf", "drm", "memfd",
-};
 
 /* State of one config_load(). */
 struct config_ctx {
@@ -67,6 +64,8 @@ int config_init(struct config *cfg)
 	if (config_set_backends(cfg, CONFIG_DEFAULT_BACKENDS, err,
 				sizeof(err)) < 0)
 		return -EINVAL;
+	if (config_set_string(&cfg->heaps, CONFIG_DEFAULT_HEAPS) < 0)
+		return -ENOMEM;
 	return config_set_socket(cfg, CONFIG_DEFAULT_SOCKET);
 }
 
@@ -81,31 +80,32 @@ void config_fini(struct config *cfg)
 		free(q);
 	}
 	free(cfg->socket_path);
-	cfg->socket_path = NULL;
+	free(cfg->heaps);
+	free(cfg->drm_device);
+	cfg->socket_path = cfg->heaps = cfg->drm_device = NULL;
+}
+
+int config_set_string(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value && !(copy = strdup(value)))
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
 }
 
 int config_set_socket(struct config *cfg, const char *path)
 {
-	char *copy = strdup(path);
-
-	if (!copy)
-		return -ENOMEM;
-	free(cfg->socket_path);
-	cfg->socket_path = copy;
-	return 0;
+	return config_set_string(&cfg->socket_path, path);
 }
 
 static const char *config_backend_known(const char *name, size_t len)
 {
-	size_t n = sizeof(config_known_backends) /
-		   sizeof(config_known_backends[0]);
+	const struct backend_desc *d = backend_lookup(name, len);
 
-	for (size_t i = 0; i < n; i++) {
-		if (strlen(config_known_backends[i]) == len &&
-		    !strncmp(config_known_backends[i], name, len))
-			return config_known_backends[i];
-	}
-	return NULL;
+	return d ? d->name : NULL;
 }
 
 int config_set_backends(struct config *cfg, const char *list, char *err,
@@ -337,6 +337,20 @@ static int config_broker_key(struct config_ctx *ctx, const char *name,
 	if (!strcmp(name, "backends")) {
 		if (config_set_backends(ctx->cfg, value, msg, sizeof(msg)) < 0) {
 			config_fail(ctx, "%s", msg);
+			return 0;
+		}
+		return 1;
+	}
+	if (!strcmp(name, "heaps") || !strcmp(name, "drm_device")) {
+		char **field = *name == 'h' ? &ctx->cfg->heaps :
+			       &ctx->cfg->drm_device;
+
+		if (*name == 'd' && *value && *value != '/') {
+			config_fail(ctx, "drm_device must be an absolute path");
+			return 0;
+		}
+		if (config_set_string(field, *value ? value : NULL) < 0) {
+			config_fail(ctx, "out of memory");
 			return 0;
 		}
 		return 1;

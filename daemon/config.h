@@ -15,6 +15,7 @@
 
 #define CONFIG_DEFAULT_SOCKET "/run/dmabuf-broker/socket"
 #define CONFIG_DEFAULT_BACKENDS "kmod,heap,udmabuf,drm,memfd"
+#define CONFIG_DEFAULT_HEAPS "system linux,cma reserved"
 #define CONFIG_MAX_BACKENDS 8
 #define CONFIG_ERR_MAX 512
 
@@ -33,9 +34,15 @@ struct config_uid_quota {
 struct config {
 	char *socket_path;
 	mode_t socket_mode;
-	/* Probe order; names are static strings of the known backends. */
+	/* Probe order; names are the backend table's own strings. */
 	const char *backends[CONFIG_MAX_BACKENDS];
 	size_t nbackends;
+	/* dma-heaps the heap backend tries, in order, separated by blanks
+	 * (heap names may contain commas: "linux,cma"). */
+	char *heaps;
+	/* DRM node of the drm backend; NULL: the first card that makes
+	 * dumb buffers. */
+	char *drm_device;
 	uint32_t max_clients;
 	uint32_t max_request_size;
 	uint64_t max_buffer_size;
@@ -60,12 +67,16 @@ int config_load(struct config *cfg, const char *path, char *err,
 		size_t errlen);
 
 /*
- * Sets the backend probe order from a comma-separated list of known names
- * (kmod, heap, udmabuf, drm, memfd).  Returns 0 or -EINVAL (message in
+ * Sets the backend probe order from a comma-separated list of the names in
+ * the backend table (daemon/backends/backend.c).  Returns 0 or -EINVAL (message in
  * @err).
  */
 int config_set_backends(struct config *cfg, const char *list, char *err,
 			size_t errlen);
+
+/* Replaces the string *@field with a copy of @value (NULL: none).
+ * Returns 0 or -ENOMEM. */
+int config_set_string(char **field, const char *value);
 
 /* Sets the socket path (copied).  Returns 0 or -ENOMEM. */
 int config_set_socket(struct config *cfg, const char *path);

@@ -2,11 +2,17 @@
 DAEMON_SRC := $(wildcard daemon/*.c)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 DAEMON_BIN := $(B)/daemon/dmabuf-brokerd
-DAEMON_PKGS := libevent libsystemd libprotobuf-c inih
+DAEMON_PKGS := libevent libsystemd libprotobuf-c inih libdrm
+
+# One file per backend; the unit tests of the config link them too, since
+# config validation reads the backend table.
+BACKENDS_SRC := $(wildcard daemon/backends/*.c)
+BACKENDS_OBJ := $(BACKENDS_SRC:%.c=$(B)/%.o)
+$(BACKENDS_OBJ): ALL_CFLAGS += -Idaemon
 
 $(DAEMON_OBJ): $(PROTO_H)
 
-$(DAEMON_BIN): $(DAEMON_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
+$(DAEMON_BIN): $(DAEMON_OBJ) $(BACKENDS_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS))
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "describe.h"
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "registry.h"
 #include "server.h"
 
@@ -97,7 +97,8 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
 					      unsigned flags)
 {
 	DmabufBroker__V1__BufferInfo *out = reply_alloc(r, sizeof(*out));
-	const struct backend *be = &s->backends->list[b->backend];
+	struct backend *be = &s->backends->list[b->backend];
+	struct backend_buffer_info bi = { 0 };
 
 	if (!out)
 		return NULL;
@@ -106,7 +107,12 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
 	out->name = b->name ? b->name : "";
 	out->size = b->size;
 	out->backend = (char *)be->name;
-	out->is_dmabuf = be->is_dmabuf;
+	out->is_dmabuf = be->caps.is_dmabuf;
+	if (be->desc->ops->query &&
+	    be->desc->ops->query(be, b->fd, b->priv, &bi) == 0) {
+		out->sg_entries = bi.sg_entries;
+		out->contiguous = bi.contiguous;
+	}
 	out->owner_uid = (uint32_t)b->owner->uid;
 	out->owner_pid = (uint32_t)b->owner->pid;
 	out->owner_name = b->owner->name;

@@ -10,8 +10,19 @@
 
 struct client;
 
-/* Handles @req from @c; may kill @c (protocol violation). */
-void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req);
+#include <stddef.h>
+
+/* The most fds a request carries (Pin and Adopt carry one). */
+#define DISPATCH_MAX_FDS 1
+
+/*
+ * Handles @req from @c with the @nfds fds that came with it: a request
+ * type that carries another number of fds than its own is a protocol
+ * violation.  A handler that keeps an fd sets its slot to -1; the caller
+ * closes the rest.  May kill @c.
+ */
+void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req,
+		      int *fds, size_t nfds);
 
 struct reply;
 

@@ -7,54 +7,119 @@
  *   handlers_session.c  Hello, Watch
  *   handlers_buffer.c   Alloc, Import, Publish, Grant, Release, Destroy
  *   handlers_query.c    List, Info, Stats, Backends
+ *   handlers_import.c   Pin (a client's memfd), Adopt (a client's dma-buf)
  */
 #ifndef DBB_HANDLERS_H
 #define DBB_HANDLERS_H
 
 #include "dmabuf_broker.pb-c.h"
+#include "policy.h"
 #include "reply.h"
 
+struct backend;
+struct backend_buffer;
 struct client;
+struct imgfmt_layout;
+struct registry_new;
+struct registry_quota;
+struct server;
 
+/* @fds: the fds the request came with (as many as its type carries); a
+ * handler that keeps one sets its slot to -1. */
 typedef int (*handler_fn)(struct client *c,
 			  const DmabufBroker__V1__Request *req,
-			  struct reply *r);
+			  struct reply *r, int *fds);
 
 int handlers_session_hello(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r);
+			   struct reply *r, int *fds);
 int handlers_session_watch(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r);
+			   struct reply *r, int *fds);
 
 int handlers_buffer_alloc(struct client *c,
 			  const DmabufBroker__V1__Request *req,
-			  struct reply *r);
+			  struct reply *r, int *fds);
 int handlers_buffer_import(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r);
+			   struct reply *r, int *fds);
 int handlers_buffer_publish(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r);
+			    struct reply *r, int *fds);
 int handlers_buffer_grant(struct client *c,
 			  const DmabufBroker__V1__Request *req,
-			  struct reply *r);
+			  struct reply *r, int *fds);
 int handlers_buffer_release(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r);
+			    struct reply *r, int *fds);
 int handlers_buffer_destroy(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r);
+			    struct reply *r, int *fds);
 
 int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
-			struct reply *r);
+			struct reply *r, int *fds);
 int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
-			struct reply *r);
+			struct reply *r, int *fds);
 int handlers_query_stats(struct client *c,
 			 const DmabufBroker__V1__Request *req,
-			 struct reply *r);
+			 struct reply *r, int *fds);
 int handlers_query_backends(struct client *c,
 			    const DmabufBroker__V1__Request *req,
+			    struct reply *r, int *fds);
+
+int handlers_import_pin(struct client *c, const DmabufBroker__V1__Request *req,
+			struct reply *r, int *fds);
+int handlers_import_adopt(struct client *c,
+			  const DmabufBroker__V1__Request *req,
+			  struct reply *r, int *fds);
+
+/* What handlers_buffer.c shares with handlers_import.c. */
+
+/* The grants of one request, converted. */
+struct handlers_buffer_grants {
+	struct policy_grant g[POLICY_MAX_GRANTS];
+	size_t n;
+};
+
+/* Converts a protocol grant; -EINVAL when it is incomplete or unknown. */
+int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
+			       struct policy_grant *out);
+
+/* Converts a request's grants for a buffer of @be (read-only grants only
+ * where @be enforces them); 0 or a reply error. */
+int handlers_buffer_grants_from(const struct backend *be,
+				DmabufBroker__V1__Grant *const *in, size_t n,
+				struct handlers_buffer_grants *out,
+				struct reply *r);
+
+/* Converts a protocol layout and checks it against the buffer's @size
+ * (imgfmt_check()): 0, or -EINVAL with the reason in @why. */
+int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
+				uint64_t size, struct imgfmt_layout *out,
+				char *why, size_t len);
+
+/* The backend a request names (empty: the preferred one) that may
+ * allocate; its index, or a reply error. */
+int handlers_buffer_backend(struct server *s, const char *name,
 			    struct reply *r);
+
+/* Puts "@be cannot enforce read-only" (-EOPNOTSUPP) in @r. */
+int handlers_buffer_no_read_only(struct reply *r, const struct backend *be);
+
+/* Checks name, quota and hold limit for @p before anything is made;
+ * fills @q with the caller's quota.  0 or a reply error. */
+int handlers_buffer_room(struct client *c, const struct registry_new *p,
+			 struct registry_quota *q, struct reply *r);
+
+/*
+ * Registers the buffer a backend made (@out, owned: released on failure)
+ * as @p (its size, priv and, unless @p has one, layout taken from @out),
+ * applies @g, fills @r with its description and fd, and announces it.
+ * Returns 0 or the reply's error.
+ */
+int handlers_buffer_register(struct client *c, struct registry_new *p,
+			     const struct registry_quota *q,
+			     const struct handlers_buffer_grants *g,
+			     struct backend_buffer *out, struct reply *r);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "client.h"
 #include "config.h"
 #include "describe.h"
@@ -18,6 +18,8 @@
 #include "server.h"
 #include "worker.h"
 
+#include <drm_fourcc.h>
+
 /*
  * Allocs of at least this many bytes allocate their pages on the worker
  * thread (about 0.2 ms per MiB): the loop serves other clients meanwhile.
@@ -25,27 +27,22 @@
  */
 #define HANDLERS_BUFFER_ASYNC_MIN (4ull << 20)
 
-/* The grants of one Alloc, converted. */
-struct handlers_buffer_grants {
-	struct policy_grant g[POLICY_MAX_GRANTS];
-	size_t n;
-};
-
-/* An Alloc waiting for the worker; name and layout live inside. */
+/* An Alloc waiting for the worker; its name lives inside. */
 struct handlers_buffer_job {
 	struct worker_job base;		/* first: the worker's handle */
 	struct backend *be;
 	uint64_t seq;
 	struct registry_new p;
-	struct imgfmt_layout layout;
+	struct backend_request req;
 	struct handlers_buffer_grants grants;
-	int fd;				/* run()'s result: fd or -errno */
+	struct imgfmt_layout layout;	/* the client's own, if any */
+	struct backend_buffer out;
+	int status;			/* run()'s result */
 	char name[];
 };
 
-/* Converts a protocol grant; -EINVAL when it is incomplete or unknown. */
-static int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
-				      struct policy_grant *out)
+int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
+			       struct policy_grant *out)
 {
 	if (!g || (unsigned)g->access > POLICY_ACCESS_READ_WRITE)
 		return -EINVAL;
@@ -68,13 +65,9 @@ static int handlers_buffer_grant_from(const DmabufBroker__V1__Grant *g,
 	}
 }
 
-/*
- * Converts a protocol layout and checks it against the buffer's @size
- * (imgfmt_check()): 0, or -EINVAL with the reason in @why.
- */
-static int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
-				       uint64_t size, struct imgfmt_layout *out,
-				       char *why, size_t len)
+int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
+				uint64_t size, struct imgfmt_layout *out,
+				char *why, size_t len)
 {
 	memset(out, 0, sizeof(*out));
 	out->fourcc = in->fourcc;
@@ -89,9 +82,8 @@ static int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
 	return imgfmt_check(out, size, why, len);
 }
 
-/* Picks the backend an Alloc asks for; its index or a reply error. */
-static int handlers_buffer_backend(struct server *s, const char *name,
-				   struct reply *r)
+int handlers_buffer_backend(struct server *s, const char *name,
+			    struct reply *r)
 {
 	int i = *name ? backend_set_find(s->backends, name) :
 		s->backends->preferred;
@@ -102,58 +94,139 @@ static int handlers_buffer_backend(struct server *s, const char *name,
 		return reply_error(r, -ENODEV, "backend '%s' unavailable: %s",
 				   name, i < 0 ? "none" :
 				   s->backends->list[i].detail);
+	if (s->backends->list[i].desc->internal)
+		return reply_error(r, -EINVAL, "backend '%s' does not allocate",
+				   name);
 	return i;
 }
 
-/* Checks an Alloc's fields and fills @p; 0 or a reply error. */
+int handlers_buffer_grants_from(const struct backend *be,
+				DmabufBroker__V1__Grant *const *in, size_t n,
+				struct handlers_buffer_grants *out,
+				struct reply *r)
+{
+	if (n > POLICY_MAX_GRANTS)
+		return reply_error(r, -E2BIG, "too many grants");
+	for (size_t i = 0; i < n; i++) {
+		if (handlers_buffer_grant_from(in[i], &out->g[i]) < 0)
+			return reply_error(r, -EINVAL, "invalid grant");
+		if (out->g[i].access == POLICY_ACCESS_READ && !be->caps.read_only)
+			return handlers_buffer_no_read_only(r, be);
+	}
+	out->n = n;
+	return 0;
+}
+
+int handlers_buffer_no_read_only(struct reply *r, const struct backend *be)
+{
+	return reply_error(r, -EOPNOTSUPP, "backend %s cannot enforce read-only "
+			   "access (a device could still write): grant or "
+			   "import read-write, or allocate from a backend "
+			   "that enforces it", be->name);
+}
+
+/* The modifier of an image Alloc: LINEAR, when the client accepts it. */
+static int handlers_buffer_modifier(const DmabufBroker__V1__AllocRequest *a,
+				    struct reply *r)
+{
+	for (size_t i = 0; i < a->n_modifiers; i++) {
+		if (a->modifiers[i] == DRM_FORMAT_MOD_LINEAR)
+			return 0;
+	}
+	if (a->n_modifiers == 0)
+		return 0;
+	return reply_error(r, -EOPNOTSUPP, "no acceptable modifier: the "
+			   "broker lays out LINEAR images only");
+}
+
+/*
+ * The backend request of an Alloc and the bytes it will take (for the
+ * checks made before anything is allocated); 0 or a reply error.
+ */
+static int handlers_buffer_request(const DmabufBroker__V1__AllocRequest *a,
+				   const struct backend *be,
+				   struct backend_request *req,
+				   uint64_t *bytes, struct reply *r)
+{
+	struct imgfmt_layout l;
+	uint64_t image = 0;
+
+	*req = (struct backend_request){ .size = a->size, .name = a->name,
+					 .flags = a->flags,
+					 .modifier = DRM_FORMAT_MOD_LINEAR };
+	if (a->flags & ~BACKEND_ALLOC_VALID_FLAGS)
+		return reply_error(r, -EINVAL, "unknown flags 0x%x", a->flags);
+	if ((a->flags & BACKEND_ALLOC_CONTIGUOUS) && !be->caps.contiguous)
+		return reply_error(r, -EOPNOTSUPP, "backend %s cannot allocate "
+				   "contiguous memory", be->name);
+	if (a->fourcc) {
+		if (a->layout)
+			return reply_error(r, -EINVAL, "give a layout or a "
+					   "format to lay out, not both");
+		if (handlers_buffer_modifier(a, r) < 0)
+			return r->resp.status;
+		if (imgfmt_layout_linear(a->fourcc, a->width, a->height, 0,
+					 &l, &image) < 0)
+			return reply_error(r, -EINVAL, "cannot lay out format "
+					   "0x%08x at %ux%u", a->fourcc,
+					   a->width, a->height);
+		req->fourcc = a->fourcc;
+		req->width = a->width;
+		req->height = a->height;
+	} else if (a->size == 0) {
+		return reply_error(r, -EINVAL, "size must not be 0");
+	}
+	*bytes = image > a->size ? image : a->size;
+	return 0;
+}
+
+/* Checks an Alloc's fields and fills @p and @req; 0 or a reply error. */
 static int handlers_buffer_alloc_params(struct client *c,
 					const DmabufBroker__V1__AllocRequest *a,
 					struct registry_new *p,
+					struct backend_request *req,
 					struct imgfmt_layout *layout,
 					struct handlers_buffer_grants *grants,
 					struct reply *r)
 {
 	const struct config *cfg = c->server->cfg;
+	struct backend *be;
+	uint64_t bytes = 0;
 	char why[128];
-	int be;
+	int i;
 
-	if (a->size == 0)
-		return reply_error(r, -EINVAL, "size must not be 0");
-	if (a->size > cfg->max_buffer_size)
-		return reply_error(r, -EFBIG, "size %llu exceeds the limit of %llu bytes",
-				   (unsigned long long)a->size,
-				   (unsigned long long)cfg->max_buffer_size);
 	if (*a->name && !registry_name_valid(a->name))
 		return reply_error(r, -EINVAL, "invalid buffer name");
 	if ((unsigned)a->lifetime > REGISTRY_LIFETIME_PERSISTENT)
 		return reply_error(r, -EINVAL, "unknown lifetime %d", a->lifetime);
+	if ((i = handlers_buffer_backend(c->server, a->backend, r)) < 0)
+		return i;
+	be = &c->server->backends->list[i];
+	if (handlers_buffer_request(a, be, req, &bytes, r) < 0 ||
+	    handlers_buffer_grants_from(be, a->grants, a->n_grants, grants,
+					r) < 0)
+		return r->resp.status;
+	if (bytes > cfg->max_buffer_size ||
+	    (be->max_size && bytes > be->max_size))
+		return reply_error(r, -EFBIG, "size %llu exceeds the limit of "
+				   "%llu bytes", (unsigned long long)bytes,
+				   (unsigned long long)(bytes > cfg->max_buffer_size ?
+				   cfg->max_buffer_size : be->max_size));
 	if (a->layout && handlers_buffer_layout_from(a->layout, a->size, layout,
 						     why, sizeof(why)) < 0)
 		return reply_error(r, -EINVAL, "invalid image layout: %s", why);
-	if (a->n_grants > POLICY_MAX_GRANTS)
-		return reply_error(r, -E2BIG, "too many grants");
-	for (size_t i = 0; i < a->n_grants; i++) {
-		if (handlers_buffer_grant_from(a->grants[i], &grants->g[i]) < 0)
-			return reply_error(r, -EINVAL, "invalid grant");
-	}
-	grants->n = a->n_grants;
-	be = handlers_buffer_backend(c->server, a->backend, r);
-	if (be < 0)
-		return be;
 	*p = (struct registry_new){
-		.size = a->size,
+		.size = bytes,
 		.name = a->name,
 		.lifetime = (enum registry_lifetime)a->lifetime,
-		.backend = (uint8_t)be,
+		.backend = (uint8_t)i,
 		.layout = a->layout ? layout : NULL,
 	};
 	return 0;
 }
 
-/* Checks name, quota and hold limit before any memory is allocated. */
-static int handlers_buffer_alloc_room(struct client *c,
-				      const struct registry_new *p,
-				      struct registry_quota *q, struct reply *r)
+int handlers_buffer_room(struct client *c, const struct registry_new *p,
+			 struct registry_quota *q, struct reply *r)
 {
 	struct server *s = c->server;
 	struct config_quota cq = config_quota_for(s->cfg, c->peer.uid);
@@ -176,8 +249,12 @@ static int handlers_buffer_alloc_room(struct client *c,
 /* Takes a buffer that was never announced out of the registry again. */
 static void handlers_buffer_undo(struct server *s, struct registry_buffer *b)
 {
+	struct backend *be = &s->backends->list[b->backend];
+
+	if (be->desc->ops->release && b->priv)
+		be->desc->ops->release(be, b->priv);
 	close(b->fd);
-	b->fd = -1;		/* no "gone" callback: it never arrived */
+	b->fd = -1;		/* no REMOVED: it never arrived */
 	registry_buffer_remove(s->reg, b);
 }
 
@@ -193,30 +270,36 @@ static int handlers_buffer_apply_grants(struct registry_buffer *b,
 	return 0;
 }
 
-/*
- * Registers @fd (the backend's result: an fd, owned, or a negative errno)
- * as the buffer @p of @c and fills @r.  Returns 0 or the reply's error,
- * with @fd closed.
- */
-static int handlers_buffer_alloc_finish(struct client *c,
-					const struct registry_new *p,
-					const struct registry_quota *q,
-					const struct handlers_buffer_grants *g,
-					int fd, struct reply *r)
+/* Drops what a backend made that will not be registered. */
+static void handlers_buffer_discard(struct backend *be,
+				    struct backend_buffer *out)
+{
+	if (be->desc->ops->release && out->priv)
+		be->desc->ops->release(be, out->priv);
+	close(out->fd);
+	out->fd = -1;
+}
+
+int handlers_buffer_register(struct client *c, struct registry_new *p,
+			     const struct registry_quota *q,
+			     const struct handlers_buffer_grants *g,
+			     struct backend_buffer *out, struct reply *r)
 {
 	struct server *s = c->server;
 	struct backend *be = &s->backends->list[p->backend];
 	struct registry_buffer *b;
 	int ret;
 
-	if (fd < 0)
-		return reply_error(r, fd, "%s allocation of %llu bytes failed: %s",
-				   be->name, (unsigned long long)p->size,
-				   strerror(-fd));
-	ret = registry_buffer_add(s->reg, c->conn, p, q, fd, &b);
+	p->size = out->size;
+	p->priv = out->priv;
+	if (out->layout.nplanes && !p->layout)
+		p->layout = &out->layout;
+	ret = registry_buffer_add(s->reg, c->conn, p, q, out->fd, &b);
 	if (ret < 0) {
-		close(fd);
-		return reply_error(r, ret, "cannot register buffer");
+		handlers_buffer_discard(be, out);
+		return reply_error(r, ret, ret == -EDQUOT ? "over quota for "
+				   "uid %u" : "cannot register buffer",
+				   (unsigned)c->peer.uid);
 	}
 	if ((ret = handlers_buffer_apply_grants(b, g)) < 0 ||
 	    !(r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS))) {
@@ -228,8 +311,26 @@ static int handlers_buffer_alloc_finish(struct client *c,
 	r->fd = b->fd;
 	r->fd_borrowed = true;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
-	server_buffer_added(s, b);
+	registry_buffer_announce(s->reg, b);
 	return 0;
+}
+
+/* Registers what the backend made for an Alloc, or replies its error. */
+static int handlers_buffer_alloc_finish(struct client *c,
+					struct registry_new *p,
+					const struct registry_quota *q,
+					const struct handlers_buffer_grants *g,
+					int status, struct backend_buffer *out,
+					struct reply *r)
+{
+	struct backend *be = &c->server->backends->list[p->backend];
+
+	if (status < 0)
+		return reply_error(r, status, "%s allocation of %llu bytes "
+				   "failed: %s", be->name,
+				   (unsigned long long)p->size,
+				   strerror(-status));
+	return handlers_buffer_register(c, p, q, g, out, r);
 }
 
 /* On the worker thread: only the job's own fields. */
@@ -237,7 +338,7 @@ static void handlers_buffer_job_run(struct worker_job *wj)
 {
 	struct handlers_buffer_job *job = (struct handlers_buffer_job *)wj;
 
-	job->fd = job->be->ops->alloc(job->be, job->p.size, job->p.name);
+	job->status = job->be->desc->ops->alloc(job->be, &job->req, &job->out);
 }
 
 /*
@@ -253,28 +354,28 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 	struct reply r;
 
 	if (cancelled || !c) {
-		if (job->fd >= 0)
-			close(job->fd);
+		if (job->status == 0)
+			handlers_buffer_discard(job->be, &job->out);
 		free(job);
 		return;
 	}
 	reply_init(&r, job->seq);
-	if (job->fd < 0 ||
-	    handlers_buffer_alloc_room(c, &job->p, &q, &r) == 0)
+	if (job->status < 0 || handlers_buffer_room(c, &job->p, &q, &r) == 0)
 		handlers_buffer_alloc_finish(c, &job->p, &q, &job->grants,
-					     job->fd, &r);
+					     job->status, &job->out, &r);
 	else
-		close(job->fd);
+		handlers_buffer_discard(job->be, &job->out);
 	dispatch_send_reply(c, &r);
 	reply_fini(&r);
 	client_job_done(c);
 	free(job);
 }
 
-/* Hands the page allocation to the worker; the reply comes from
+/* Hands the allocation to the worker; the reply comes from
  * handlers_buffer_job_done(). */
 static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 				       const struct registry_new *p,
+				       const struct backend_request *req,
 				       const struct handlers_buffer_grants *g,
 				       struct reply *r)
 {
@@ -292,12 +393,14 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	if (p->name)
 		memcpy(job->name, p->name, nlen);
 	job->p.name = job->name;
+	job->req = *req;
+	job->req.name = job->name;
 	if (p->layout) {
 		job->layout = *p->layout;
 		job->p.layout = &job->layout;
 	}
 	job->grants = *g;
-	job->fd = -1;
+	job->out.fd = -1;
 	client_wait_job(c, &job->base);
 	worker_submit(s->worker, &job->base);
 	r->deferred = true;
@@ -306,27 +409,29 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 
 int handlers_buffer_alloc(struct client *c,
 			  const DmabufBroker__V1__Request *req,
-			  struct reply *r)
+			  struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__AllocRequest *a = req->alloc;
 	struct server *s = c->server;
 	struct handlers_buffer_grants grants;
+	struct backend_request breq;
+	struct backend_buffer out = { .fd = -1 };
 	struct imgfmt_layout layout;
 	struct registry_new p;
 	struct registry_quota q;
 	struct backend *be;
 	int ret;
 
-	if ((ret = handlers_buffer_alloc_params(c, a, &p, &layout, &grants,
-						r)) < 0 ||
-	    (ret = handlers_buffer_alloc_room(c, &p, &q, r)) < 0)
+	if ((ret = handlers_buffer_alloc_params(c, a, &p, &breq, &layout,
+						&grants, r)) < 0 ||
+	    (ret = handlers_buffer_room(c, &p, &q, r)) < 0)
 		return ret;
 	if (p.size >= HANDLERS_BUFFER_ASYNC_MIN)
-		return handlers_buffer_alloc_async(c, req->seq, &p, &grants, r);
+		return handlers_buffer_alloc_async(c, req->seq, &p, &breq,
+						   &grants, r);
 	be = &s->backends->list[p.backend];
-	return handlers_buffer_alloc_finish(c, &p, &q, &grants,
-					    be->ops->alloc(be, p.size, p.name),
-					    r);
+	ret = be->desc->ops->alloc(be, &breq, &out);
+	return handlers_buffer_alloc_finish(c, &p, &q, &grants, ret, &out, r);
 }
 
 /* The buffer @id, or NULL after putting -ENOENT in @r. */
@@ -370,7 +475,7 @@ handlers_buffer_import_target(struct server *s,
 
 int handlers_buffer_import(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r)
+			   struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__ImportRequest *im = req->import;
 	struct server *s = c->server;
@@ -389,9 +494,11 @@ int handlers_buffer_import(struct client *c,
 	    c->conn->nholds >= s->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
 	if (im->read_only) {
-		/* A new open file description that is O_RDONLY. */
+		/* A new fd on which the kernel refuses writes. */
 		be = &s->backends->list[b->backend];
-		fd = be->ops->export_fd(be, b->fd, true);
+		if (!be->caps.read_only)
+			return handlers_buffer_no_read_only(r, be);
+		fd = be->desc->ops->export_fd(be, b->fd, b->priv, true);
 		if (fd < 0)
 			return reply_error(r, fd, "cannot export buffer %llu read-only",
 					   (unsigned long long)b->id);
@@ -430,7 +537,7 @@ static struct registry_buffer *handlers_buffer_owned(struct client *c,
 
 int handlers_buffer_publish(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r)
+			    struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__PublishRequest *p = req->publish;
 	struct registry_buffer *b = handlers_buffer_owned(c, p->id, r);
@@ -448,24 +555,27 @@ int handlers_buffer_publish(struct client *c,
 				   p->name);
 	if (ret < 0)
 		return reply_error(r, ret, "out of memory");
-	server_broadcast(c->server, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
 	return 0;
 }
 
 int handlers_buffer_grant(struct client *c,
 			  const DmabufBroker__V1__Request *req,
-			  struct reply *r)
+			  struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__GrantRequest *g = req->grant;
 	struct registry_buffer *b = handlers_buffer_owned(c, g->id, r);
 	struct policy_grant pg;
+	struct backend *be;
 	int ret;
 
 	if (!b)
 		return r->resp.status;
 	if (handlers_buffer_grant_from(g->grant, &pg) < 0)
 		return reply_error(r, -EINVAL, "invalid grant");
-	ret = policy_grants_apply(&b->grants, &b->ngrants, &pg);
+	be = &c->server->backends->list[b->backend];
+	if (pg.access == POLICY_ACCESS_READ && !be->caps.read_only)
+		return handlers_buffer_no_read_only(r, be);
+	ret = registry_buffer_grant(c->server->reg, b, &pg);
 	if (ret == -E2BIG)
 		return reply_error(r, ret, "at most %d grants per buffer",
 				   POLICY_MAX_GRANTS);
@@ -476,7 +586,7 @@ int handlers_buffer_grant(struct client *c,
 
 int handlers_buffer_release(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r)
+			    struct reply *r, int *fds)
 {
 	struct server *s = c->server;
 	struct registry_buffer *b = handlers_buffer_find(s, req->release->id, r);
@@ -491,7 +601,7 @@ int handlers_buffer_release(struct client *c,
 
 int handlers_buffer_destroy(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r)
+			    struct reply *r, int *fds)
 {
 	struct registry_buffer *b = handlers_buffer_owned(c, req->destroy->id, r);
 	struct log_ctx ctx = client_log_ctx(c);

@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "client.h"
 #include "config.h"
 #include "describe.h"
@@ -48,7 +48,7 @@ handlers_query_list_entry(struct client *c, struct reply *r,
 }
 
 int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
-			struct reply *r)
+			struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__ListRequest *l = req->list;
 	DmabufBroker__V1__ListReply *out = reply_alloc(r, sizeof(*out));
@@ -84,7 +84,7 @@ int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
 }
 
 int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
-			struct reply *r)
+			struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__InfoRequest *in = req->info;
 	struct server *s = c->server;
@@ -113,7 +113,7 @@ int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
 
 int handlers_query_stats(struct client *c,
 			 const DmabufBroker__V1__Request *req,
-			 struct reply *r)
+			 struct reply *r, int *fds)
 {
 	struct server *s = c->server;
 	DmabufBroker__V1__StatsReply *st = reply_alloc(r, sizeof(*st));
@@ -146,9 +146,44 @@ int handlers_query_stats(struct client *c,
 	return 0;
 }
 
+/* The fourccs every backend lays out (the known linear formats); built
+ * once. */
+static uint32_t *handlers_query_formats(size_t *n)
+{
+	static uint32_t fourccs[64];
+	static size_t count;
+
+	if (!count) {
+		for (size_t i = 0; i < imgfmt_count() && i < 64; i++)
+			fourccs[count++] = imgfmt_at(i)->fourcc;
+	}
+	*n = count;
+	return fourccs;
+}
+
+static void handlers_query_backend(const struct backend *be, bool preferred,
+				   DmabufBroker__V1__BackendInfo *info)
+{
+	dmabuf_broker__v1__backend_info__init(info);
+	info->name = (char *)be->name;
+	info->available = be->available;
+	info->is_dmabuf = be->caps.is_dmabuf;
+	info->preferred = preferred;
+	info->detail = (char *)be->detail;
+	info->buffers = be->buffers;
+	info->bytes = be->bytes;
+	info->read_only = be->caps.read_only;
+	info->contiguous = be->caps.contiguous;
+	info->pin = be->caps.pin;
+	info->driver_layout = be->caps.driver_layout;
+	info->max_size = be->max_size;
+	if (be->desc->ops->alloc)
+		info->formats = handlers_query_formats(&info->n_formats);
+}
+
 int handlers_query_backends(struct client *c,
 			    const DmabufBroker__V1__Request *req,
-			    struct reply *r)
+			    struct reply *r, int *fds)
 {
 	const struct backend_set *set = c->server->backends;
 	DmabufBroker__V1__BackendsReply *out = reply_alloc(r, sizeof(*out));
@@ -161,16 +196,8 @@ int handlers_query_backends(struct client *c,
 	if (!out->backends)
 		return reply_error(r, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < set->n; i++) {
-		const struct backend *be = &set->list[i];
-
-		dmabuf_broker__v1__backend_info__init(&info[i]);
-		info[i].name = (char *)be->name;
-		info[i].available = be->available;
-		info[i].is_dmabuf = be->is_dmabuf;
-		info[i].preferred = (int)i == set->preferred;
-		info[i].detail = (char *)be->detail;
-		info[i].buffers = be->buffers;
-		info[i].bytes = be->bytes;
+		handlers_query_backend(&set->list[i], (int)i == set->preferred,
+				       &info[i]);
 		out->backends[i] = &info[i];
 	}
 	out->n_backends = set->n;

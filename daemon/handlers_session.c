@@ -43,7 +43,7 @@ handlers_session_hello_body(struct client *c, struct reply *r)
 
 int handlers_session_hello(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r)
+			   struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__Hello *hello = req->hello;
 	struct log_ctx ctx = client_log_ctx(c);
@@ -72,7 +72,7 @@ int handlers_session_hello(struct client *c,
 
 int handlers_session_watch(struct client *c,
 			   const DmabufBroker__V1__Request *req,
-			   struct reply *r)
+			   struct reply *r, int *fds)
 {
 	server_set_watching(c->server, c, req->watch->enable);
 	return 0;

@@ -15,7 +15,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "config.h"
 #include "log.h"
 #include "registry.h"
@@ -126,8 +126,7 @@ static void main_raise_nofile(void)
 
 static int main_probe_backends(struct main_state *st)
 {
-	int ret = backend_set_probe(&st->backends, st->cfg.backends,
-				    st->cfg.nbackends);
+	int ret = backend_set_probe(&st->backends, &st->cfg);
 
 	for (size_t i = 0; i < st->backends.n; i++) {
 		const struct backend *be = &st->backends.list[i];

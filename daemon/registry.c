@@ -26,20 +26,53 @@ struct registry {
 	struct registry_uid *uids;
 	struct registry_totals totals;
 	uint64_t next_id;
-	registry_gone_fn gone;
-	void *ctx;
+	struct {
+		registry_event_fn fn;
+		void *ctx;
+	} subs[REGISTRY_MAX_SUBSCRIBERS];
+	unsigned nsubs;
 };
 
-struct registry *registry_create(registry_gone_fn gone, void *ctx)
+struct registry *registry_create(void)
 {
 	struct registry *reg = calloc(1, sizeof(*reg));
 
 	if (!reg)
 		return NULL;
 	reg->next_id = 1;
-	reg->gone = gone;
-	reg->ctx = ctx;
 	return reg;
+}
+
+int registry_subscribe(struct registry *reg, registry_event_fn fn, void *ctx)
+{
+	if (reg->nsubs == REGISTRY_MAX_SUBSCRIBERS)
+		return -ENOSPC;
+	reg->subs[reg->nsubs].fn = fn;
+	reg->subs[reg->nsubs].ctx = ctx;
+	reg->nsubs++;
+	return 0;
+}
+
+static void registry_notify(struct registry *reg, enum registry_event ev,
+			    struct registry_buffer *b)
+{
+	for (unsigned i = 0; i < reg->nsubs; i++)
+		reg->subs[i].fn(reg->subs[i].ctx, ev, b);
+}
+
+void registry_buffer_announce(struct registry *reg, struct registry_buffer *b)
+{
+	registry_notify(reg, REGISTRY_ADDED, b);
+}
+
+int registry_buffer_grant(struct registry *reg, struct registry_buffer *b,
+			  const struct policy_grant *g)
+{
+	int ret = policy_grants_apply(&b->grants, &b->ngrants, g);
+
+	if (ret == 0)
+		registry_notify(reg, REGISTRY_GRANTED, b);
+	return ret;
 }
 
 static void registry_conn_unref(struct registry_conn *conn)
@@ -195,6 +228,7 @@ static struct registry_buffer *registry_buffer_new(const struct registry_new *p)
 	b->size = p->size;
 	b->lifetime = (uint8_t)p->lifetime;
 	b->backend = p->backend;
+	b->priv = p->priv;
 	b->created_usec = registry_now_usec();
 	b->fd = -1;
 	return b;
@@ -307,8 +341,8 @@ void registry_buffer_remove(struct registry *reg, struct registry_buffer *b)
 	struct registry_hold *h, *tmp;
 	struct registry_conn *owner = b->owner;
 
-	if (reg->gone && b->fd >= 0)
-		reg->gone(reg->ctx, b);
+	if (b->fd >= 0)
+		registry_notify(reg, REGISTRY_REMOVED, b);
 	DL_FOREACH_SAFE2(b->holds, h, tmp, buf_next)
 		registry_hold_free(reg, h);
 	HASH_DELETE(hh_id, reg->by_id, b);
@@ -390,6 +424,7 @@ int registry_buffer_set_name(struct registry *reg, struct registry_buffer *b,
 		return -ENOMEM;
 	HASH_ADD_KEYPTR(hh_name, reg->by_name, b->name, strlen(b->name), b);
 	reg->totals.named++;
+	registry_notify(reg, REGISTRY_NAMED, b);
 	return 0;
 }
 

@@ -76,6 +76,7 @@ struct registry_buffer {
 	struct registry_buffer *owned_prev, *owned_next;
 	struct imgfmt_layout *layout;	/* NULL: not an image */
 	struct policy_grant *grants;
+	void *priv;			/* the backend's, released by its user */
 	int fd;
 	uint32_t nholds;
 	uint8_t ngrants;
@@ -90,6 +91,7 @@ struct registry_new {
 	enum registry_lifetime lifetime;
 	uint8_t backend;
 	const struct imgfmt_layout *layout;	/* copied; NULL: none */
+	void *priv;			/* stored as is */
 };
 
 /* A per-uid limit; 0 means unlimited. */
@@ -113,18 +115,45 @@ struct registry_totals {
 };
 
 /*
- * Called for every buffer just before it leaves the registry (destroy,
- * owner disconnect, registry teardown), while it is still complete; the
- * registry closes b->fd afterwards unless the callback set it to -1.
+ * What the registry tells its subscribers, in the order they subscribed:
+ *   ADDED    a buffer is complete and visible (registry_buffer_announce());
+ *   NAMED    it got its name;
+ *   GRANTED  its grants changed (registry_buffer_grant());
+ *   REMOVED  it is about to leave (destroy, owner disconnect, teardown),
+ *            still complete; the registry closes b->fd afterwards unless a
+ *            subscriber set it to -1.  Buffers taken out again before
+ *            they were announced (b->fd set to -1) are not reported.
  */
-typedef void (*registry_gone_fn)(void *ctx, struct registry_buffer *b);
+enum registry_event {
+	REGISTRY_ADDED,
+	REGISTRY_NAMED,
+	REGISTRY_GRANTED,
+	REGISTRY_REMOVED,
+};
+
+typedef void (*registry_event_fn)(void *ctx, enum registry_event ev,
+				  struct registry_buffer *b);
+
+#define REGISTRY_MAX_SUBSCRIBERS 4
 
 struct registry;
 
 /* Creates an empty registry.  Returns NULL on allocation failure. */
-struct registry *registry_create(registry_gone_fn gone, void *ctx);
+struct registry *registry_create(void);
 
-/* Removes every buffer (calling @gone for each) and every connection
+/* Adds a subscriber.  Returns 0 or -ENOSPC past
+ * REGISTRY_MAX_SUBSCRIBERS. */
+int registry_subscribe(struct registry *reg, registry_event_fn fn, void *ctx);
+
+/* Tells subscribers that @b (added and set up) is there: ADDED. */
+void registry_buffer_announce(struct registry *reg, struct registry_buffer *b);
+
+/* Applies @g to @b's grants (policy_grants_apply()) and tells subscribers
+ * (GRANTED).  Returns 0 or its negative errno. */
+int registry_buffer_grant(struct registry *reg, struct registry_buffer *b,
+			  const struct policy_grant *g);
+
+/* Removes every buffer (REMOVED for each) and every connection
  * record, then frees the registry.  Accepts NULL. */
 void registry_destroy(struct registry *reg);
 
@@ -143,7 +172,7 @@ int registry_conn_set_name(struct registry_conn *conn, const char *name);
 
 /*
  * The connection went away: drops its holds, removes the client-lifetime
- * buffers it owns (calling @gone) and releases its record, which lives on
+ * buffers it owns (REMOVED) and releases its record, which lives on
  * while persistent buffers name it as owner.  Accepts NULL.
  */
 void registry_conn_close(struct registry *reg, struct registry_conn *conn);
@@ -167,7 +196,7 @@ int registry_buffer_add(struct registry *reg, struct registry_conn *conn,
 			const struct registry_quota *quota, int fd,
 			struct registry_buffer **out);
 
-/* Removes @b (calling @gone), its holds and its quota charge. */
+/* Removes @b (REMOVED), its holds and its quota charge. */
 void registry_buffer_remove(struct registry *reg, struct registry_buffer *b);
 
 /* Lookups; NULL when absent. */

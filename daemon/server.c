@@ -15,7 +15,7 @@
 #include <systemd/sd-daemon.h>
 #include <utlist.h>
 
-#include "backend.h"
+#include "backends/backend.h"
 #include "client.h"
 #include "config.h"
 #include "describe.h"
@@ -43,24 +43,37 @@ uint64_t server_uptime_usec(const struct server *s)
 	return server_monotonic_usec() - s->start_usec;
 }
 
-/* The registry's callback: a buffer is leaving. */
-static void server_buffer_gone(void *ctx, struct registry_buffer *b)
+/* Each backend's counters, and the release of its private state. */
+static void server_on_registry_backend(void *ctx, enum registry_event ev,
+				       struct registry_buffer *b)
 {
 	struct server *s = ctx;
 	struct backend *be = &s->backends->list[b->backend];
 
-	be->buffers--;
-	be->bytes -= b->size;
-	server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
+	if (ev == REGISTRY_ADDED) {
+		be->buffers++;
+		be->bytes += b->size;
+	} else if (ev == REGISTRY_REMOVED) {
+		be->buffers--;
+		be->bytes -= b->size;
+		if (be->desc->ops->release && b->priv)
+			be->desc->ops->release(be, b->priv);
+		b->priv = NULL;
+	}
 }
 
-void server_buffer_added(struct server *s, struct registry_buffer *b)
+/* What watching clients hear. */
+static void server_on_registry_watch(void *ctx, enum registry_event ev,
+				     struct registry_buffer *b)
 {
-	struct backend *be = &s->backends->list[b->backend];
+	struct server *s = ctx;
 
-	be->buffers++;
-	be->bytes += b->size;
-	server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED, b);
+	if (ev == REGISTRY_ADDED)
+		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED, b);
+	else if (ev == REGISTRY_NAMED)
+		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
+	else if (ev == REGISTRY_REMOVED)
+		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
 }
 
 void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
@@ -218,7 +231,11 @@ int server_init(struct server *s, struct event_base *base,
 	s->start_usec = server_monotonic_usec();
 	if (event_base_priority_init(base, SERVER_NPRIO) < 0)
 		return -EINVAL;
-	s->reg = registry_create(server_buffer_gone, s);
+	s->reg = registry_create();
+	if (s->reg) {
+		registry_subscribe(s->reg, server_on_registry_backend, s);
+		registry_subscribe(s->reg, server_on_registry_watch, s);
+	}
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
 	s->worker = worker_create(base, SERVER_PRIO_CLIENT);

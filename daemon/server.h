@@ -82,9 +82,6 @@ void server_schedule_reap(struct server *s, struct client *c);
 /* Adds or removes @c from the watchers. */
 void server_set_watching(struct server *s, struct client *c, bool on);
 
-/* A buffer entered the registry: counts it and tells watchers. */
-void server_buffer_added(struct server *s, struct registry_buffer *b);
-
 /* Sends an event about @b to every watching client. */
 void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
 		      const struct registry_buffer *b);

@@ -105,6 +105,8 @@ struct dbb_buffer_info {
 	size_t n_grants;
 	const struct dbb_grant *grants;
 	bool read_only;			/* the fd that came with it */
+	uint32_t sg_entries;		/* scatter-gather entries; 0: unknown */
+	bool contiguous;		/* physically contiguous (kmod) */
 };
 
 /* ---- connection ---- */
@@ -136,22 +138,60 @@ const char *dbb_client_last_error(const struct dbb_client *client);
 
 /* ---- buffers ---- */
 
+/* Alloc flags. */
+#define DBB_ALLOC_CONTIGUOUS (1u << 0)	/* physically contiguous memory */
+
+/*
+ * What to allocate: @size bytes, optionally described by a @layout the
+ * caller chose; or an image the broker lays out: @fourcc, @width and
+ * @height (DRM terms), with @size 0 or a minimum.  The layout the
+ * allocator chose comes back in the buffer's info (has_layout).
+ */
 struct dbb_alloc_params {
-	uint64_t size;				/* bytes, > 0 */
+	uint64_t size;				/* bytes; 0 with @fourcc */
 	const char *name;			/* NULL: unnamed */
 	enum dbb_lifetime lifetime;
 	const char *backend;			/* NULL: broker's choice */
-	const struct dbb_image_layout *layout;	/* NULL: not an image */
+	const struct dbb_image_layout *layout;	/* NULL: none given */
+	uint32_t fourcc;			/* 0: not laid out by the broker */
+	uint32_t width;
+	uint32_t height;
+	const uint64_t *modifiers;		/* acceptable; NULL: LINEAR */
+	size_t n_modifiers;
+	uint32_t flags;				/* DBB_ALLOC_* */
 };
 
 /* Allocates a buffer; *@out holds its fd and description.  -EDQUOT when
  * over the caller's quota, -EEXIST when the name is taken, -EFBIG over the
- * broker's size limit, -EINVAL for bad parameters. */
+ * broker's size limit, -EINVAL for bad parameters, -EOPNOTSUPP for a
+ * flag, format or modifier the backend cannot honour. */
 int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
 	      struct dbb_buffer **out);
 
+/*
+ * Turns @length bytes at @offset (page-aligned) of the caller's memfd
+ * @memfd into a dma-buf of those very pages, registered like an
+ * allocation (@params: name, lifetime, backend, layout; its size is
+ * ignored) and counted against the caller's quota.  The memfd must be
+ * sealed against shrinking (F_SEAL_SHRINK).  @memfd stays the caller's.
+ */
+int dbb_pin_memfd(struct dbb_client *client, int memfd, uint64_t offset,
+		  uint64_t length, const struct dbb_alloc_params *params,
+		  struct dbb_buffer **out);
+
+/*
+ * Registers a dma-buf the caller got elsewhere (V4L2 EXPBUF, GBM, ...)
+ * under @params' name, lifetime and layout (size: the dma-buf's own).
+ * The broker keeps a reference; @dmabuf_fd stays the caller's.
+ */
+int dbb_publish_fd(struct dbb_client *client, int dmabuf_fd,
+		   const struct dbb_alloc_params *params,
+		   struct dbb_buffer **out);
+
 /* Imports an existing buffer.  With @read_only the fd refuses writable
- * shared mappings.  -ENOENT: no such buffer; -EACCES: not allowed. */
+ * shared mappings and device writes; -EOPNOTSUPP where the buffer's
+ * backend cannot enforce that.  -ENOENT: no such buffer; -EACCES: not
+ * allowed. */
 int dbb_import_by_name(struct dbb_client *client, const char *name,
 		       bool read_only, struct dbb_buffer **out);
 int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
@@ -255,6 +295,13 @@ struct dbb_backend {
 	const char *detail;
 	uint64_t buffers;
 	uint64_t bytes;
+	bool read_only;			/* read-only holders enforced */
+	bool contiguous;		/* can allocate contiguous memory */
+	bool pin;			/* dbb_pin_memfd() */
+	bool release_tracked;		/* quota held until memory is freed */
+	uint64_t max_size;		/* largest buffer; 0: the broker's limit */
+	size_t n_formats;		/* fourccs it can lay out (LINEAR) */
+	const uint32_t *formats;
 };
 
 struct dbb_backend_list;

@@ -69,6 +69,12 @@ struct connection_reply {
 int connection_call(struct dbb_client *client, DmabufBroker__V1__Request *req,
 		    DmabufBroker__V1__Response__BodyCase body, size_t nfds,
 		    struct connection_reply *reply);
+/* The same, sending @send_fd (the caller's, not closed) with the request
+ * when it is >= 0. */
+int connection_call_fd(struct dbb_client *client,
+		       DmabufBroker__V1__Request *req, int send_fd,
+		       DmabufBroker__V1__Response__BodyCase body, size_t nfds,
+		       struct connection_reply *reply);
 /* Frees the message and closes the fd still owned by @reply. */
 void connection_reply_clear(struct connection_reply *reply);
 /* Reads one datagram without blocking: queues an event, drops stale

@@ -35,7 +35,7 @@ void connection_reply_clear(struct connection_reply *reply)
 	reply->fd = -1;
 }
 
-static int connection_send(struct dbb_client *client,
+static int connection_send(struct dbb_client *client, int send_fd,
 			   DmabufBroker__V1__Request *req)
 {
 	ssize_t len;
@@ -44,7 +44,8 @@ static int connection_send(struct dbb_client *client,
 	len = wire_pack(&req->base, client->frame, sizeof(client->frame));
 	if (len < 0)
 		return (int)len;
-	return wire_send(client->sock, client->frame, (size_t)len, NULL, 0, 0);
+	return wire_send(client->sock, client->frame, (size_t)len, &send_fd,
+			 send_fd >= 0 ? 1 : 0, 0);
 }
 
 /* Reads and decodes one datagram into @reply (msg and fd). */
@@ -134,15 +135,16 @@ static int connection_check(struct dbb_client *client,
 	return -EPROTO;
 }
 
-int connection_call(struct dbb_client *client, DmabufBroker__V1__Request *req,
-		    DmabufBroker__V1__Response__BodyCase body, size_t nfds,
-		    struct connection_reply *reply)
+int connection_call_fd(struct dbb_client *client,
+		       DmabufBroker__V1__Request *req, int send_fd,
+		       DmabufBroker__V1__Response__BodyCase body, size_t nfds,
+		       struct connection_reply *reply)
 {
 	int ret;
 
 	*reply = (struct connection_reply){ .fd = -1 };
 	client->last_error[0] = '\0';
-	ret = connection_send(client, req);
+	ret = connection_send(client, send_fd, req);
 	while (ret == 0) {
 		ret = connection_recv(client, 0, reply);
 		if (ret < 0)
@@ -307,4 +309,11 @@ const char *dbb_client_last_error(const struct dbb_client *client)
 int dbb_client_get_fd(const struct dbb_client *client)
 {
 	return client->sock;
+}
+
+int connection_call(struct dbb_client *client, DmabufBroker__V1__Request *req,
+		    DmabufBroker__V1__Response__BodyCase body, size_t nfds,
+		    struct connection_reply *reply)
+{
+	return connection_call_fd(client, req, -1, body, nfds, reply);
 }

@@ -99,6 +99,8 @@ static void info_scalars(const DmabufBroker__V1__BufferInfo *pb,
 	info->lifetime = (enum dbb_lifetime)pb->lifetime;
 	info->created_usec = pb->created_usec;
 	info->read_only = pb->read_only;
+	info->sg_entries = pb->sg_entries;
+	info->contiguous = pb->contiguous;
 	info->n_holders = pb->n_holders;
 	info->n_grants = pb->n_grants;
 }

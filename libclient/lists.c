@@ -95,23 +95,40 @@ int list_backends_from_proto(const DmabufBroker__V1__BackendsReply *pb,
 	size_t total = sizeof(struct dbb_backend_list) +
 		       pb->n_backends * sizeof(struct dbb_backend);
 	struct dbb_backend_list *list;
+	size_t nformats = 0;
+	uint32_t *formats;
 	char *cursor;
 
 	for (size_t i = 0; i < pb->n_backends; i++) {
 		const DmabufBroker__V1__BackendInfo *b = pb->backends[i];
 
 		total += (b->name ? strlen(b->name) : 0) + 1 +
-			 (b->detail ? strlen(b->detail) : 0) + 1;
+			 (b->detail ? strlen(b->detail) : 0) + 1 +
+			 b->n_formats * sizeof(uint32_t);
 	}
 	list = calloc(1, total);
 	if (!list)
 		return -ENOMEM;
 	list->count = pb->n_backends;
 	list->items = (struct dbb_backend *)(list + 1);
-	cursor = (char *)(list->items + list->count);
+	formats = (uint32_t *)(list->items + list->count);
+	for (size_t i = 0; i < pb->n_backends; i++)
+		nformats += pb->backends[i]->n_formats;
+	cursor = (char *)(formats + nformats);
 	for (size_t i = 0; i < pb->n_backends; i++) {
 		const DmabufBroker__V1__BackendInfo *b = pb->backends[i];
 		struct dbb_backend *d = &list->items[i];
+
+		d->read_only = b->read_only;
+		d->contiguous = b->contiguous;
+		d->pin = b->pin;
+		d->release_tracked = b->release_tracked;
+		d->max_size = b->max_size;
+		d->n_formats = b->n_formats;
+		d->formats = formats;
+		if (b->n_formats)
+			memcpy(formats, b->formats, b->n_formats * sizeof(*formats));
+		formats += b->n_formats;
 
 		d->name = list_put_str(&cursor, b->name);
 		d->detail = list_put_str(&cursor, b->detail);

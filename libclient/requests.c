@@ -29,15 +29,17 @@ static int request_status(struct dbb_client *client,
 	return ret;
 }
 
-/* A call whose reply is a BufferInfo (and an fd when @nfds is 1). */
+/* A call (sending @send_fd when >= 0) whose reply is a BufferInfo (and
+ * an fd when @nfds is 1). */
 static int request_info(struct dbb_client *client,
-			DmabufBroker__V1__Request *req, size_t nfds,
-			struct dbb_buffer_info **info, int *fd)
+			DmabufBroker__V1__Request *req, int send_fd,
+			size_t nfds, struct dbb_buffer_info **info, int *fd)
 {
 	struct connection_reply reply;
 	int ret;
 
-	ret = connection_call(client, req, BODY(BUFFER), nfds, &reply);
+	ret = connection_call_fd(client, req, send_fd, BODY(BUFFER), nfds,
+				 &reply);
 	if (ret < 0)
 		return ret;
 	ret = info_from_proto(reply.resp->buffer, info);
@@ -53,13 +55,13 @@ static int request_info(struct dbb_client *client,
 
 /* Like request_info(), wrapping the fd and description in a buffer. */
 static int request_buffer(struct dbb_client *client,
-			  DmabufBroker__V1__Request *req,
+			  DmabufBroker__V1__Request *req, int send_fd,
 			  struct dbb_buffer **out)
 {
 	struct dbb_buffer_info *info;
 	int fd, ret;
 
-	ret = request_info(client, req, 1, &info, &fd);
+	ret = request_info(client, req, send_fd, 1, &info, &fd);
 	if (ret < 0)
 		return ret;
 	ret = buffer_new(fd, info, out);
@@ -101,7 +103,8 @@ int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
 	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
 	REQ(alloc, ALLOC);
 
-	if (!client || !params || !out || params->size == 0)
+	if (!client || !params || !out ||
+	    (params->size == 0 && params->fourcc == 0))
 		return -EINVAL;
 	if (params->lifetime != DBB_LIFETIME_CLIENT &&
 	    params->lifetime != DBB_LIFETIME_PERSISTENT)
@@ -117,7 +120,75 @@ int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
 			return -EINVAL;
 		body.layout = &layout;
 	}
-	return request_buffer(client, &req, out);
+	body.fourcc = params->fourcc;
+	body.width = params->width;
+	body.height = params->height;
+	body.modifiers = (uint64_t *)params->modifiers;
+	body.n_modifiers = params->modifiers ? params->n_modifiers : 0;
+	body.flags = params->flags;
+	return request_buffer(client, &req, -1, out);
+}
+
+/* The parts of @params a Pin or Adopt carries. */
+struct request_common {
+	DmabufBroker__V1__ImageLayout layout;
+	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
+	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
+};
+
+static int request_common(const struct dbb_alloc_params *params,
+			  struct request_common *rc, char **name,
+			  DmabufBroker__V1__Lifetime *lifetime,
+			  DmabufBroker__V1__ImageLayout **layout)
+{
+	if (params->lifetime != DBB_LIFETIME_CLIENT &&
+	    params->lifetime != DBB_LIFETIME_PERSISTENT)
+		return -EINVAL;
+	*lifetime = (DmabufBroker__V1__Lifetime)params->lifetime;
+	if (params->name)
+		*name = (char *)params->name;
+	if (params->layout) {
+		dmabuf_broker__v1__image_layout__init(&rc->layout);
+		if (request_layout(params->layout, &rc->layout, rc->planes,
+				   rc->plane_ptrs) < 0)
+			return -EINVAL;
+		*layout = &rc->layout;
+	}
+	return 0;
+}
+
+int dbb_pin_memfd(struct dbb_client *client, int memfd, uint64_t offset,
+		  uint64_t length, const struct dbb_alloc_params *params,
+		  struct dbb_buffer **out)
+{
+	DmabufBroker__V1__PinRequest body = DMABUF_BROKER__V1__PIN_REQUEST__INIT;
+	struct request_common rc;
+	REQ(pin, PIN);
+
+	if (!client || !params || !out || memfd < 0 || length == 0 ||
+	    request_common(params, &rc, &body.name, &body.lifetime,
+			   &body.layout) < 0)
+		return -EINVAL;
+	body.offset = offset;
+	body.length = length;
+	if (params->backend)
+		body.backend = (char *)params->backend;
+	return request_buffer(client, &req, memfd, out);
+}
+
+int dbb_publish_fd(struct dbb_client *client, int dmabuf_fd,
+		   const struct dbb_alloc_params *params,
+		   struct dbb_buffer **out)
+{
+	DmabufBroker__V1__AdoptRequest body = DMABUF_BROKER__V1__ADOPT_REQUEST__INIT;
+	struct request_common rc;
+	REQ(adopt, ADOPT);
+
+	if (!client || !params || !out || dmabuf_fd < 0 ||
+	    request_common(params, &rc, &body.name, &body.lifetime,
+			   &body.layout) < 0)
+		return -EINVAL;
+	return request_buffer(client, &req, dmabuf_fd, out);
 }
 
 int dbb_import_by_name(struct dbb_client *client, const char *name,
@@ -131,7 +202,7 @@ int dbb_import_by_name(struct dbb_client *client, const char *name,
 	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME;
 	body.name = (char *)name;
 	body.read_only = read_only;
-	return request_buffer(client, &req, out);
+	return request_buffer(client, &req, -1, out);
 }
 
 int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
@@ -145,7 +216,7 @@ int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
 	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
 	body.id = id;
 	body.read_only = read_only;
-	return request_buffer(client, &req, out);
+	return request_buffer(client, &req, -1, out);
 }
 
 int dbb_publish(struct dbb_client *client, uint64_t id, const char *name)
@@ -235,7 +306,7 @@ int dbb_info_by_id(struct dbb_client *client, uint64_t id,
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
 	body.id = id;
-	return request_info(client, &req, 0, out, NULL);
+	return request_info(client, &req, -1, 0, out, NULL);
 }
 
 int dbb_info_by_name(struct dbb_client *client, const char *name,
@@ -248,7 +319,7 @@ int dbb_info_by_name(struct dbb_client *client, const char *name,
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
 	body.name = (char *)name;
-	return request_info(client, &req, 0, out, NULL);
+	return request_info(client, &req, -1, 0, out, NULL);
 }
 
 /* Fetches the page after @*after into @list; sets *@after to the next. */

@@ -23,7 +23,7 @@ BENCH_REGISTRY := $(B)/bench/broker/bench_registry
 $(B)/bench/broker/bench_registry.o: ALL_CFLAGS += -Idaemon
 $(B)/bench/broker/bench_registry.o: $(PROTO_H)
 
-$(BENCH_REGISTRY): $(B)/bench/broker/bench_registry.o $(B)/daemon/registry.o
+$(BENCH_REGISTRY): $(B)/bench/broker/bench_registry.o $(B)/daemon/registry.o $(B)/daemon/policy.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 .PHONY: bench-broker

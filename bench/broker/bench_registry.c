@@ -87,7 +87,7 @@ static const char *bench_name(char buf[NAME_MAX_LEN], unsigned i)
 /* An empty registry with one connection, and room for @n ids. */
 static void setup(struct reg_set *s, unsigned n)
 {
-	s->reg = registry_create(NULL, NULL);
+	s->reg = registry_create();
 	s->conn = s->reg ? registry_conn_open(s->reg, 1, 1000, 1, "bench") : NULL;
 	s->ids = calloc(n, sizeof(*s->ids));
 	if (!s->conn || !s->ids)

@@ -562,7 +562,7 @@ static void bad_unknown_request(struct fixture *f, unsigned n)
 		/* An empty body: only a seq. */
 		rq_init(&q, seq);
 		call_expect(s, &q.r, -EOPNOTSUPP);
-		/* A field number no v1 request has (14: the next oneof
+		/* A field number no v1 request has (16: the next oneof
 		 * member a later version might add; 99: far out). */
 		rq_init(&q, seq);
 		hl = harness_raw_pack(&q.r, &head);
@@ -570,7 +570,8 @@ static void bad_unknown_request(struct fixture *f, unsigned n)
 		free(head);
 		p = (size_t)hl;
 		if (i & 1) {
-			buf[p++] = 14 << 3 | 2;
+			buf[p++] = 0x82;	/* field 16, wire type 2 */
+			buf[p++] = 0x01;
 			buf[p++] = 2;
 			buf[p++] = 0x08;	/* nested: field 1 varint */
 			buf[p++] = 0x01;

@@ -26,10 +26,17 @@ struct gone_log {
 	size_t n;
 };
 
-static void record_gone(void *ctx, struct registry_buffer *b)
+/* Counts of the other events, by type. */
+static unsigned events_seen[REGISTRY_REMOVED + 1];
+
+static void record_gone(void *ctx, enum registry_event ev,
+			struct registry_buffer *b)
 {
 	struct gone_log *log = ctx;
 
+	events_seen[ev]++;
+	if (ev != REGISTRY_REMOVED)
+		return;
 	assert_true(b->fd >= 0);
 	if (log->n < MAX_GONE)
 		log->ids[log->n] = b->id;
@@ -48,8 +55,10 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	f->reg = registry_create(record_gone, &f->gone);
+	f->reg = registry_create();
 	assert_non_null(f->reg);
+	assert_int_equal(0, registry_subscribe(f->reg, record_gone, &f->gone));
+	memset(events_seen, 0, sizeof(events_seen));
 	f->a = registry_conn_open(f->reg, 1, 1000, 100, "alpha");
 	f->b = registry_conn_open(f->reg, 2, 1001, 200, "beta");
 	assert_non_null(f->a);
@@ -452,6 +461,37 @@ static void test_quota_returns_on_remove(void **state)
 	assert_int_equal(0, registry_totals(f->reg).bytes);
 }
 
+static void test_subscribers_told(void **state)
+{
+	struct fixture *f = *state;
+	struct registry_buffer *x = add(f, f->a, 30, NULL, REGISTRY_LIFETIME_CLIENT);
+	struct policy_grant bad = { .subject = 9, .access = POLICY_ACCESS_READ };
+	struct policy_grant g = { .subject = POLICY_SUBJECT_UID, .id = 1001,
+				  .access = POLICY_ACCESS_READ };
+
+	/* Adding is not announcing: the caller does that once it is set up. */
+	assert_int_equal(0, events_seen[REGISTRY_ADDED]);
+	registry_buffer_announce(f->reg, x);
+	assert_int_equal(1, events_seen[REGISTRY_ADDED]);
+	/* Failures tell nobody. */
+	assert_int_equal(-EINVAL, registry_buffer_set_name(f->reg, x, ".x"));
+	assert_int_equal(-EINVAL, registry_buffer_grant(f->reg, x, &bad));
+	assert_int_equal(0, events_seen[REGISTRY_NAMED]);
+	assert_int_equal(0, events_seen[REGISTRY_GRANTED]);
+	assert_int_equal(0, registry_buffer_set_name(f->reg, x, "cam/0"));
+	assert_int_equal(0, registry_buffer_grant(f->reg, x, &g));
+	assert_int_equal(1, events_seen[REGISTRY_NAMED]);
+	assert_int_equal(1, events_seen[REGISTRY_GRANTED]);
+	assert_int_equal(1, x->ngrants);
+	registry_buffer_remove(f->reg, x);
+	assert_int_equal(1, events_seen[REGISTRY_REMOVED]);
+	for (int i = 0; i < REGISTRY_MAX_SUBSCRIBERS - 1; i++)
+		assert_int_equal(0, registry_subscribe(f->reg, record_gone,
+						       &f->gone));
+	assert_int_equal(-ENOSPC, registry_subscribe(f->reg, record_gone,
+						     &f->gone));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -459,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_name_invalid),
 		T(test_add_refuses_bad_name_and_lifetime),
 		T(test_names_unique),
+		T(test_subscribers_told),
 		T(test_lookup_missing),
 		T(test_ids_never_reused),
 		T(test_paging_in_id_order),

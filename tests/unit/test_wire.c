@@ -154,10 +154,13 @@ static void test_send_oversize_refused(void **state)
 static void test_send_too_many_fds_refused(void **state)
 {
 	struct pair *p = *state;
-	int f = make_file("two");
-	int fds[2] = { f, f };
+	int f = make_file("many");
+	int fds[DBB_WIRE_MAX_FDS + 1];
 
-	assert_int_equal(-EINVAL, wire_send(p->tx, "x", 1, fds, 2, 0));
+	for (size_t i = 0; i < DBB_WIRE_MAX_FDS + 1; i++)
+		fds[i] = f;
+	assert_int_equal(-EINVAL, wire_send(p->tx, "x", 1, fds,
+					    DBB_WIRE_MAX_FDS + 1, 0));
 	assert_queue_empty(p->rx);
 	close(f);
 }

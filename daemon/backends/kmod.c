@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmod: the project's own module, /dev/dmabuf_sg.  Scatter-gather memory
+ * (contiguous on request), client memfds pinned as dma-bufs, and read-only
+ * views that the kernel enforces (no writable mapping, no device write).
+ * The module's limits are its parameters, read at probe.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dmabuf_sg.h"
+
+#define BACKEND_KMOD_NODE "/dev/dmabuf_sg"
+#define BACKEND_KMOD_PARAMS "/sys/module/dmabuf_sg/parameters/"
+
+struct backend_kmod {
+	int dev;
+};
+
+static int backend_kmod_dev(const struct backend *be)
+{
+	return ((const struct backend_kmod *)be->priv)->dev;
+}
+
+static bool backend_kmod_has_views(int dev)
+{
+	return false;
+}
+
+static int backend_kmod_probe(struct backend *be, const struct config *cfg,
+			      char *why, size_t len)
+{
+	struct backend_kmod *k;
+	int dev = open(BACKEND_KMOD_NODE, O_RDWR | O_CLOEXEC);
+	int err;
+
+	if (dev < 0) {
+		err = errno;
+		snprintf(why, len, "%s: %s%s", BACKEND_KMOD_NODE, strerror(err),
+			 err == ENOENT ? " (dmabuf_sg.ko not loaded)" : "");
+		return -err;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		close(dev);
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	k->dev = dev;
+	be->priv = k;
+	backend_read_sysfs_u64(BACKEND_KMOD_PARAMS "max_buffer_bytes",
+			       &be->max_size);
+	be->caps.read_only = backend_kmod_has_views(dev);
+	snprintf(be->detail, sizeof(be->detail),
+		 "scatter-gather memory from %s%s", BACKEND_KMOD_NODE,
+		 be->caps.read_only ? "" :
+		 " (module without read-only views: read-only refused)");
+	return 0;
+}
+
+/* The dma-buf's name: what fits of @name in the module's field. */
+static void backend_kmod_name(char dst[DMABUF_SG_NAME_LEN], const char *name)
+{
+	snprintf(dst, DMABUF_SG_NAME_LEN, "%s", name && *name ? name : "dbb");
+}
+
+static int backend_kmod_alloc(struct backend *be,
+			      const struct backend_request *req,
+			      struct backend_buffer *out)
+{
+	struct dmabuf_sg_alloc a = { .fd_flags = O_RDWR | O_CLOEXEC };
+	int err = backend_request_size(req, out);
+
+	if (err < 0)
+		return err;
+	a.size = out->size;
+	if (req->flags & BACKEND_ALLOC_CONTIGUOUS)
+		a.flags |= DMABUF_SG_ALLOC_CONTIGUOUS;
+	backend_kmod_name(a.name, req->name);
+	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_ALLOC, &a) < 0)
+		return -errno;
+	out->fd = (int)a.fd;
+	out->priv = NULL;
+	return 0;
+}
+
+/*
+ * Pins the pages of the client's memfd through the broker's own shared
+ * mapping of it: the pin holds the pages, the mapping is dropped at once.
+ * The memfd must be sealed against shrinking, so that the pages pinned
+ * stay the file's pages for as long as the dma-buf lives.
+ */
+static int backend_kmod_pin(struct backend *be, int memfd, uint64_t offset,
+			    uint64_t length, const char *name,
+			    struct backend_buffer *out)
+{
+	struct dmabuf_sg_pin p = { .len = length, .flags = DMABUF_SG_PIN_WRITE,
+				   .fd_flags = O_RDWR | O_CLOEXEC };
+	void *addr;
+	int err = 0;
+
+	addr = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
+		    (off_t)offset);
+	if (addr == MAP_FAILED)
+		return -errno;
+	p.addr = (uintptr_t)addr;
+	backend_kmod_name(p.name, name);
+	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_PIN, &p) < 0)
+		err = -errno;
+	munmap(addr, length);
+	if (err < 0)
+		return err;
+	memset(out, 0, sizeof(*out));
+	out->fd = (int)p.fd;
+	out->size = length;
+	return 0;
+}
+
+static int backend_kmod_export_fd(struct backend *be, int fd, void *priv,
+				  bool read_only)
+{
+	int out;
+
+	if (read_only)
+		return -EOPNOTSUPP;
+	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return out < 0 ? -errno : out;
+}
+
+static int backend_kmod_query(struct backend *be, int fd, void *priv,
+			      struct backend_buffer_info *out)
+{
+	struct dmabuf_sg_info info = { .fd = (__u32)fd };
+
+	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_INFO, &info) < 0)
+		return -errno;
+	out->sg_entries = info.sg_entries;
+	out->contiguous = info.sg_entries == 1;
+	return 0;
+}
+
+static void backend_kmod_close(struct backend *be)
+{
+	struct backend_kmod *k = be->priv;
+
+	if (!k)
+		return;
+	close(k->dev);
+	free(k);
+	be->priv = NULL;
+}
+
+const struct backend_ops backend_kmod_ops = {
+	.probe = backend_kmod_probe,
+	.alloc = backend_kmod_alloc,
+	.pin = backend_kmod_pin,
+	.export_fd = backend_kmod_export_fd,
+	.query = backend_kmod_query,
+	.close = backend_kmod_close,
+};
