@@ -299,6 +299,7 @@ struct dbb_backend {
 	bool contiguous;		/* can allocate contiguous memory */
 	bool pin;			/* dbb_pin_memfd() */
 	bool release_tracked;		/* quota held until memory is freed */
+	bool driver_layout;		/* strides come from the driver */
 	uint64_t max_size;		/* largest buffer; 0: the broker's limit */
 	size_t n_formats;		/* fourccs it can lay out (LINEAR) */
 	const uint32_t *formats;

@@ -123,6 +123,7 @@ int list_backends_from_proto(const DmabufBroker__V1__BackendsReply *pb,
 		d->contiguous = b->contiguous;
 		d->pin = b->pin;
 		d->release_tracked = b->release_tracked;
+		d->driver_layout = b->driver_layout;
 		d->max_size = b->max_size;
 		d->n_formats = b->n_formats;
 		d->formats = formats;

@@ -7,6 +7,7 @@ INTEG_LIB := $(B)/libclient/libdmabuf-broker.so.1
 INTEG_HARNESS := $(B)/tests/integration/harness.o \
 	$(B)/tests/integration/harness_raw.o
 INTEG_PROGS := $(B)/tests/integration/test_broker \
+	$(B)/tests/integration/test_backends \
 	$(B)/tests/integration/test_badinput
 
 $(B)/tests/integration/harness.o: ALL_CFLAGS += \
