@@ -98,6 +98,8 @@ json_object *jsonout_info(const struct dbb_buffer_info *info)
 	jsonout_u64(o, "size", info->size);
 	jsonout_str(o, "backend", info->backend);
 	jsonout_bool(o, "is_dmabuf", info->is_dmabuf);
+	jsonout_u64(o, "sg_entries", info->sg_entries);
+	jsonout_bool(o, "contiguous", info->contiguous);
 	jsonout_u64(o, "owner_uid", info->owner_uid);
 	jsonout_u64(o, "owner_pid", info->owner_pid);
 	jsonout_str(o, "owner_name", info->owner_name);
@@ -159,6 +161,13 @@ json_object *jsonout_backends(const struct dbb_backend_list *list)
 		jsonout_str(o, "detail", b->detail);
 		jsonout_u64(o, "buffers", b->buffers);
 		jsonout_u64(o, "bytes", b->bytes);
+		jsonout_bool(o, "read_only", b->read_only);
+		jsonout_bool(o, "contiguous", b->contiguous);
+		jsonout_bool(o, "pin", b->pin);
+		jsonout_bool(o, "driver_layout", b->driver_layout);
+		jsonout_bool(o, "release_tracked", b->release_tracked);
+		jsonout_u64(o, "max_size", b->max_size);
+		jsonout_u64(o, "formats", b->n_formats);
 		json_object_array_add(a, o);
 	}
 	return a;

@@ -56,6 +56,14 @@ static int manage_alloc_params(struct ctl *ctl, const char *size_arg,
 	if (strcmp(size_arg, "auto") == 0) {
 		if (!want_layout)
 			return ctl_usage_error("SIZE 'auto' needs --format");
+		if (!o->stride && !o->modifier) {
+			/* The allocator lays the image out (its strides). */
+			p->layout = NULL;
+			p->fourcc = layout->fourcc;
+			p->width = layout->width;
+			p->height = layout->height;
+			return CTL_EXIT_OK;
+		}
 		p->size = min_size;
 	} else if (format_parse_size(size_arg, &p->size) < 0 || p->size == 0) {
 		return ctl_usage_error("bad size '%s'", size_arg);

@@ -68,6 +68,10 @@ void print_info(const struct dbb_buffer_info *info)
 	printf("created:     %s\n", format_time(info->created_usec, when, sizeof(when)));
 	if (info->read_only)
 		printf("this fd:     read-only\n");
+	if (info->sg_entries)
+		printf("memory:      %" PRIu32 " scatter-gather entr%s%s\n",
+		       info->sg_entries, info->sg_entries == 1 ? "y" : "ies",
+		       info->contiguous ? " (physically contiguous)" : "");
 	if (info->has_layout)
 		print_layout(&info->layout);
 	print_grants(info);
@@ -149,18 +153,35 @@ void print_stats(const struct dbb_stats *st)
 	print_quota("memory", a, st->my_max_bytes, b);
 }
 
+/* "ro,contig,pin,driver-layout,max=64M": what a backend can do. */
+static const char *print_caps(const struct dbb_backend *b, char *buf,
+			      size_t len)
+{
+	char max[32];
+
+	snprintf(buf, len, "%s%s%s%s%s%s", b->read_only ? "ro," : "",
+		 b->contiguous ? "contig," : "", b->pin ? "pin," : "",
+		 b->driver_layout ? "driver-layout," : "",
+		 b->max_size ? "max=" : "",
+		 b->max_size ? format_size(b->max_size, max, sizeof(max)) : "");
+	if (*buf && buf[strlen(buf) - 1] == ',')
+		buf[strlen(buf) - 1] = '\0';
+	return *buf ? buf : "-";
+}
+
 void print_backends(const struct dbb_backend_list *list)
 {
-	printf("%-8s %-11s %-7s %7s %10s %s\n", "NAME", "STATE", "DMABUF",
-	       "BUFFERS", "MEMORY", "DETAIL");
+	printf("%-8s %-11s %-7s %-28s %7s %10s %s\n", "NAME", "STATE",
+	       "DMABUF", "CAN", "BUFFERS", "MEMORY", "DETAIL");
 	for (size_t i = 0; i < dbb_backend_list_count(list); i++) {
 		const struct dbb_backend *b = dbb_backend_list_get(list, i);
-		char size[32];
+		char size[32], caps[96];
 
-		printf("%-8s %-11s %-7s %7" PRIu64 " %10s %s\n", b->name,
+		printf("%-8s %-11s %-7s %-28s %7" PRIu64 " %10s %s\n", b->name,
 		       b->preferred ? "preferred" :
 		       b->available ? "available" : "unavailable",
-		       b->is_dmabuf ? "yes" : "no", b->buffers,
+		       b->is_dmabuf ? "yes" : "no",
+		       print_caps(b, caps, sizeof(caps)), b->buffers,
 		       format_size(b->bytes, size, sizeof(size)), b->detail);
 	}
 }

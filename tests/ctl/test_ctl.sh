@@ -13,7 +13,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=27
+plan=29
 echo "1..$plan"
 
 cleanup() {
@@ -144,6 +144,12 @@ result $? "watch reports created then destroyed" "$(head -c 400 "$dir/events")"
 
 expect_json "backends prefers memfd" \
 	'[.[] | select(.preferred)] | .[0].name == "memfd"' "$ctl" --json backends
+expect_json "backends tells what memfd can do" \
+	'[.[] | select(.name == "memfd")] | .[0] | .read_only and (.pin | not) and .formats > 0' \
+	"$ctl" --json backends
+expect_json "alloc auto --format lets the broker lay out NV12" \
+	'.layout.planes[0].stride == 128 and .layout.planes[1].offset == 6400 and .size == 12288' \
+	"$ctl" --json alloc auto --format NV12 --width 100 --height 50 --name nv0
 expect_exit 0 "the owner frees it" "$ctl" free cam0
 expect_exit 3 "then it is gone" "$ctl" info cam0
 
