@@ -22,7 +22,10 @@
  *   tracker watches IN_CLOSE_WRITE | IN_CLOSE_NOWRITE, reports the buffer
  *   freed at the description's close and removes the watch.  Kernels from
  *   6.14 on do not report events of pseudo files (FMODE_NONOTIFY), so
- *   there nothing ever comes: release_probe() says whether it does.
+ *   there nothing ever comes: release_probe() says whether it does.  Such
+ *   a dma-buf, if tracked anyway, is never reported, and its watch keeps
+ *   its (small) inode until the cookie is forgotten; its memory is freed
+ *   all the same.
  *
  * Anything else (files with a name, sockets, pipes, anon inodes shared by
  * unrelated files) is refused: its close says nothing about memory.
@@ -72,10 +75,17 @@ struct release_tracker;
 
 /*
  * Creates a tracker whose events are read on @base at event priority @prio
- * (-1: the base's default).  Returns NULL with errno set: EMFILE or ENFILE
- * (no fd; two are needed), ENOENT (/proc not mounted), ENOMEM, or the
- * errno of inotify_init1(): EMFILE also when the user's inotify instances
- * (max_user_instances) are used up.
+ * (-1: the base's default).  Give it a higher priority than client
+ * requests: when the broker closes the last reference itself (Destroy of a
+ * buffer nobody else holds), that close() queues the event, so at a
+ * higher priority the release is reported before the client's next
+ * request is read, and an Alloc right after a Destroy is not refused over
+ * a charge that is already gone.
+ *
+ * Returns NULL with errno set: EMFILE or ENFILE (no fd; two are needed),
+ * ENOENT (/proc not mounted), ENOMEM, or the errno of inotify_init1():
+ * EMFILE also when the user's inotify instances (max_user_instances) are
+ * used up.
  */
 struct release_tracker *release_create(struct event_base *base, int prio,
 				       release_fn fn, void *ctx);

@@ -266,6 +266,49 @@ static void test_no_report_inside_calls(void **state)
 	close(b);
 }
 
+static void note_request(evutil_socket_t fd, short what, void *arg)
+{
+	struct fixture *f = arg;
+
+	f->arg = reports(f);	/* reports seen before the request */
+}
+
+/*
+ * At a higher priority than requests, a release the broker caused itself
+ * (its close of the last fd) is reported before the next request is read,
+ * even when both are ready in the same loop iteration.
+ */
+static void test_release_before_request(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct release_tracker *t;
+	struct event *req;
+	int fd = new_memfd(), p[2];
+
+	assert_non_null(base);
+	assert_int_equal(0, event_base_priority_init(base, 2));
+	t = release_create(base, 0, record, f);
+	assert_non_null(t);
+	assert_int_equal(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	req = event_new(base, p[0], EV_READ, note_request, f);
+	assert_non_null(req);
+	assert_int_equal(0, event_priority_set(req, 1));
+	assert_int_equal(0, event_add(req, NULL));
+	f->arg = 99;
+	assert_int_equal(0, release_track(t, fd, 1));
+	close(fd);			/* "Destroy" */
+	assert_int_equal(1, write(p[1], "A", 1));	/* "Alloc" */
+	assert_int_equal(0, event_base_loop(base, EVLOOP_ONCE));
+	assert_int_equal(1, reports(f));
+	assert_int_equal(1, f->arg);
+	event_free(req);
+	release_destroy(t);
+	event_base_free(base);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* The probe needs the only reference: a dup keeps the memfd. */
 static void test_probe_with_holder(void **state)
 {
@@ -880,6 +923,7 @@ int main(void)
 		T(test_memfd_freed_once),
 		T(test_memfd_kept_by_holders),
 		T(test_memfd_two_cookies),
+		T(test_release_before_request),
 		T(test_callback_reentry),
 		T(test_memfd_many),
 		T(test_memfd_overflow),
