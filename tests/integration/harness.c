@@ -73,6 +73,44 @@ bool harness_size_ok(uint64_t asked, uint64_t got)
 	return got == rounded;
 }
 
+/* A number from the file @path (0 when it has none) after @key, or at the
+ * start when @key is NULL. */
+static uint64_t harness_read_u64(const char *path, const char *key)
+{
+	char line[256];
+	unsigned long long v = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (key && strncmp(line, key, strlen(key)))
+			continue;
+		if (sscanf(line + (key ? strlen(key) : 0), " %llu", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
+}
+
+uint64_t harness_big_size(void)
+{
+	const uint64_t mib = 1024 * 1024;
+	uint64_t size = 1024 * mib;
+	uint64_t avail = harness_read_u64("/proc/meminfo", "MemAvailable:");
+	uint64_t limit_mb;
+
+	if (avail && avail * 1024 / 8 < size)
+		size = avail * 1024 / 8 / mib * mib;
+	if (!strcmp(harness_backend(), "udmabuf")) {
+		limit_mb = harness_read_u64(
+			"/sys/module/udmabuf/parameters/size_limit_mb", NULL);
+		if (limit_mb && limit_mb * mib < size)
+			size = limit_mb * mib;
+	}
+	return size;
+}
+
 bool harness_wrapped(void)
 {
 	const char *w = getenv("DBB_DAEMON_WRAPPER");

@@ -77,6 +77,14 @@ bool harness_ro_refused(int r, int want);
 bool harness_size_ok(uint64_t asked, uint64_t got);
 
 /*
+ * The size of the tests' large Allocs (three may live at once): 1 GiB, the
+ * broker's default max_buffer_size, or less where that does not fit: an
+ * eighth of MemAvailable (a test guest has 3 GiB; the module caps its
+ * buffers at half of RAM), udmabuf's size_limit_mb.  Whole MiB.
+ */
+uint64_t harness_big_size(void);
+
+/*
  * Sends SIGTERM and reaps the daemon.  Returns its exit code (0 is a clean
  * exit; 128 + signal when it was killed by one; -ETIMEDOUT when it did not
  * exit and was killed).  Prints its log when it is not 0.  Removes the temp
