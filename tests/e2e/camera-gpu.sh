@@ -8,25 +8,33 @@
 # and checks the bars, and the dma-buf inodes both print must be the same:
 # the GPU side holds the very buffers the camera wrote.  Prints TAP.
 #
-# Meant for the test guests (tests/vm/README.md: root, PROJECT, BUILD,
-# KMOD_DIR); elsewhere it skips with the reason.  Needs vivid and vgem
-# (modprobe'd here), loads $KMOD_DIR/dmabuf_sg.ko when it is there, and
+# Meant for the test guests (tests/vm/README.md: root, BUILD, KMOD_DIR);
+# elsewhere it skips with the reason.  Needs vivid and vgem (modprobe'd
+# here), loads $KMOD_DIR/dmabuf_sg.ko when it is there, and
 # leaves loaded modules as it found them.  Runs its own broker on a socket
 # in a temporary folder.  Exit status: 0 when it ran to its end (failures
 # are in the TAP), 77 when it cannot run here, 1 when the build is missing.
 
 set -u
 
-PROJECT=${PROJECT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-BUILD=${BUILD:-$PROJECT/build}
+# make copies this script into $(B)/tests/e2e/, the build folder it tests;
+# run from the source tree it tests build/, unless BUILD says otherwise.
+if [[ -z ${BUILD:-} ]]; then
+	BUILD=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	[[ -x $BUILD/daemon/dmabuf-brokerd ]] || BUILD=$BUILD/build
+fi
 BROKERD=$BUILD/daemon/dmabuf-brokerd
 CTL=$BUILD/ctl/dmabuf-ctl
 CAMERA=$BUILD/examples/dmabuf-camera-example
 GPU=$BUILD/examples/dmabuf-gpu-example
 FRAMES=4
 FORMATS=(YUYV NV12)
-# Generous: QEMU's emulator runs vivid and the broker many times slower.
-WAIT_S=180
+# The build's programs carry the live build tree's library path; in a
+# guest, BUILD is a snapshot, and its library must match its programs.
+export LD_LIBRARY_PATH=$BUILD/libclient${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Per camera/GPU pair.  QEMU's emulator runs vivid and the broker many times
+# slower, but a pair takes seconds; tests/vm gives the script 240 s.
+WAIT_S=60
 
 N=0
 LOADED=()
@@ -40,8 +48,10 @@ diag() { echo "# $*"; }
 indent() { sed -e 's/^/#   /'; }
 
 # The whole script cannot run here: exit 77, as GUEST_PROGS want.
+# The reason goes to stderr too, where tests/vm/guest-broker.sh looks.
 skip_all() {
 	echo "1..0 # SKIP $1"
+	echo "$1" >&2
 	exit 77
 }
 
@@ -108,12 +118,16 @@ prerequisites() {
 
 broker_up() { "$CTL" --socket "$TMP/socket" status >/dev/null 2>&1; }
 
-# Every backend the broker knows, as configured here; the first available
-# is the preferred one.
+# The backends that allocate dma-bufs, in the broker's order of preference.
+ALLOCATORS=(kmod heap udmabuf drm)
+
 start_broker() {
+	local list
+
+	list=$(IFS=,; echo "${ALLOCATORS[*]}")
 	cat >"$TMP/broker.conf" <<-EOF
 		[broker]
-		backends = kmod,heap,udmabuf,drm,memfd
+		backends = $list,memfd
 	EOF
 	"$BROKERD" --socket "$TMP/socket" --config "$TMP/broker.conf" \
 		>"$TMP/broker.log" 2>&1 &
@@ -121,13 +135,15 @@ start_broker() {
 	wait_for 60 broker_up
 }
 
-# The names of the available dma-buf backends, one a line.
+# The available allocators of dma-bufs, one a line (not "adopted", which
+# only registers dma-bufs clients bring).
 dmabuf_backends() {
 	"$CTL" --socket "$TMP/socket" --json backends | python3 -c '
 import json, sys
+allocators = sys.argv[1:]
 for b in json.load(sys.stdin):
-    if b["available"] and b["is_dmabuf"]:
-        print(b["name"])'
+    if b["available"] and b["is_dmabuf"] and b["name"] in allocators:
+        print(b["name"])' "${ALLOCATORS[@]}"
 }
 
 # inodes TAG FILE: "index inode" pairs from the camera's "buffer I ... ino
