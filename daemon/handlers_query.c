@@ -177,6 +177,7 @@ static void handlers_query_backend(const struct backend *be, bool preferred,
 	info->pin = be->caps.pin;
 	info->driver_layout = be->caps.driver_layout;
 	info->max_size = be->max_size;
+	info->release_tracked = be->release_tracked;
 	if (be->desc->ops->alloc)
 		info->formats = handlers_query_formats(&info->n_formats);
 }

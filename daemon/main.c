@@ -18,6 +18,7 @@
 #include "backends/backend.h"
 #include "config.h"
 #include "log.h"
+#include "quota.h"
 #include "registry.h"
 #include "server.h"
 
@@ -128,12 +129,15 @@ static int main_probe_backends(struct main_state *st)
 {
 	int ret = backend_set_probe(&st->backends, &st->cfg);
 
+	quota_probe_backends(&st->backends);
+
 	for (size_t i = 0; i < st->backends.n; i++) {
 		const struct backend *be = &st->backends.list[i];
 
-		log_msg(LOG_INFO, "backend %s: %s%s",
+		log_msg(LOG_INFO, "backend %s: %s%s%s",
 			be->name, be->available ? "" : "unavailable: ",
-			be->detail);
+			be->detail, !be->available || be->release_tracked ? "" :
+			" (releases not reported: quota ends with the registry)");
 	}
 	if (ret < 0)
 		log_msg(LOG_ERR, "no usable backend among those configured");

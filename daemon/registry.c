@@ -356,7 +356,8 @@ void registry_buffer_remove(struct registry *reg, struct registry_buffer *b)
 		reg->totals.persistent--;
 	reg->totals.buffers--;
 	reg->totals.bytes -= b->size;
-	registry_uncharge(reg, owner->uid, b->size);
+	if (!b->linger)
+		registry_uncharge(reg, owner->uid, b->size);
 	if (b->fd >= 0)
 		close(b->fd);
 	registry_buffer_free(b);
@@ -476,6 +477,11 @@ int registry_hold_drop(struct registry *reg, struct registry_buffer *b,
 		return -ENOENT;
 	registry_hold_free(reg, h);
 	return 0;
+}
+
+void registry_unlinger(struct registry *reg, uid_t uid, uint64_t size)
+{
+	registry_uncharge(reg, uid, size);
 }
 
 struct registry_usage registry_usage_of(const struct registry *reg, uid_t uid)

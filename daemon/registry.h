@@ -82,6 +82,9 @@ struct registry_buffer {
 	uint8_t ngrants;
 	uint8_t lifetime;		/* enum registry_lifetime */
 	uint8_t backend;		/* the user's backend index */
+	/* Set by a REMOVED subscriber: the owner stays charged after the
+	 * buffer leaves, until registry_unlinger() (its memory is freed). */
+	uint8_t linger;
 };
 
 /* Parameters of a new buffer. */
@@ -233,7 +236,12 @@ struct registry_hold *registry_hold_find(const struct registry *reg,
 int registry_hold_drop(struct registry *reg, struct registry_buffer *b,
 		       struct registry_conn *conn);
 
-/* Usage of @uid (zeros when it owns nothing). */
+/* Drops the charge of a buffer of @size that lingered for @uid after it
+ * left the registry (see registry_buffer.linger). */
+void registry_unlinger(struct registry *reg, uid_t uid, uint64_t size);
+
+/* Usage of @uid (zeros when it owns nothing), lingering buffers
+ * included. */
 struct registry_usage registry_usage_of(const struct registry *reg, uid_t uid);
 
 /* Totals over all buffers. */

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "describe.h"
 #include "log.h"
+#include "quota.h"
 #include "registry.h"
 #include "wire.h"
 #include "worker.h"
@@ -243,6 +244,11 @@ int server_init(struct server *s, struct event_base *base,
 		return -ENOMEM;
 	event_priority_set(s->ev_reap, SERVER_PRIO_HIGH);
 	event_priority_set(s->ev_backoff, SERVER_PRIO_HIGH);
+	s->quota = quota_create(base, SERVER_PRIO_HIGH, s->reg, backends);
+	if (!s->quota)
+		log_msg(LOG_WARNING, "cannot watch buffer releases (%s): quota "
+			"is given back when a buffer leaves the registry",
+			strerror(errno));
 	return 0;
 }
 
@@ -405,8 +411,10 @@ void server_fini(struct server *s)
 		server_on_reap(-1, 0, s);
 	/* Every job's client is gone: their buffers are just closed. */
 	worker_destroy(s->worker);
+	quota_stop(s->quota);
 	registry_destroy(s->reg);
 	s->reg = NULL;
+	quota_destroy(s->quota);
 	if (s->ev_accept)
 		event_free(s->ev_accept);
 	if (s->ev_backoff)

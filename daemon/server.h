@@ -28,6 +28,7 @@
 struct backend_set;
 struct client;
 struct config;
+struct quota;
 struct registry;
 struct registry_buffer;
 struct worker;
@@ -38,6 +39,7 @@ struct server {
 	struct backend_set *backends;
 	struct registry *reg;
 	struct worker *worker;		/* allocates large buffers */
+	struct quota *quota;		/* charges kept until memory is freed */
 	int listen_fd;
 	char *path;			/* where we listen, for messages */
 	bool unlink_path;		/* we bound it: remove it at exit */

@@ -125,6 +125,9 @@ struct backend {
 	 * module without read-only views, no CMA heap). */
 	struct backend_caps caps;
 	uint64_t max_size;		/* largest buffer; 0: no own limit */
+	/* The kernel reports when its buffers' memory is freed, so quota
+	 * holds until then (daemon/quota.c). */
+	bool release_tracked;
 	void *priv;			/* the backend's own state */
 	char detail[BACKEND_DETAIL_MAX];
 	uint64_t buffers;		/* live buffers it provided */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,11 +36,20 @@ struct fixture {
 	const struct dbb_backend *be;	/* the backend under test */
 };
 
-static int setup(void **state)
+/* The default quota of 1,024 buffers; Alloc + Destroy + keep the fd up to
+ * 3,000 times against it. */
+#define QUOTA_BUFFERS 1024
+#define QUOTA_TRIES 3000
+
+static const char quota_config[] =
+	"[quota]\n"
+	"buffers = 1024\n";
+
+static int fixture_start(void **state, const char *config)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f || harness_daemon_start(&f->d, NULL) < 0 ||
+	if (!f || harness_daemon_start(&f->d, config) < 0 ||
 	    dbb_client_connect(f->d.socket, "backends", &f->c) < 0 ||
 	    dbb_backends(f->c, &f->backends) < 0)
 		return -1;
@@ -51,6 +61,16 @@ static int setup(void **state)
 	}
 	*state = f;
 	return f->be ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	return fixture_start(state, NULL);
+}
+
+static int setup_quota(void **state)
+{
+	return fixture_start(state, quota_config);
 }
 
 static int teardown(void **state)
@@ -310,6 +330,63 @@ static void test_adopt_dmabuf(void **state)
 	dbb_buffer_free(ad);
 }
 
+/*
+ * Quota is memory: Alloc, Destroy, keep the fd, again and again.  Where the
+ * backend's releases are reported, the buffers kept count until their fds
+ * are closed; elsewhere (dma-bufs on kernels that report no release) only
+ * until Destroy, and Backends says so.
+ */
+static void test_quota_until_memory_freed(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_alloc_params p = { .size = PAGE };
+	int *kept = calloc(QUOTA_TRIES, sizeof(*kept));
+	struct rlimit rl;
+	int n = 0, ret = 0;
+	struct dbb_buffer *b;
+	struct dbb_stats st;
+	int64_t deadline;
+
+	/* Room to keep every fd (the soft limit is often 1,024). */
+	assert_non_null(kept);
+	assert_int_equal(0, getrlimit(RLIMIT_NOFILE, &rl));
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < QUOTA_TRIES + 64)
+		skip();
+	rl.rlim_cur = QUOTA_TRIES + 64;
+	assert_int_equal(0, setrlimit(RLIMIT_NOFILE, &rl));
+	printf("# %s: releases %sreported\n", f->be->name,
+	       f->be->release_tracked ? "" : "not ");
+	for (n = 0; n < QUOTA_TRIES; n++) {
+		b = NULL;
+		ret = dbb_alloc(f->c, &p, &b);
+		if (ret < 0)
+			break;
+		assert_int_equal(0, dbb_destroy(f->c, dbb_buffer_get_info(b)->id));
+		kept[n] = dbb_buffer_take_fd(b);
+		dbb_buffer_free(b);
+	}
+	if (!f->be->release_tracked) {
+		assert_int_equal(QUOTA_TRIES, n);
+	} else {
+		assert_int_equal(-EDQUOT, ret);
+		assert_int_equal(QUOTA_BUFFERS, n);
+		assert_int_equal(0, dbb_stats(f->c, &st));
+		assert_int_equal(QUOTA_BUFFERS, st.my_buffers);
+		assert_int_equal(0, st.buffers);
+	}
+	for (int i = 0; i < n; i++)
+		close(kept[i]);
+	free(kept);
+	/* The releases arrive on the broker's loop: wait for them. */
+	deadline = harness_now_ms() + harness_timeout_ms(10000);
+	do {
+		assert_int_equal(0, dbb_stats(f->c, &st));
+	} while (st.my_buffers && harness_now_ms() < deadline);
+	assert_int_equal(0, st.my_buffers);
+	assert_int_equal(0, dbb_alloc(f->c, &p, &b));
+	dbb_buffer_free(b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -320,6 +397,8 @@ int main(void)
 		T(test_read_only_enforced_or_refused),
 		T(test_pin_memfd),
 		T(test_adopt_dmabuf),
+		cmocka_unit_test_setup_teardown(test_quota_until_memory_freed,
+						setup_quota, teardown),
 	};
 
 	return cmocka_run_group_tests_name("backends", tests, NULL, NULL);
