@@ -93,8 +93,7 @@ void client_close_after_reply(struct client *c)
 
 static void client_frame_free(struct client_frame *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
+	fds_drop(&f->fds);
 	free(f);
 }
 
@@ -123,8 +122,8 @@ static int client_flush(struct client *c)
 {
 	while (c->out_head) {
 		struct client_frame *f = c->out_head;
-		int ret = wire_send(c->fd, f->data, f->len, &f->fd,
-				    f->fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+		int ret = wire_send(c->fd, f->data, f->len, f->fds.fd,
+				    f->fds.n, MSG_DONTWAIT);
 
 		if (ret == -EAGAIN) {
 			event_add(c->ev_write, NULL);
@@ -155,23 +154,15 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
 		client_flush(c);
 }
 
-/* Closes @fd if it is ours to close. */
-static void client_drop_fd(int fd, bool borrowed)
-{
-	if (fd >= 0 && !borrowed)
-		close(fd);
-}
-
 /* Tries to send a frame straight away: 1 sent, 0 socket full, -errno. */
 static int client_send_now(struct client *c, const uint8_t *data, size_t len,
-			   int fd, bool borrowed)
+			   struct fds_set *fds)
 {
-	int ret = wire_send(c->fd, data, len, &fd, fd >= 0 ? 1 : 0,
-			    MSG_DONTWAIT);
+	int ret = wire_send(c->fd, data, len, fds->fd, fds->n, MSG_DONTWAIT);
 
 	if (ret == -EAGAIN)
 		return 0;
-	client_drop_fd(fd, borrowed);
+	fds_drop(fds);
 	if (ret < 0) {
 		client_kill(c, "send failed");
 		return ret;
@@ -181,35 +172,28 @@ static int client_send_now(struct client *c, const uint8_t *data, size_t len,
 	return 1;
 }
 
-/* Appends a frame; a borrowed fd is dup'd so the frame owns what it
+/* Appends a frame; borrowed fds are dup'd so that the frame owns what it
  * carries even if the buffer leaves the registry meanwhile. */
 static int client_queue(struct client *c, const uint8_t *data, size_t len,
-			int fd, bool borrowed)
+			struct fds_set *fds)
 {
 	struct client_frame *f;
 
 	if (c->nout >= CLIENT_MAX_QUEUE_FRAMES ||
 	    c->out_bytes + len > CLIENT_MAX_QUEUE_BYTES) {
-		client_drop_fd(fd, borrowed);
+		fds_drop(fds);
 		client_violation(c, "output queue overflow (client does not read)");
 		return -ENOBUFS;
 	}
 	f = malloc(sizeof(*f) + len);
-	if (f && fd >= 0 && borrowed) {
-		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		borrowed = false;
-		if (fd < 0) {
-			free(f);
-			f = NULL;
-		}
-	}
-	if (!f) {
-		client_drop_fd(fd, borrowed);
+	if (!f || fds_own(fds) < 0) {
+		free(f);
+		fds_drop(fds);
 		client_kill(c, "out of memory or fds");
 		return -ENOMEM;
 	}
 	f->next = NULL;
-	f->fd = fd;
+	fds_move(&f->fds, fds);
 	f->len = (uint32_t)len;
 	memcpy(f->data, data, len);
 	if (c->out_tail)
@@ -224,24 +208,29 @@ static int client_queue(struct client *c, const uint8_t *data, size_t len,
 }
 
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
-		       int fd, bool borrowed)
+		       struct fds_set *fds)
 {
+	struct fds_set none;
 	int ret;
 
+	if (!fds) {
+		fds_init(&none);
+		fds = &none;
+	}
 	if (c->dead) {
-		client_drop_fd(fd, borrowed);
+		fds_drop(fds);
 		return -EPIPE;
 	}
 	if (!c->out_head) {
-		ret = client_send_now(c, data, len, fd, borrowed);
+		ret = client_send_now(c, data, len, fds);
 		if (ret != 0)
 			return ret < 0 ? ret : 0;
 	}
-	return client_queue(c, data, len, fd, borrowed);
+	return client_queue(c, data, len, fds);
 }
 
-int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
-		bool borrowed)
+int client_send(struct client *c, const ProtobufCMessage *msg,
+		struct fds_set *fds)
 {
 	static uint8_t tx[DBB_WIRE_MAX_FRAME];
 	ssize_t len = wire_pack(msg, tx, sizeof(tx));
@@ -250,12 +239,12 @@ int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
 		/* A reply we built too big is our bug, not the client's. */
 		struct log_ctx ctx = client_log_ctx(c);
 
-		client_drop_fd(fd, borrowed);
+		fds_drop(fds);
 		log_ctx_msg(LOG_ERR, &ctx, "reply does not fit in a frame");
 		client_kill(c, NULL);
 		return (int)len;
 	}
-	return client_send_packed(c, tx, (size_t)len, fd, borrowed);
+	return client_send_packed(c, tx, (size_t)len, fds);
 }
 
 /* Handles one received datagram and the @nfds fds that came with it

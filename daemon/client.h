@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "fds.h"
 #include "log.h"
 #include "policy.h"
 
@@ -35,10 +36,10 @@ struct server;
 struct registry_conn;
 struct worker_job;
 
-/* A packed frame waiting for the socket, with the fd it carries. */
+/* A packed frame waiting for the socket, with the fds it carries. */
 struct client_frame {
 	struct client_frame *next;
-	int fd;				/* owned; -1: none */
+	struct fds_set fds;		/* all owned */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -104,18 +105,19 @@ void client_job_done(struct client *c);
 void client_violation(struct client *c, const char *why);
 
 /*
- * Sends @msg to @c with @fd attached (-1 for none), at once when nothing
- * is queued, else queued.  Unless @borrowed, ownership of @fd passes to
- * the client in every case; a @borrowed fd (the registry's own) is sent
- * as is, or dup'd for the queue, and never closed.  Returns 0, or a
- * negative errno after which @c is dead (-ENOBUFS: queue overflow).
+ * Sends @msg to @c with the fds in @fds (NULL: none), at once when nothing
+ * is queued, else queued.  @fds is emptied in every case: its owned fds
+ * pass to the client (or are closed), its borrowed ones (the registry's
+ * own) are sent as is, or dup'd for the queue, and never closed.  Returns
+ * 0, or a negative errno after which @c is dead (-ENOBUFS: queue
+ * overflow).
  */
-int client_send(struct client *c, const ProtobufCMessage *msg, int fd,
-		bool borrowed);
+int client_send(struct client *c, const ProtobufCMessage *msg,
+		struct fds_set *fds);
 
 /* Same with a frame packed already (copied when queued). */
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
-		       int fd, bool borrowed);
+		       struct fds_set *fds);
 
 /* The log context of @c (client id, uid, pid). */
 struct log_ctx client_log_ctx(const struct client *c);

@@ -61,15 +61,12 @@ dispatch_lookup(const DmabufBroker__V1__Request *req)
 
 void dispatch_send_reply(struct client *c, struct reply *r)
 {
-	int fd;
-
-	if (r->resp.status < 0)
+	if (r->resp.status < 0) {
 		c->server->errors++;
-	if (!c->dead) {
-		fd = r->fd;
-		r->fd = -1;	/* client_send takes it (or dups a borrowed one) */
-		client_send(c, &r->msg.base, fd, r->fd_borrowed);
+		fds_drop(&r->fds);	/* an error carries no fd */
 	}
+	if (!c->dead)
+		client_send(c, &r->msg.base, &r->fds);
 }
 
 void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req,

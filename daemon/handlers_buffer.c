@@ -308,8 +308,7 @@ int handlers_buffer_register(struct client *c, struct registry_new *p,
 				   "cannot hand out the buffer");
 	}
 	/* The owner's fd is the registry's own, sent as is (no dup). */
-	r->fd = b->fd;
-	r->fd_borrowed = true;
+	reply_add_fd(r, b->fd, true);
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
 	registry_buffer_announce(s->reg, b);
 	return 0;
@@ -502,10 +501,10 @@ int handlers_buffer_import(struct client *c,
 		if (fd < 0)
 			return reply_error(r, fd, "cannot export buffer %llu read-only",
 					   (unsigned long long)b->id);
-		r->fd = fd;	/* closed by reply_fini() on any error below */
+		/* Closed by reply_fini() on any error below. */
+		reply_add_fd(r, fd, false);
 	} else {
-		r->fd = b->fd;
-		r->fd_borrowed = true;
+		reply_add_fd(r, b->fd, true);
 	}
 	ret = registry_hold_add(s->reg, b, c->conn, !im->read_only, 0);
 	if (ret < 0)

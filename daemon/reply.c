@@ -61,7 +61,12 @@ void reply_init(struct reply *r, uint64_t seq)
 	r->resp.seq = seq;
 	r->msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE;
 	r->msg.response = &r->resp;
-	r->fd = -1;
+	fds_init(&r->fds);
+}
+
+int reply_add_fd(struct reply *r, int fd, bool borrowed)
+{
+	return fds_add(&r->fds, fd, borrowed);
 }
 
 int reply_error(struct reply *r, int status, const char *fmt, ...)
@@ -116,7 +121,5 @@ void reply_fini(struct reply *r)
 		reply_chunk_free(c);
 	}
 	r->chunks = NULL;
-	if (r->fd >= 0 && !r->fd_borrowed)
-		close(r->fd);
-	r->fd = -1;
+	fds_drop(&r->fds);
 }

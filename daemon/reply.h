@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dmabuf_broker.pb-c.h"
+#include "fds.h"
 
 #define REPLY_TEXT_MAX 256
 
@@ -20,8 +21,7 @@ struct reply_chunk;
 struct reply {
 	DmabufBroker__V1__ServerMessage msg;
 	DmabufBroker__V1__Response resp;
-	int fd;				/* -1: none */
-	bool fd_borrowed;		/* fd is the registry's: never closed */
+	struct fds_set fds;		/* sent with it (reply_add_fd()) */
 	bool deferred;			/* answered later (a worker job) */
 	char text[REPLY_TEXT_MAX];
 	struct reply_chunk *chunks;
@@ -41,8 +41,12 @@ void *reply_alloc(struct reply *r, size_t size);
 /* A copy of @s in the arena; NULL when out of memory. */
 char *reply_strdup(struct reply *r, const char *s);
 
-/* Frees the arena and closes the fd unless it was handed on or is
- * borrowed. */
+/* Adds @fd to what the reply carries: owned (closed by reply_fini() unless
+ * sent), or @borrowed (the registry's own, never closed).  Returns 0 or
+ * -E2BIG (an owned @fd is then closed). */
+int reply_add_fd(struct reply *r, int fd, bool borrowed);
+
+/* Frees the arena and closes the owned fds not handed on. */
 void reply_fini(struct reply *r);
 
 #endif

@@ -104,7 +104,7 @@ void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
 	/* A watcher whose queue overflows is killed, not unlinked: safe. */
 	DL_FOREACH2(s->watchers, c, watch_next) {
 		if (!c->dead)
-			client_send_packed(c, frame, (size_t)len, -1, false);
+			client_send_packed(c, frame, (size_t)len, NULL);
 	}
 }
 

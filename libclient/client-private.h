@@ -56,7 +56,8 @@ struct dbb_client {
 struct connection_reply {
 	DmabufBroker__V1__ServerMessage *msg;
 	DmabufBroker__V1__Response *resp;	/* points into msg */
-	int fd;					/* -1 when none */
+	int fds[DBB_WIRE_MAX_FDS];		/* owned until taken */
+	size_t nfds;
 };
 
 /*

@@ -28,11 +28,10 @@ void connection_reply_clear(struct connection_reply *reply)
 {
 	if (reply->msg)
 		dmabuf_broker__v1__server_message__free_unpacked(reply->msg, NULL);
-	if (reply->fd >= 0)
-		close(reply->fd);
+	wire_close_fds(reply->fds, reply->nfds);
 	reply->msg = NULL;
 	reply->resp = NULL;
-	reply->fd = -1;
+	reply->nfds = 0;
 }
 
 static int connection_send(struct dbb_client *client, int send_fd,
@@ -52,12 +51,10 @@ static int connection_send(struct dbb_client *client, int send_fd,
 static int connection_recv(struct dbb_client *client, int flags,
 			   struct connection_reply *reply)
 {
-	size_t nfds = 0;
-	int fd = -1;
 	ssize_t n;
 
-	n = wire_recv(client->sock, client->frame, sizeof(client->frame), &fd,
-		      1, &nfds, flags);
+	n = wire_recv(client->sock, client->frame, sizeof(client->frame),
+		      reply->fds, DBB_WIRE_MAX_FDS, &reply->nfds, flags);
 	if (n == 0) {
 		client->gone = 1;
 		connection_set_error(client, "the broker closed the connection");
@@ -71,7 +68,6 @@ static int connection_recv(struct dbb_client *client, int flags,
 		client->gone = 1;
 	if (n < 0)
 		return (int)n;
-	reply->fd = nfds ? fd : -1;
 	reply->msg = dmabuf_broker__v1__server_message__unpack(NULL, (size_t)n,
 								client->frame);
 	if (!reply->msg ||
@@ -92,7 +88,7 @@ static int connection_take_event(struct dbb_client *client,
 {
 	int ret = 0;
 
-	if (reply->fd >= 0) {
+	if (reply->nfds) {
 		connection_set_error(client, "event from the broker carried an fd");
 		ret = -EPROTO;
 	} else {
@@ -109,7 +105,7 @@ static int connection_check(struct dbb_client *client,
 			    size_t nfds)
 {
 	const DmabufBroker__V1__Response *resp = reply->resp;
-	size_t got = reply->fd >= 0 ? 1 : 0;
+	size_t got = reply->nfds;
 	char why[128];
 
 	if (resp->status < 0 && got == 0) {
@@ -142,7 +138,7 @@ int connection_call_fd(struct dbb_client *client,
 {
 	int ret;
 
-	*reply = (struct connection_reply){ .fd = -1 };
+	*reply = (struct connection_reply){ .nfds = 0 };
 	client->last_error[0] = '\0';
 	ret = connection_send(client, send_fd, req);
 	while (ret == 0) {
@@ -174,7 +170,7 @@ int connection_call_fd(struct dbb_client *client,
 
 int connection_read_pending(struct dbb_client *client)
 {
-	struct connection_reply reply = { .fd = -1 };
+	struct connection_reply reply = { .nfds = 0 };
 	int ret;
 
 	ret = connection_recv(client, MSG_DONTWAIT, &reply);

@@ -46,8 +46,8 @@ static int request_info(struct dbb_client *client,
 	if (ret == -EPROTO)
 		connection_set_error(client, "invalid buffer description");
 	if (ret == 0 && fd) {
-		*fd = reply.fd;
-		reply.fd = -1;
+		*fd = reply.fds[0];
+		reply.nfds = 0;
 	}
 	connection_reply_clear(&reply);
 	return ret;

@@ -4,7 +4,8 @@
 TEST_REGISTRY := $(B)/tests/unit/test_registry
 TEST_POLICY := $(B)/tests/unit/test_policy
 TEST_CONFIG := $(B)/tests/unit/test_config
-DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG)
+TEST_FDS := $(B)/tests/unit/test_fds
+DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
@@ -14,6 +15,9 @@ $(TEST_CONFIG).o: daemon/broker.conf
 
 $(TEST_REGISTRY): $(B)/tests/unit/test_registry.o $(B)/daemon/registry.o \
 		$(B)/daemon/policy.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(TEST_FDS): $(B)/tests/unit/test_fds.o $(B)/daemon/fds.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(TEST_POLICY): $(B)/tests/unit/test_policy.o $(B)/daemon/policy.o
