@@ -13,7 +13,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -49,7 +49,7 @@ void client_kill(struct client *c, const char *why)
 	event_del(c->ev_write);
 	if (c->ev_hello)
 		event_del(c->ev_hello);
-	server_schedule_reap(c->server, c);
+	c->owner.dead(c->owner.ctx, c);
 }
 
 void client_violation(struct client *c, const char *why)
@@ -105,7 +105,7 @@ void client_free(struct client *c)
 		return;
 	LL_FOREACH_SAFE(c->out_head, f, tmp)
 		client_frame_free(f);
-	registry_conn_close(c->server->reg, c->conn);
+	registry_conn_close(c->broker->reg, c->conn);
 	if (c->ev_read)
 		event_free(c->ev_read);
 	if (c->ev_write)
@@ -270,7 +270,7 @@ static bool client_handle_frame(struct client *c, size_t len, int *fds,
 static void client_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	const struct config *cfg = c->server->cfg;
+	const struct config *cfg = c->broker->cfg;
 
 	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing &&
 	     !c->job; i++) {
@@ -309,14 +309,14 @@ static void client_on_hello_timeout(evutil_socket_t fd, short what, void *arg)
 	if (c->hello || c->dead)
 		return;
 	snprintf(why, sizeof(why), "no Hello within %u s",
-		 (unsigned)c->server->cfg->hello_timeout);
+		 (unsigned)c->broker->cfg->hello_timeout);
 	client_violation(c, why);
 }
 
 /* Starts the Hello deadline unless the config disables it; 0 or -1. */
 static int client_arm_hello(struct client *c)
 {
-	struct server *s = c->server;
+	struct broker *s = c->broker;
 	struct timeval tv = { .tv_sec = (time_t)s->cfg->hello_timeout };
 	const struct timeval *common;
 
@@ -327,20 +327,22 @@ static int client_arm_hello(struct client *c)
 	common = event_base_init_common_timeout(s->base, &tv);
 	c->ev_hello = evtimer_new(s->base, client_on_hello_timeout, c);
 	if (!c->ev_hello ||
-	    event_priority_set(c->ev_hello, SERVER_PRIO_CLIENT) < 0 ||
+	    event_priority_set(c->ev_hello, BROKER_PRIO_CLIENT) < 0 ||
 	    evtimer_add(c->ev_hello, common ? common : &tv) < 0)
 		return -1;
 	return 0;
 }
 
-struct client *client_create(struct server *s, int fd, uint64_t id,
-			     const struct policy_peer *peer)
+struct client *client_create(struct broker *s,
+			     const struct client_owner *owner, int fd,
+			     uint64_t id, const struct policy_peer *peer)
 {
 	struct client *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		goto err_close_fd;
-	c->server = s;
+	c->broker = s;
+	c->owner = *owner;
 	c->fd = fd;
 	c->id = id;
 	c->peer = *peer;
@@ -350,8 +352,8 @@ struct client *client_create(struct server *s, int fd, uint64_t id,
 	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST,
 				client_on_write, c);
 	if (!c->conn || !c->ev_read || !c->ev_write ||
-	    event_priority_set(c->ev_read, SERVER_PRIO_CLIENT) < 0 ||
-	    event_priority_set(c->ev_write, SERVER_PRIO_CLIENT) < 0 ||
+	    event_priority_set(c->ev_read, BROKER_PRIO_CLIENT) < 0 ||
+	    event_priority_set(c->ev_write, BROKER_PRIO_CLIENT) < 0 ||
 	    event_add(c->ev_read, NULL) < 0 || client_arm_hello(c) < 0)
 		goto err_free_client;
 	return c;

@@ -32,7 +32,8 @@
 #define CLIENT_READ_BATCH 1
 #define CLIENT_NAME_MAX 64
 
-struct server;
+struct broker;
+struct client;
 struct registry_conn;
 struct worker_job;
 
@@ -44,11 +45,19 @@ struct client_frame {
 	uint8_t data[];
 };
 
+/* Who created a client and frees it: told once it is dead, it frees it
+ * later, outside the client's callbacks (client_free()). */
+struct client_owner {
+	void (*dead)(void *ctx, struct client *c);
+	void *ctx;
+};
+
 struct client {
-	struct server *server;
-	struct client *prev, *next;		/* server->clients */
-	struct client *watch_prev, *watch_next;	/* server->watchers */
-	struct client *dead_next;		/* server->dead */
+	struct broker *broker;
+	struct client_owner owner;
+	struct client *prev, *next;		/* the owner's list */
+	struct client *watch_prev, *watch_next;	/* watch.c's list */
+	struct client *dead_next;		/* the owner's reap list */
 	struct event *ev_read;
 	struct event *ev_write;
 	struct event *ev_hello;		/* Hello deadline; NULL: none/done */
@@ -72,11 +81,12 @@ struct client {
  * is 0, the client is disconnected as a protocol violation when it has not
  * completed Hello that many seconds later.  Returns NULL on failure.
  */
-struct client *client_create(struct server *s, int fd, uint64_t id,
-			     const struct policy_peer *peer);
+struct client *client_create(struct broker *b,
+			     const struct client_owner *owner, int fd,
+			     uint64_t id, const struct policy_peer *peer);
 
 /* Frees a dead client: drops its books in the registry, closes its socket
- * and queued fds.  Only the server's reaper calls this. */
+ * and queued fds.  Only its owner calls this, after being told. */
 void client_free(struct client *c);
 
 /* Marks @c dead (logging @why at debug level unless NULL) and schedules

@@ -3,7 +3,7 @@
 
 #include "backends/backend.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
 
 static DmabufBroker__V1__ImageLayout *
 describe_layout(struct reply *r, const struct imgfmt_layout *l)
@@ -92,12 +92,12 @@ static int describe_holders(struct reply *r, DmabufBroker__V1__BufferInfo *out,
 }
 
 DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
-					      const struct server *s,
+					      const struct broker *br,
 					      const struct registry_buffer *b,
 					      unsigned flags)
 {
 	DmabufBroker__V1__BufferInfo *out = reply_alloc(r, sizeof(*out));
-	struct backend *be = &s->backends->list[b->backend];
+	struct backend *be = &br->backends->list[b->backend];
 	struct backend_buffer_info bi = { 0 };
 
 	if (!out)

@@ -6,7 +6,7 @@
 #include "reply.h"
 
 struct registry_buffer;
-struct server;
+struct broker;
 
 enum describe_flags {
 	DESCRIBE_HOLDERS = 1 << 0,
@@ -21,7 +21,7 @@ enum describe_flags {
  * memory.
  */
 DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
-					      const struct server *s,
+					      const struct broker *br,
 					      const struct registry_buffer *b,
 					      unsigned flags);
 

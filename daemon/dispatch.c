@@ -5,7 +5,7 @@
 
 #include "client.h"
 #include "handlers.h"
-#include "server.h"
+#include "broker.h"
 
 #define DISPATCH_BODY(name) DMABUF_BROKER__V1__REQUEST__BODY_##name
 
@@ -62,7 +62,7 @@ dispatch_lookup(const DmabufBroker__V1__Request *req)
 void dispatch_send_reply(struct client *c, struct reply *r)
 {
 	if (r->resp.status < 0) {
-		c->server->errors++;
+		c->broker->errors++;
 		fds_drop(&r->fds);	/* an error carries no fd */
 	}
 	if (!c->dead)
@@ -87,7 +87,7 @@ void dispatch_request(struct client *c, const DmabufBroker__V1__Request *req,
 		e->fn(c, req, &r, fds);
 	else
 		reply_error(&r, -EOPNOTSUPP, "unknown or empty request");
-	c->server->requests++;
+	c->broker->requests++;
 	if (!r.deferred)
 		dispatch_send_reply(c, &r);
 	reply_fini(&r);

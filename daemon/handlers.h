@@ -22,7 +22,7 @@ struct client;
 struct imgfmt_layout;
 struct registry_new;
 struct registry_quota;
-struct server;
+struct broker;
 
 /* @fds: the fds the request came with (as many as its type carries); a
  * handler that keeps one sets its slot to -1. */
@@ -100,7 +100,7 @@ int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
 
 /* The backend a request names (empty: the preferred one) that may
  * allocate; its index, or a reply error. */
-int handlers_buffer_backend(struct server *s, const char *name,
+int handlers_buffer_backend(struct broker *br, const char *name,
 			    struct reply *r);
 
 /* Puts "@be cannot enforce read-only" (-EOPNOTSUPP) in @r. */

@@ -15,7 +15,7 @@
 #include "imgfmt.h"
 #include "log.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
 #include "worker.h"
 
 #include <drm_fourcc.h>
@@ -82,19 +82,19 @@ int handlers_buffer_layout_from(const DmabufBroker__V1__ImageLayout *in,
 	return imgfmt_check(out, size, why, len);
 }
 
-int handlers_buffer_backend(struct server *s, const char *name,
+int handlers_buffer_backend(struct broker *br, const char *name,
 			    struct reply *r)
 {
-	int i = *name ? backend_set_find(s->backends, name) :
-		s->backends->preferred;
+	int i = *name ? backend_set_find(br->backends, name) :
+		br->backends->preferred;
 
 	if (i < 0 && *name)
 		return reply_error(r, -EINVAL, "unknown backend '%s'", name);
-	if (i < 0 || !s->backends->list[i].available)
+	if (i < 0 || !br->backends->list[i].available)
 		return reply_error(r, -ENODEV, "backend '%s' unavailable: %s",
 				   name, i < 0 ? "none" :
-				   s->backends->list[i].detail);
-	if (s->backends->list[i].desc->internal)
+				   br->backends->list[i].detail);
+	if (br->backends->list[i].desc->internal)
 		return reply_error(r, -EINVAL, "backend '%s' does not allocate",
 				   name);
 	return i;
@@ -189,7 +189,7 @@ static int handlers_buffer_alloc_params(struct client *c,
 					struct handlers_buffer_grants *grants,
 					struct reply *r)
 {
-	const struct config *cfg = c->server->cfg;
+	const struct config *cfg = c->broker->cfg;
 	struct backend *be;
 	uint64_t bytes = 0;
 	char why[128];
@@ -199,9 +199,9 @@ static int handlers_buffer_alloc_params(struct client *c,
 		return reply_error(r, -EINVAL, "invalid buffer name");
 	if ((unsigned)a->lifetime > REGISTRY_LIFETIME_PERSISTENT)
 		return reply_error(r, -EINVAL, "unknown lifetime %d", a->lifetime);
-	if ((i = handlers_buffer_backend(c->server, a->backend, r)) < 0)
+	if ((i = handlers_buffer_backend(c->broker, a->backend, r)) < 0)
 		return i;
-	be = &c->server->backends->list[i];
+	be = &c->broker->backends->list[i];
 	if (handlers_buffer_request(a, be, req, &bytes, r) < 0 ||
 	    handlers_buffer_grants_from(be, a->grants, a->n_grants, grants,
 					r) < 0)
@@ -228,12 +228,12 @@ static int handlers_buffer_alloc_params(struct client *c,
 int handlers_buffer_room(struct client *c, const struct registry_new *p,
 			 struct registry_quota *q, struct reply *r)
 {
-	struct server *s = c->server;
-	struct config_quota cq = config_quota_for(s->cfg, c->peer.uid);
+	struct broker *br = c->broker;
+	struct config_quota cq = config_quota_for(br->cfg, c->peer.uid);
 	int ret;
 
 	*q = (struct registry_quota){ cq.bytes, cq.buffers };
-	ret = registry_check_add(s->reg, c->peer.uid, p->size, p->name, q);
+	ret = registry_check_add(br->reg, c->peer.uid, p->size, p->name, q);
 	if (ret == -EEXIST)
 		return reply_error(r, ret, "name '%s' is taken", p->name);
 	if (ret == -EDQUOT)
@@ -241,21 +241,21 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 				   (unsigned)c->peer.uid);
 	if (ret < 0)
 		return reply_error(r, ret, "size out of range");
-	if (c->conn->nholds >= s->cfg->max_holds_per_client)
+	if (c->conn->nholds >= br->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
 	return 0;
 }
 
 /* Takes a buffer that was never announced out of the registry again. */
-static void handlers_buffer_undo(struct server *s, struct registry_buffer *b)
+static void handlers_buffer_undo(struct broker *br, struct registry_buffer *b)
 {
-	struct backend *be = &s->backends->list[b->backend];
+	struct backend *be = &br->backends->list[b->backend];
 
 	if (be->desc->ops->release && b->priv)
 		be->desc->ops->release(be, b->priv);
 	close(b->fd);
 	b->fd = -1;		/* no REMOVED: it never arrived */
-	registry_buffer_remove(s->reg, b);
+	registry_buffer_remove(br->reg, b);
 }
 
 static int handlers_buffer_apply_grants(struct registry_buffer *b,
@@ -285,8 +285,8 @@ int handlers_buffer_register(struct client *c, struct registry_new *p,
 			     const struct handlers_buffer_grants *g,
 			     struct backend_buffer *out, struct reply *r)
 {
-	struct server *s = c->server;
-	struct backend *be = &s->backends->list[p->backend];
+	struct broker *br = c->broker;
+	struct backend *be = &br->backends->list[p->backend];
 	struct registry_buffer *b;
 	int ret;
 
@@ -294,7 +294,7 @@ int handlers_buffer_register(struct client *c, struct registry_new *p,
 	p->priv = out->priv;
 	if (out->layout.nplanes && !p->layout)
 		p->layout = &out->layout;
-	ret = registry_buffer_add(s->reg, c->conn, p, q, out->fd, &b);
+	ret = registry_buffer_add(br->reg, c->conn, p, q, out->fd, &b);
 	if (ret < 0) {
 		handlers_buffer_discard(be, out);
 		return reply_error(r, ret, ret == -EDQUOT ? "over quota for "
@@ -302,15 +302,15 @@ int handlers_buffer_register(struct client *c, struct registry_new *p,
 				   (unsigned)c->peer.uid);
 	}
 	if ((ret = handlers_buffer_apply_grants(b, g)) < 0 ||
-	    !(r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS))) {
-		handlers_buffer_undo(s, b);
+	    !(r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS))) {
+		handlers_buffer_undo(br, b);
 		return reply_error(r, ret < 0 ? ret : -ENOMEM,
 				   "cannot hand out the buffer");
 	}
 	/* The owner's fd is the registry's own, sent as is (no dup). */
 	reply_add_fd(r, b->fd, true);
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
-	registry_buffer_announce(s->reg, b);
+	registry_buffer_announce(br->reg, b);
 	return 0;
 }
 
@@ -322,7 +322,7 @@ static int handlers_buffer_alloc_finish(struct client *c,
 					int status, struct backend_buffer *out,
 					struct reply *r)
 {
-	struct backend *be = &c->server->backends->list[p->backend];
+	struct backend *be = &c->broker->backends->list[p->backend];
 
 	if (status < 0)
 		return reply_error(r, status, "%s allocation of %llu bytes "
@@ -378,7 +378,7 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 				       const struct handlers_buffer_grants *g,
 				       struct reply *r)
 {
-	struct server *s = c->server;
+	struct broker *br = c->broker;
 	size_t nlen = p->name ? strlen(p->name) + 1 : 1;
 	struct handlers_buffer_job *job = calloc(1, sizeof(*job) + nlen);
 
@@ -386,7 +386,7 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 		return reply_error(r, -ENOMEM, "out of memory");
 	job->base.run = handlers_buffer_job_run;
 	job->base.done = handlers_buffer_job_done;
-	job->be = &s->backends->list[p->backend];
+	job->be = &br->backends->list[p->backend];
 	job->seq = seq;
 	job->p = *p;
 	if (p->name)
@@ -401,7 +401,7 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	job->grants = *g;
 	job->out.fd = -1;
 	client_wait_job(c, &job->base);
-	worker_submit(s->worker, &job->base);
+	worker_submit(br->worker, &job->base);
 	r->deferred = true;
 	return 0;
 }
@@ -411,7 +411,7 @@ int handlers_buffer_alloc(struct client *c,
 			  struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__AllocRequest *a = req->alloc;
-	struct server *s = c->server;
+	struct broker *br = c->broker;
 	struct handlers_buffer_grants grants;
 	struct backend_request breq;
 	struct backend_buffer out = { .fd = -1 };
@@ -428,17 +428,17 @@ int handlers_buffer_alloc(struct client *c,
 	if (p.size >= HANDLERS_BUFFER_ASYNC_MIN)
 		return handlers_buffer_alloc_async(c, req->seq, &p, &breq,
 						   &grants, r);
-	be = &s->backends->list[p.backend];
+	be = &br->backends->list[p.backend];
 	ret = be->desc->ops->alloc(be, &breq, &out);
 	return handlers_buffer_alloc_finish(c, &p, &q, &grants, ret, &out, r);
 }
 
 /* The buffer @id, or NULL after putting -ENOENT in @r. */
-static struct registry_buffer *handlers_buffer_find(struct server *s,
+static struct registry_buffer *handlers_buffer_find(struct broker *br,
 						    uint64_t id,
 						    struct reply *r)
 {
-	struct registry_buffer *b = registry_buffer_by_id(s->reg, id);
+	struct registry_buffer *b = registry_buffer_by_id(br->reg, id);
 
 	if (!b)
 		reply_error(r, -ENOENT, "no buffer with id %llu",
@@ -448,7 +448,7 @@ static struct registry_buffer *handlers_buffer_find(struct server *s,
 
 /* The buffer an Import names, or NULL with the error in @r. */
 static struct registry_buffer *
-handlers_buffer_import_target(struct server *s,
+handlers_buffer_import_target(struct broker *br,
 			      const DmabufBroker__V1__ImportRequest *im,
 			      struct reply *r)
 {
@@ -456,13 +456,13 @@ handlers_buffer_import_target(struct server *s,
 
 	switch (im->target_case) {
 	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID:
-		return handlers_buffer_find(s, im->id, r);
+		return handlers_buffer_find(br, im->id, r);
 	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME:
 		if (!registry_name_valid(im->name)) {
 			reply_error(r, -EINVAL, "invalid buffer name");
 			return NULL;
 		}
-		b = registry_buffer_by_name(s->reg, im->name);
+		b = registry_buffer_by_name(br->reg, im->name);
 		if (!b)
 			reply_error(r, -ENOENT, "no buffer named '%s'", im->name);
 		return b;
@@ -477,8 +477,8 @@ int handlers_buffer_import(struct client *c,
 			   struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__ImportRequest *im = req->import;
-	struct server *s = c->server;
-	struct registry_buffer *b = handlers_buffer_import_target(s, im, r);
+	struct broker *br = c->broker;
+	struct registry_buffer *b = handlers_buffer_import_target(br, im, r);
 	struct backend *be;
 	int fd, ret;
 
@@ -489,12 +489,12 @@ int handlers_buffer_import(struct client *c,
 		return reply_error(r, -EACCES, "not allowed to import buffer %llu%s",
 				   (unsigned long long)b->id,
 				   im->read_only ? "" : " read-write");
-	if (!registry_hold_find(s->reg, b, c->conn) &&
-	    c->conn->nholds >= s->cfg->max_holds_per_client)
+	if (!registry_hold_find(br->reg, b, c->conn) &&
+	    c->conn->nholds >= br->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
 	if (im->read_only) {
 		/* A new fd on which the kernel refuses writes. */
-		be = &s->backends->list[b->backend];
+		be = &br->backends->list[b->backend];
 		if (!be->caps.read_only)
 			return handlers_buffer_no_read_only(r, be);
 		fd = be->desc->ops->export_fd(be, b->fd, b->priv, true);
@@ -506,12 +506,12 @@ int handlers_buffer_import(struct client *c,
 	} else {
 		reply_add_fd(r, b->fd, true);
 	}
-	ret = registry_hold_add(s->reg, b, c->conn, !im->read_only, 0);
+	ret = registry_hold_add(br->reg, b, c->conn, !im->read_only, 0);
 	if (ret < 0)
 		return reply_error(r, ret, "out of memory");
-	r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS);
+	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS);
 	if (!r->resp.buffer) {
-		registry_hold_drop(s->reg, b, c->conn);
+		registry_hold_drop(br->reg, b, c->conn);
 		return reply_error(r, -ENOMEM, "out of memory");
 	}
 	r->resp.buffer->read_only = im->read_only;
@@ -524,7 +524,7 @@ static struct registry_buffer *handlers_buffer_owned(struct client *c,
 						     uint64_t id,
 						     struct reply *r)
 {
-	struct registry_buffer *b = handlers_buffer_find(c->server, id, r);
+	struct registry_buffer *b = handlers_buffer_find(c->broker, id, r);
 
 	if (b && policy_may_manage(&c->peer, b->owner->uid) < 0) {
 		reply_error(r, -EPERM, "buffer %llu belongs to uid %u",
@@ -544,7 +544,7 @@ int handlers_buffer_publish(struct client *c,
 
 	if (!b)
 		return r->resp.status;
-	ret = registry_buffer_set_name(c->server->reg, b, p->name);
+	ret = registry_buffer_set_name(c->broker->reg, b, p->name);
 	if (ret == -EINVAL)
 		return reply_error(r, ret, "invalid buffer name");
 	if (ret == -EEXIST)
@@ -571,10 +571,10 @@ int handlers_buffer_grant(struct client *c,
 		return r->resp.status;
 	if (handlers_buffer_grant_from(g->grant, &pg) < 0)
 		return reply_error(r, -EINVAL, "invalid grant");
-	be = &c->server->backends->list[b->backend];
+	be = &c->broker->backends->list[b->backend];
 	if (pg.access == POLICY_ACCESS_READ && !be->caps.read_only)
 		return handlers_buffer_no_read_only(r, be);
-	ret = registry_buffer_grant(c->server->reg, b, &pg);
+	ret = registry_buffer_grant(c->broker->reg, b, &pg);
 	if (ret == -E2BIG)
 		return reply_error(r, ret, "at most %d grants per buffer",
 				   POLICY_MAX_GRANTS);
@@ -587,12 +587,12 @@ int handlers_buffer_release(struct client *c,
 			    const DmabufBroker__V1__Request *req,
 			    struct reply *r, int *fds)
 {
-	struct server *s = c->server;
-	struct registry_buffer *b = handlers_buffer_find(s, req->release->id, r);
+	struct broker *br = c->broker;
+	struct registry_buffer *b = handlers_buffer_find(br, req->release->id, r);
 
 	if (!b)
 		return r->resp.status;
-	if (registry_hold_drop(s->reg, b, c->conn) < 0)
+	if (registry_hold_drop(br->reg, b, c->conn) < 0)
 		return reply_error(r, -ENOENT, "this connection holds no fd of buffer %llu",
 				   (unsigned long long)b->id);
 	return 0;
@@ -609,6 +609,6 @@ int handlers_buffer_destroy(struct client *c,
 		return r->resp.status;
 	ctx.buffer_id = b->id;
 	log_ctx_msg(LOG_DEBUG, &ctx, "destroying buffer");
-	registry_buffer_remove(c->server->reg, b);
+	registry_buffer_remove(c->broker->reg, b);
 	return 0;
 }

@@ -19,18 +19,18 @@
 #include "client.h"
 #include "config.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
 
 
 /* The backend a Pin names, or the first available one that can pin. */
-static int handlers_import_pin_backend(struct server *s, const char *name,
+static int handlers_import_pin_backend(struct broker *br, const char *name,
 				       struct reply *r)
 {
-	const struct backend_set *set = s->backends;
+	const struct backend_set *set = br->backends;
 	int i;
 
 	if (*name) {
-		i = handlers_buffer_backend(s, name, r);
+		i = handlers_buffer_backend(br, name, r);
 		if (i >= 0 && !set->list[i].caps.pin)
 			return reply_error(r, -EOPNOTSUPP, "backend %s cannot "
 					   "pin memory", name);
@@ -84,8 +84,8 @@ static int handlers_import_params(struct client *c, uint64_t size, int be,
 				  struct imgfmt_layout *layout,
 				  struct registry_new *p, struct reply *r)
 {
-	const struct config *cfg = c->server->cfg;
-	const struct backend *b = &c->server->backends->list[be];
+	const struct config *cfg = c->broker->cfg;
+	const struct backend *b = &c->broker->backends->list[be];
 	char why[128];
 
 	if (*name && !registry_name_valid(name))
@@ -118,9 +118,9 @@ int handlers_import_pin(struct client *c, const DmabufBroker__V1__Request *req,
 	struct backend *be;
 	int i, ret;
 
-	if ((i = handlers_import_pin_backend(c->server, pin->backend, r)) < 0)
+	if ((i = handlers_import_pin_backend(c->broker, pin->backend, r)) < 0)
 		return i;
-	be = &c->server->backends->list[i];
+	be = &c->broker->backends->list[i];
 	if (handlers_import_check_memfd(fds[0], pin->offset, pin->length, r) < 0 ||
 	    handlers_import_params(c, pin->length, i, pin->name, pin->lifetime,
 				   pin->layout, &layout, &p, r) < 0 ||
@@ -159,7 +159,7 @@ int handlers_import_adopt(struct client *c,
 			  struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__AdoptRequest *a = req->adopt;
-	int i = backend_set_find(c->server->backends, "adopted");
+	int i = backend_set_find(c->broker->backends, "adopted");
 	struct backend_buffer out = { .fd = -1 };
 	struct handlers_buffer_grants grants;
 	struct imgfmt_layout layout;
@@ -172,7 +172,7 @@ int handlers_import_adopt(struct client *c,
 	if (handlers_import_dmabuf_size(fds[0], &size, r) < 0 ||
 	    handlers_import_params(c, size, i, a->name, a->lifetime, a->layout,
 				   &layout, &p, r) < 0 ||
-	    handlers_buffer_grants_from(&c->server->backends->list[i],
+	    handlers_buffer_grants_from(&c->broker->backends->list[i],
 					a->grants, a->n_grants, &grants, r) < 0 ||
 	    handlers_buffer_room(c, &p, &q, r) < 0)
 		return r->resp.status;

@@ -9,7 +9,7 @@
 #include "config.h"
 #include "describe.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
 #include "wire.h"
 
 /* Room left in a frame for the envelope around the list entries. */
@@ -33,7 +33,7 @@ handlers_query_list_entry(struct client *c, struct reply *r,
 	DmabufBroker__V1__BufferInfo *info;
 	size_t size;
 
-	info = describe_buffer(r, c->server, b, DESCRIBE_HOLDERS);
+	info = describe_buffer(r, c->broker, b, DESCRIBE_HOLDERS);
 	if (!info)
 		return NULL;
 	size = handlers_query_entry_size(info);
@@ -63,7 +63,7 @@ int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
 	out->buffers = reply_alloc(r, max * sizeof(*out->buffers));
 	if (!out->buffers)
 		return reply_error(r, -ENOMEM, "out of memory");
-	b = registry_buffer_after(c->server->reg, l->after_id);
+	b = registry_buffer_after(c->broker->reg, l->after_id);
 	for (; b && out->n_buffers < max; b = registry_buffer_next(b)) {
 		DmabufBroker__V1__BufferInfo *info =
 			handlers_query_list_entry(c, r, b, &used,
@@ -87,24 +87,24 @@ int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
 			struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__InfoRequest *in = req->info;
-	struct server *s = c->server;
+	struct broker *br = c->broker;
 	const struct registry_buffer *b;
 
 	switch (in->target_case) {
 	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID:
-		b = registry_buffer_by_id(s->reg, in->id);
+		b = registry_buffer_by_id(br->reg, in->id);
 		break;
 	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME:
 		if (!registry_name_valid(in->name))
 			return reply_error(r, -EINVAL, "invalid buffer name");
-		b = registry_buffer_by_name(s->reg, in->name);
+		b = registry_buffer_by_name(br->reg, in->name);
 		break;
 	default:
 		return reply_error(r, -EINVAL, "info needs an id or a name");
 	}
 	if (!b)
 		return reply_error(r, -ENOENT, "no such buffer");
-	r->resp.buffer = describe_buffer(r, s, b, DESCRIBE_HOLDERS);
+	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS);
 	if (!r->resp.buffer)
 		return reply_error(r, -ENOMEM, "out of memory");
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;
@@ -115,12 +115,12 @@ int handlers_query_stats(struct client *c,
 			 const DmabufBroker__V1__Request *req,
 			 struct reply *r, int *fds)
 {
-	struct server *s = c->server;
+	struct broker *br = c->broker;
 	DmabufBroker__V1__StatsReply *st = reply_alloc(r, sizeof(*st));
 	DmabufBroker__V1__UsageLimits *me = reply_alloc(r, sizeof(*me));
-	struct registry_totals t = registry_totals(s->reg);
-	struct registry_usage use = registry_usage_of(s->reg, c->peer.uid);
-	struct config_quota q = config_quota_for(s->cfg, c->peer.uid);
+	struct registry_totals t = registry_totals(br->reg);
+	struct registry_usage use = registry_usage_of(br->reg, c->peer.uid);
+	struct config_quota q = config_quota_for(br->cfg, c->peer.uid);
 
 	if (!st || !me)
 		return reply_error(r, -ENOMEM, "out of memory");
@@ -130,17 +130,17 @@ int handlers_query_stats(struct client *c,
 		.base = me->base, .bytes = use.bytes, .buffers = use.buffers,
 		.max_bytes = q.bytes, .max_buffers = q.buffers,
 	};
-	st->clients = s->nclients;
+	st->clients = br->nclients;
 	st->buffers = t.buffers;
 	st->bytes = t.bytes;
 	st->named = t.named;
 	st->persistent = t.persistent;
-	st->requests = s->requests + 1;		/* this one included */
-	st->errors = s->errors;
-	st->uptime_usec = server_uptime_usec(s);
+	st->requests = br->requests + 1;		/* this one included */
+	st->errors = br->errors;
+	st->uptime_usec = broker_uptime_usec(br);
 	st->caller = me;
-	st->max_clients = s->cfg->max_clients;
-	st->max_buffer_size = s->cfg->max_buffer_size;
+	st->max_clients = br->cfg->max_clients;
+	st->max_buffer_size = br->cfg->max_buffer_size;
 	r->resp.stats = st;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_STATS;
 	return 0;
@@ -186,7 +186,7 @@ int handlers_query_backends(struct client *c,
 			    const DmabufBroker__V1__Request *req,
 			    struct reply *r, int *fds)
 {
-	const struct backend_set *set = c->server->backends;
+	const struct backend_set *set = c->broker->backends;
 	DmabufBroker__V1__BackendsReply *out = reply_alloc(r, sizeof(*out));
 	DmabufBroker__V1__BackendInfo *info = reply_alloc(r, set->n * sizeof(*info) + 1);
 

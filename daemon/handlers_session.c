@@ -9,7 +9,8 @@
 #include "config.h"
 #include "log.h"
 #include "registry.h"
-#include "server.h"
+#include "broker.h"
+#include "watch.h"
 
 static bool handlers_session_name_valid(const char *name)
 {
@@ -32,10 +33,10 @@ handlers_session_hello_body(struct client *c, struct reply *r)
 	if (!h)
 		return NULL;
 	dmabuf_broker__v1__hello_reply__init(h);
-	h->protocol_version = SERVER_PROTOCOL_VERSION;
-	h->server_version = SERVER_VERSION;
+	h->protocol_version = BROKER_PROTOCOL_VERSION;
+	h->server_version = BROKER_VERSION;
 	h->client_id = c->id;
-	h->max_frame = c->server->cfg->max_request_size;
+	h->max_frame = c->broker->cfg->max_request_size;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_HELLO;
 	r->resp.hello = h;
 	return h;
@@ -48,14 +49,14 @@ int handlers_session_hello(struct client *c,
 	const DmabufBroker__V1__Hello *hello = req->hello;
 	struct log_ctx ctx = client_log_ctx(c);
 
-	if (hello->protocol_version != SERVER_PROTOCOL_VERSION) {
+	if (hello->protocol_version != BROKER_PROTOCOL_VERSION) {
 		/* Say which version we speak, then hang up. */
 		client_close_after_reply(c);
 		handlers_session_hello_body(c, r);
 		return reply_error(r, -EPROTO,
 				   "protocol version %u not supported (broker speaks %u)",
 				   hello->protocol_version,
-				   SERVER_PROTOCOL_VERSION);
+				   BROKER_PROTOCOL_VERSION);
 	}
 	if (!handlers_session_name_valid(hello->client_name))
 		return reply_error(r, -EINVAL,
@@ -74,6 +75,6 @@ int handlers_session_watch(struct client *c,
 			   const DmabufBroker__V1__Request *req,
 			   struct reply *r, int *fds)
 {
-	server_set_watching(c->server, c, req->watch->enable);
+	watch_set(c->broker->watch, c, req->watch->enable);
 	return 0;
 }

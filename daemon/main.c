@@ -159,10 +159,10 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 static void main_notify_status(const struct server *srv)
 {
-	struct registry_totals t = registry_totals(srv->reg);
+	struct registry_totals t = registry_totals(srv->broker.reg);
 
 	sd_notifyf(0, "STATUS=%u clients, %llu buffers, %llu bytes",
-		   srv->nclients, (unsigned long long)t.buffers,
+		   srv->broker.nclients, (unsigned long long)t.buffers,
 		   (unsigned long long)t.bytes);
 }
 

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "quota.h"
 #include "registry.h"
+#include "watch.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -31,25 +32,12 @@
 #define SERVER_ACCEPT_BATCH 32
 #define SERVER_BACKLOG 128
 
-static uint64_t server_monotonic_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t server_uptime_usec(const struct server *s)
-{
-	return server_monotonic_usec() - s->start_usec;
-}
-
 /* Each backend's counters, and the release of its private state. */
 static void server_on_registry_backend(void *ctx, enum registry_event ev,
 				       struct registry_buffer *b)
 {
-	struct server *s = ctx;
-	struct backend *be = &s->backends->list[b->backend];
+	struct broker *br = ctx;
+	struct backend *be = &br->backends->list[b->backend];
 
 	if (ev == REGISTRY_ADDED) {
 		be->buffers++;
@@ -63,64 +51,12 @@ static void server_on_registry_backend(void *ctx, enum registry_event ev,
 	}
 }
 
-/* What watching clients hear. */
-static void server_on_registry_watch(void *ctx, enum registry_event ev,
-				     struct registry_buffer *b)
+/* A client died: it is freed from ev_reap, never inside its own
+ * callback. */
+static void server_on_client_dead(void *ctx, struct client *c)
 {
 	struct server *s = ctx;
 
-	if (ev == REGISTRY_ADDED)
-		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED, b);
-	else if (ev == REGISTRY_NAMED)
-		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
-	else if (ev == REGISTRY_REMOVED)
-		server_broadcast(s, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
-}
-
-void server_broadcast(struct server *s, DmabufBroker__V1__Event__Type type,
-		      const struct registry_buffer *b)
-{
-	static uint8_t frame[DBB_WIRE_MAX_FRAME];
-	DmabufBroker__V1__Event ev = DMABUF_BROKER__V1__EVENT__INIT;
-	DmabufBroker__V1__ServerMessage msg =
-		DMABUF_BROKER__V1__SERVER_MESSAGE__INIT;
-	struct reply arena;
-	struct client *c;
-	ssize_t len;
-
-	if (!s->watchers || s->stopping)
-		return;
-	reply_init(&arena, 0);
-	ev.type = type;
-	ev.buffer = describe_buffer(&arena, s, b, 0);
-	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	len = ev.buffer ? wire_pack(&msg.base, frame, sizeof(frame)) : -ENOMEM;
-	reply_fini(&arena);
-	if (len < 0) {
-		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
-		return;
-	}
-	/* A watcher whose queue overflows is killed, not unlinked: safe. */
-	DL_FOREACH2(s->watchers, c, watch_next) {
-		if (!c->dead)
-			client_send_packed(c, frame, (size_t)len, NULL);
-	}
-}
-
-void server_set_watching(struct server *s, struct client *c, bool on)
-{
-	if (on == c->watching)
-		return;
-	if (on)
-		DL_APPEND2(s->watchers, c, watch_prev, watch_next);
-	else
-		DL_DELETE2(s->watchers, c, watch_prev, watch_next);
-	c->watching = on;
-}
-
-void server_schedule_reap(struct server *s, struct client *c)
-{
 	c->dead_next = s->dead;
 	s->dead = c;
 	event_active(s->ev_reap, EV_TIMEOUT, 0);
@@ -128,9 +64,9 @@ void server_schedule_reap(struct server *s, struct client *c)
 
 static void server_reap_one(struct server *s, struct client *c)
 {
-	server_set_watching(s, c, false);
+	watch_set(s->broker.watch, c, false);
 	DL_DELETE(s->clients, c);
-	s->nclients--;
+	s->broker.nclients--;
 	client_free(c);
 }
 
@@ -149,14 +85,15 @@ static void server_on_reap(evutil_socket_t fd, short what, void *arg)
 
 static void server_add_client(struct server *s, int fd)
 {
+	const struct client_owner owner = { server_on_client_dead, s };
 	struct policy_peer peer;
 	struct client *c;
 	int ret;
 
-	if (s->nclients >= s->cfg->max_clients) {
+	if (s->broker.nclients >= s->broker.cfg->max_clients) {
 		log_ctx_limited(LOG_WARNING, NULL,
 				"refusing connection: %u clients already",
-				s->nclients);
+				s->broker.nclients);
 		close(fd);
 		return;
 	}
@@ -166,14 +103,14 @@ static void server_add_client(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	c = client_create(s, fd, s->next_client_id, &peer);
+	c = client_create(&s->broker, &owner, fd, s->next_client_id, &peer);
 	if (!c) {
 		log_msg(LOG_ERR, "cannot set up a client: out of memory");
 		return;
 	}
 	s->next_client_id++;
 	DL_APPEND(s->clients, c);
-	s->nclients++;
+	s->broker.nclients++;
 }
 
 /* Out of fds: stop accepting for a moment instead of spinning. */
@@ -223,29 +160,31 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 int server_init(struct server *s, struct event_base *base,
 		const struct config *cfg, struct backend_set *backends)
 {
+	struct broker *br = &s->broker;
+
 	memset(s, 0, sizeof(*s));
-	s->base = base;
-	s->cfg = cfg;
-	s->backends = backends;
+	br->base = base;
+	br->cfg = cfg;
+	br->backends = backends;
+	br->start_usec = broker_monotonic_usec();
 	s->listen_fd = -1;
 	s->next_client_id = 1;
-	s->start_usec = server_monotonic_usec();
-	if (event_base_priority_init(base, SERVER_NPRIO) < 0)
+	if (event_base_priority_init(base, BROKER_NPRIO) < 0)
 		return -EINVAL;
-	s->reg = registry_create();
-	if (s->reg) {
-		registry_subscribe(s->reg, server_on_registry_backend, s);
-		registry_subscribe(s->reg, server_on_registry_watch, s);
-	}
+	br->reg = registry_create();
+	if (br->reg)
+		registry_subscribe(br->reg, server_on_registry_backend, br);
+	br->watch = br->reg ? watch_create(br) : NULL;
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
-	s->worker = worker_create(base, SERVER_PRIO_CLIENT);
-	if (!s->reg || !s->ev_reap || !s->ev_backoff || !s->worker)
+	br->worker = worker_create(base, BROKER_PRIO_CLIENT);
+	if (!br->reg || !br->watch || !s->ev_reap || !s->ev_backoff ||
+	    !br->worker)
 		return -ENOMEM;
-	event_priority_set(s->ev_reap, SERVER_PRIO_HIGH);
-	event_priority_set(s->ev_backoff, SERVER_PRIO_HIGH);
-	s->quota = quota_create(base, SERVER_PRIO_HIGH, s->reg, backends);
-	if (!s->quota)
+	event_priority_set(s->ev_reap, BROKER_PRIO_HIGH);
+	event_priority_set(s->ev_backoff, BROKER_PRIO_HIGH);
+	br->quota = quota_create(base, BROKER_PRIO_HIGH, br->reg, backends);
+	if (!br->quota)
 		log_msg(LOG_WARNING, "cannot watch buffer releases (%s): quota "
 			"is given back when a buffer leaves the registry",
 			strerror(errno));
@@ -295,7 +234,7 @@ static int server_remove_stale(const struct sockaddr_un *addr)
 
 static int server_bind(struct server *s)
 {
-	const char *path = s->cfg->socket_path;
+	const char *path = s->broker.cfg->socket_path;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd, ret;
 
@@ -316,7 +255,7 @@ static int server_bind(struct server *s)
 		errno = ENOMEM;
 		goto err_close_fd;
 	}
-	if (chmod(path, s->cfg->socket_mode) < 0 ||
+	if (chmod(path, s->broker.cfg->socket_mode) < 0 ||
 	    listen(fd, SERVER_BACKLOG) < 0)
 		goto err_close_fd;
 	s->listen_fd = fd;
@@ -378,14 +317,14 @@ int server_listen(struct server *s)
 	ret = n > 0 ? server_take_activated(s, n) : server_bind(s);
 	if (ret < 0) {
 		log_msg(LOG_ERR, "cannot listen on %s: %s",
-			n > 0 ? "the socket systemd passed" : s->cfg->socket_path,
+			n > 0 ? "the socket systemd passed" : s->broker.cfg->socket_path,
 			strerror(-ret));
 		return ret;
 	}
-	s->ev_accept = event_new(s->base, s->listen_fd, EV_READ | EV_PERSIST,
+	s->ev_accept = event_new(s->broker.base, s->listen_fd, EV_READ | EV_PERSIST,
 				 server_on_accept, s);
 	if (!s->ev_accept ||
-	    event_priority_set(s->ev_accept, SERVER_PRIO_HIGH) < 0 ||
+	    event_priority_set(s->ev_accept, BROKER_PRIO_HIGH) < 0 ||
 	    event_add(s->ev_accept, NULL) < 0)
 		return -ENOMEM;
 	log_msg(LOG_INFO, "listening on %s%s", server_socket_path(s),
@@ -395,7 +334,7 @@ int server_listen(struct server *s)
 
 const char *server_socket_path(const struct server *s)
 {
-	return s->path ? s->path : s->cfg->socket_path;
+	return s->path ? s->path : s->broker.cfg->socket_path;
 }
 
 void server_fini(struct server *s)
@@ -403,6 +342,7 @@ void server_fini(struct server *s)
 	struct client *c, *tmp;
 
 	s->stopping = true;
+	watch_stop(s->broker.watch);
 	DL_FOREACH_SAFE(s->clients, c, tmp) {
 		if (!c->dead)
 			client_kill(c, NULL);
@@ -410,11 +350,11 @@ void server_fini(struct server *s)
 	if (s->ev_reap)
 		server_on_reap(-1, 0, s);
 	/* Every job's client is gone: their buffers are just closed. */
-	worker_destroy(s->worker);
-	quota_stop(s->quota);
-	registry_destroy(s->reg);
-	s->reg = NULL;
-	quota_destroy(s->quota);
+	worker_destroy(s->broker.worker);
+	quota_stop(s->broker.quota);
+	registry_destroy(s->broker.reg);
+	quota_destroy(s->broker.quota);
+	watch_destroy(s->broker.watch);
 	if (s->ev_accept)
 		event_free(s->ev_accept);
 	if (s->ev_backoff)
