@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dmabuf_sg buffers as dma-bufs: the dma_buf_ops shared by allocated and
- * pinned buffers, and the export of a filled buffer.
+ * pinned buffers and views, and the export of a filled buffer.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
@@ -100,7 +100,10 @@ dmabuf_sg_buffer_map(struct dma_buf_attachment *attachment,
 	struct dmabuf_sg_attachment *a = attachment->priv;
 	int ret;
 
-	/* A read-only pin may hold pages shared with others: never DMA into it. */
+	/*
+	 * A read-only pin may hold pages shared with others, a read-only view
+	 * is read-only by contract: never DMA into either.
+	 */
 	if (!buf->writable && dir != DMA_TO_DEVICE)
 		return ERR_PTR(-EPERM);
 	if (a->mapped)
@@ -133,36 +136,54 @@ static void dmabuf_sg_buffer_unmap(struct dma_buf_attachment *attachment,
 	dma_unmap_sgtable(attachment->dev, table, a->dir, 0);
 }
 
-static int dmabuf_sg_buffer_begin_cpu(struct dma_buf *dmabuf,
-				      enum dma_data_direction dir)
+/* Sync @buf's kernel mapping and mapped attachments for the CPU or back. */
+static void dmabuf_sg_buffer_sync(struct dmabuf_sg_buffer *buf, bool for_cpu)
 {
-	struct dmabuf_sg_buffer *buf = dmabuf->priv;
 	struct dmabuf_sg_attachment *a;
 
 	mutex_lock(&buf->lock);
-	if (buf->vmap_count)
+	if (buf->vmap_count && for_cpu)
 		invalidate_kernel_vmap_range(buf->vaddr, buf->size);
-	list_for_each_entry(a, &buf->attachments, node)
-		if (a->mapped)
+	else if (buf->vmap_count)
+		flush_kernel_vmap_range(buf->vaddr, buf->size);
+	list_for_each_entry(a, &buf->attachments, node) {
+		if (!a->mapped)
+			continue;
+		if (for_cpu)
 			dma_sync_sgtable_for_cpu(a->dev, &a->table, a->dir);
+		else
+			dma_sync_sgtable_for_device(a->dev, &a->table, a->dir);
+	}
 	mutex_unlock(&buf->lock);
+}
+
+/*
+ * CPU access brackets sync the buffer's own mappings and, for a view, those
+ * of its parent, whose devices write the pages the view reads.  A strictly
+ * read-only buffer (a read-only view) refuses a bracket for writing.
+ */
+static int dmabuf_sg_buffer_cpu_access(struct dmabuf_sg_buffer *buf,
+				       enum dma_data_direction dir, bool begin)
+{
+	if (!buf->writable && buf->ops->strict_read_only &&
+	    dir != DMA_FROM_DEVICE)
+		return -EPERM;
+	dmabuf_sg_buffer_sync(buf, begin);
+	if (buf->parent)
+		dmabuf_sg_buffer_sync(buf->parent->priv, begin);
 	return 0;
+}
+
+static int dmabuf_sg_buffer_begin_cpu(struct dma_buf *dmabuf,
+				      enum dma_data_direction dir)
+{
+	return dmabuf_sg_buffer_cpu_access(dmabuf->priv, dir, true);
 }
 
 static int dmabuf_sg_buffer_end_cpu(struct dma_buf *dmabuf,
 				    enum dma_data_direction dir)
 {
-	struct dmabuf_sg_buffer *buf = dmabuf->priv;
-	struct dmabuf_sg_attachment *a;
-
-	mutex_lock(&buf->lock);
-	if (buf->vmap_count)
-		flush_kernel_vmap_range(buf->vaddr, buf->size);
-	list_for_each_entry(a, &buf->attachments, node)
-		if (a->mapped)
-			dma_sync_sgtable_for_device(a->dev, &a->table, a->dir);
-	mutex_unlock(&buf->lock);
-	return 0;
+	return dmabuf_sg_buffer_cpu_access(dmabuf->priv, dir, false);
 }
 
 /*
@@ -234,6 +255,13 @@ static int dmabuf_sg_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct dmabuf_sg_buffer *buf = dmabuf->priv;
 	int ret = 0;
+
+	/*
+	 * Importers write through their kernel mapping and cannot be told it
+	 * is read-only: a read-only view offers none.
+	 */
+	if (!buf->writable && buf->ops->strict_read_only)
+		return -EPERM;
 
 	mutex_lock(&buf->lock);
 	if (!buf->vmap_count) {
@@ -432,9 +460,20 @@ void dmabuf_sg_buffer_info(struct dmabuf_sg_buffer *buf, struct dma_buf *dmabuf,
 	info->vmaps = buf->vmap_count;
 	mutex_unlock(&buf->lock);
 
-	memset(info->name, 0, sizeof(info->name));
+	dmabuf_sg_buffer_name(dmabuf, info->name);
+}
+
+/**
+ * dmabuf_sg_buffer_name() - copy a dma-buf's current name
+ * @dmabuf: any dma-buf.
+ * @name: receives the name, NUL-terminated and zero-padded (all zeros when
+ *	unnamed).
+ */
+void dmabuf_sg_buffer_name(struct dma_buf *dmabuf, char name[DMABUF_SG_NAME_LEN])
+{
+	memset(name, 0, DMABUF_SG_NAME_LEN);
 	spin_lock(&dmabuf->name_lock);
 	if (dmabuf->name)
-		strscpy(info->name, dmabuf->name, sizeof(info->name));
+		strscpy(name, dmabuf->name, DMABUF_SG_NAME_LEN);
 	spin_unlock(&dmabuf->name_lock);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dmabuf_sg internal interfaces: the buffer shared by the create paths
- * (alloc.c, pin.c), the dma_buf_ops (buffer.c), the statistics (stats.c) and
- * the device (main.c).
+ * (alloc.c, pin.c, view.c), the dma_buf_ops (buffer.c), the statistics
+ * (stats.c) and the device (main.c).
  */
 #ifndef DMABUF_SG_H
 #define DMABUF_SG_H
@@ -27,27 +27,36 @@ extern unsigned long dmabuf_sg_max_total_bytes;
 struct dmabuf_sg_buffer;
 
 /**
- * struct dmabuf_sg_buffer_kind - what differs between ALLOC and PIN buffers
+ * struct dmabuf_sg_buffer_kind - what differs between ALLOC, PIN and VIEW
  * @kind: DMABUF_SG_KIND_* reported by INFO.
- * @release_pages: give back the pages in @buf->parts (free or unpin).
+ * @strict_read_only: a read-only buffer of this kind also refuses kernel
+ *	mappings and CPU access brackets for writing (-EPERM); without it
+ *	(PIN) vmap is PAGE_KERNEL_RO and brackets take any direction.
+ * @release_pages: give back the pages (free, unpin, or for a view drop the
+ *	reference on its parent).
  */
 struct dmabuf_sg_buffer_kind {
 	u32 kind;
+	bool strict_read_only;
 	void (*release_pages)(struct dmabuf_sg_buffer *buf);
 };
 
 /**
  * struct dmabuf_sg_buffer - one exported buffer (dma_buf->priv)
  * @ops: kind-specific callbacks.
- * @flags: creation flags (DMABUF_SG_ALLOC_* or DMABUF_SG_PIN_*).
- * @writable: CPU and devices may write (false only for read-only pins).
+ * @flags: creation flags (DMABUF_SG_ALLOC_*, DMABUF_SG_PIN_* or
+ *	DMABUF_SG_VIEW_*).
+ * @writable: CPU and devices may write (false for read-only pins and views).
  * @size: dma-buf size, whole pages.
- * @offset: offset of the first requested byte (PIN), 0 for ALLOC.
+ * @offset: offset of the first requested byte (PIN), 0 for ALLOC, offset
+ *	in @parent's buffer (VIEW).
  * @length: requested length in bytes.
  * @npages: pages of the buffer (@size >> PAGE_SHIFT).
  * @parts: PIN: every pinned page, @nr_parts entries (unused ones NULL).
  * @nr_parts: capacity of @parts (0 for ALLOC).
  * @blocks_list: ALLOC: the head page of every block, linked by page->lru.
+ * @parent: VIEW: the ALLOC or PIN dma-buf whose pages the view shares; the
+ *	view holds a reference on it.  NULL for ALLOC and PIN.
  * @table: the buffer's sg_table, contiguous pages merged; the one
  *	description of the buffer's layout, used by mmap, vmap and attach.
  * @blocks: blocks per order the buffer was made of.
@@ -69,6 +78,7 @@ struct dmabuf_sg_buffer {
 	struct page **parts;
 	unsigned long nr_parts;
 	struct list_head blocks_list;
+	struct dma_buf *parent;
 	struct sg_table table;
 	u32 blocks[DMABUF_SG_ORDERS];
 
@@ -99,6 +109,7 @@ struct dma_buf *dmabuf_sg_buffer_export(struct dmabuf_sg_buffer *buf,
 struct dmabuf_sg_buffer *dmabuf_sg_buffer_from_dmabuf(struct dma_buf *dmabuf);
 void dmabuf_sg_buffer_info(struct dmabuf_sg_buffer *buf, struct dma_buf *dmabuf,
 			   struct dmabuf_sg_info *info);
+void dmabuf_sg_buffer_name(struct dma_buf *dmabuf, char name[DMABUF_SG_NAME_LEN]);
 
 /* alloc.c */
 struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags);
@@ -106,6 +117,10 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags);
 /* pin.c */
 struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
 					      u32 flags);
+
+/* view.c */
+struct dmabuf_sg_buffer *dmabuf_sg_view_create(struct dma_buf *source,
+					       u64 offset, u64 length, u32 flags);
 
 /* stats.c */
 int dmabuf_sg_stats_reserve(size_t bytes);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dmabuf_sg: scatter-gather allocation and user-memory pinning exported as
- * dma-bufs.  This file holds the module parameters, the ioctls of the misc
+ * dma-bufs, and views of them.  This file holds the module parameters, the ioctls of the misc
  * device /dev/dmabuf_sg, and module init/exit.
  */
 #include <linux/dma-buf.h>
@@ -195,6 +195,52 @@ static long dmabuf_sg_ioctl_pin(void __user *uarg)
 				  &arg.fd);
 }
 
+static int dmabuf_sg_check_view_args(const struct dmabuf_sg_view *arg)
+{
+	if (arg->reserved || dmabuf_sg_check_fd_flags(arg->fd_flags))
+		return -EINVAL;
+	/* A read-only view must not hand out a writable file. */
+	if ((arg->flags & DMABUF_SG_VIEW_READ_ONLY) &&
+	    (arg->fd_flags & O_ACCMODE) != O_RDONLY)
+		return -EINVAL;
+	if (arg->fd > INT_MAX)
+		return -EBADF;
+	return 0;
+}
+
+static long dmabuf_sg_ioctl_view(void __user *uarg)
+{
+	char name[DMABUF_SG_NAME_LEN];
+	struct dma_buf *source, *dmabuf;
+	struct dmabuf_sg_buffer *buf;
+	struct dmabuf_sg_export exp;
+	struct dmabuf_sg_view arg;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	ret = dmabuf_sg_check_view_args(&arg);
+	if (ret)
+		return ret;
+
+	source = dma_buf_get(arg.fd);
+	if (IS_ERR(source))
+		return PTR_ERR(source);
+	buf = dmabuf_sg_view_create(source, arg.offset, arg.length, arg.flags);
+	dmabuf_sg_buffer_name(source, name);
+	dma_buf_put(source);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+
+	exp.fd_flags = arg.fd_flags;
+	exp.name = name;
+	dmabuf = dmabuf_sg_buffer_export(buf, &exp);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),
+				  &arg.out_fd);
+}
+
 static long dmabuf_sg_ioctl_info(void __user *uarg)
 {
 	struct dmabuf_sg_buffer *buf;
@@ -236,6 +282,8 @@ static long dmabuf_sg_ioctl(struct file *file, unsigned int cmd,
 		return dmabuf_sg_ioctl_pin(uarg);
 	case DMABUF_SG_IOCTL_INFO:
 		return dmabuf_sg_ioctl_info(uarg);
+	case DMABUF_SG_IOCTL_VIEW:
+		return dmabuf_sg_ioctl_view(uarg);
 	case DMA_HEAP_IOCTL_ALLOC:
 		return dmabuf_sg_ioctl_heap_alloc(uarg);
 	default:

@@ -24,6 +24,7 @@ static void dmabuf_sg_pin_release_pages(struct dmabuf_sg_buffer *buf)
 
 static const struct dmabuf_sg_buffer_kind dmabuf_sg_pin_kind = {
 	.kind = DMABUF_SG_KIND_PIN,
+	.strict_read_only = false,	/* PAGE_KERNEL_RO vmap, any bracket */
 	.release_pages = dmabuf_sg_pin_release_pages,
 };
 

@@ -4,6 +4,7 @@
  * attributes of the misc device, in /sys/class/misc/dmabuf_sg/stats/:
  *
  *   live_buffers      buffers alive now (allocated and pinned)
+ *   live_views        views alive now (they hold no memory of their own)
  *   allocated_bytes   bytes of live ALLOC buffers
  *   pinned_bytes      bytes of live PIN buffers (whole pages)
  *   reserved_bytes    bytes counted against max_total_bytes
@@ -23,6 +24,7 @@
  * struct dmabuf_sg_stats - module-wide counters
  * @reserved: bytes of live buffers and of buffers being created.
  * @live_buffers: buffers alive.
+ * @live_views: views alive.
  * @allocated: bytes of live ALLOC buffers.
  * @pinned: bytes of live PIN buffers.
  * @alloc_failures: failed ALLOC requests (past input validation).
@@ -32,6 +34,7 @@
 struct dmabuf_sg_stats {
 	atomic64_t reserved;
 	atomic64_t live_buffers;
+	atomic64_t live_views;
 	atomic64_t allocated;
 	atomic64_t pinned;
 	atomic64_t alloc_failures;
@@ -75,12 +78,17 @@ static atomic64_t *dmabuf_sg_stats_bytes(const struct dmabuf_sg_buffer *buf)
 
 /**
  * dmabuf_sg_stats_buffer_live() - count a buffer whose pages are in place
- * @buf: the buffer, its size reserved.
+ * @buf: the buffer, its size reserved (a view reserves nothing: it only
+ *	counts in live_views).
  */
 void dmabuf_sg_stats_buffer_live(const struct dmabuf_sg_buffer *buf)
 {
 	unsigned int order;
 
+	if (buf->ops->kind == DMABUF_SG_KIND_VIEW) {
+		atomic64_inc(&dmabuf_sg_stats.live_views);
+		return;
+	}
 	atomic64_inc(&dmabuf_sg_stats.live_buffers);
 	atomic64_add(buf->size, dmabuf_sg_stats_bytes(buf));
 	if (buf->ops->kind != DMABUF_SG_KIND_ALLOC)
@@ -97,6 +105,10 @@ void dmabuf_sg_stats_buffer_dead(const struct dmabuf_sg_buffer *buf)
 {
 	unsigned int order;
 
+	if (buf->ops->kind == DMABUF_SG_KIND_VIEW) {
+		atomic64_dec(&dmabuf_sg_stats.live_views);
+		return;
+	}
 	if (buf->ops->kind == DMABUF_SG_KIND_ALLOC)
 		for (order = 0; order < DMABUF_SG_ORDERS; order++)
 			atomic64_sub(buf->blocks[order],
@@ -126,6 +138,7 @@ static ssize_t name##_show(struct device *dev,					\
 static DEVICE_ATTR_RO(name)
 
 DMABUF_SG_STATS_ATTR(live_buffers, live_buffers);
+DMABUF_SG_STATS_ATTR(live_views, live_views);
 DMABUF_SG_STATS_ATTR(allocated_bytes, allocated);
 DMABUF_SG_STATS_ATTR(pinned_bytes, pinned);
 DMABUF_SG_STATS_ATTR(reserved_bytes, reserved);
@@ -148,6 +161,7 @@ static DEVICE_ATTR_RO(blocks_per_order);
 
 static struct attribute *dmabuf_sg_stats_attrs[] = {
 	&dev_attr_live_buffers.attr,
+	&dev_attr_live_views.attr,
 	&dev_attr_allocated_bytes.attr,
 	&dev_attr_pinned_bytes.attr,
 	&dev_attr_reserved_bytes.attr,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * dmabuf_sg: scatter-gather allocation and user-memory pinning exported as
- * dma-bufs, through the misc device /dev/dmabuf_sg.
+ * dma-bufs, through the misc device /dev/dmabuf_sg, and views (read-only or
+ * a sub-range) of the dma-bufs it exported.
  *
  * Conventions shared by every ioctl of this file:
  *
@@ -127,29 +128,100 @@ struct dmabuf_sg_pin {
 	__u64 reserved;
 };
 
+/**
+ * DMABUF_SG_VIEW_READ_ONLY - the view may only be read
+ *
+ * Enforced, not advisory: the view's file is O_RDONLY, so writable shared
+ * mappings fail with -EACCES (and mprotect() cannot add PROT_WRITE);
+ * devices may only map it DMA_TO_DEVICE (other directions are -EPERM, so a
+ * PRIME import that maps bidirectionally fails); DMA_BUF_IOCTL_SYNC and
+ * dma_buf_begin/end_cpu_access() with a write direction are -EPERM; kernel
+ * mappings (vmap) are -EPERM, since an importer writes through them.
+ */
+#define DMABUF_SG_VIEW_READ_ONLY (1U << 0)
+/** DMABUF_SG_VIEW_VALID_FLAGS - every flag &dmabuf_sg_view.flags accepts */
+#define DMABUF_SG_VIEW_VALID_FLAGS (DMABUF_SG_VIEW_READ_ONLY)
+
+/**
+ * struct dmabuf_sg_view - argument of DMABUF_SG_IOCTL_VIEW
+ * @fd: in: a dma-buf this module exported: ALLOC, PIN or a view (-EBADF if
+ *	not an open file, -EINVAL if not a dma-buf of this module).
+ * @flags: in: DMABUF_SG_VIEW_* flags.
+ * @offset: in: first byte of the view in the dma-buf @fd; a multiple of the
+ *	page size, below the dma-buf's size.
+ * @length: in: bytes of the view, a multiple of the page size; 0 for
+ *	everything from @offset to the end of @fd's dma-buf.
+ * @fd_flags: in: O_CLOEXEC and an access mode for the returned fd; the
+ *	access mode must be O_RDONLY with DMABUF_SG_VIEW_READ_ONLY.
+ * @out_fd: out: the view's dma-buf fd.
+ * @reserved: in: must be zero.
+ *
+ * A view is a new dma-buf over the very pages of [@offset, @offset +
+ * @length) of an existing buffer: its sg_table, its mmap and its vmap refer
+ * to those pages, so a write on either side is seen on the other.  It holds
+ * a reference to the buffer's dma-buf, which therefore lives (pages, fd
+ * accounting and all) as long as any of its views, whatever happens to the
+ * buffer's own fds.  A view of a view refers to the underlying ALLOC or PIN
+ * buffer directly, at the composed offset; it never keeps the intermediate
+ * view alive.  The new dma-buf takes @fd's current name.
+ *
+ * Without DMABUF_SG_VIEW_READ_ONLY a view behaves like its buffer over its
+ * range; it needs a writable source: a read-only PIN or view, or a dma-buf
+ * whose file was opened without write access, gives -EACCES.  A view of a
+ * read-only buffer must be asked for with DMABUF_SG_VIEW_READ_ONLY.
+ *
+ * CPU access brackets (DMA_BUF_IOCTL_SYNC) on a view sync the view's own
+ * device mappings and those of the underlying buffer; brackets on the
+ * buffer do not reach device mappings of its views.  Views hold no memory
+ * of their own: they count in the live_views statistic, not in
+ * live_buffers, allocated_bytes, pinned_bytes or against max_total_bytes.
+ *
+ * Errors: -EINVAL for malformed input (unknown flags, non-zero @reserved,
+ * bad @fd_flags, a writable access mode with DMABUF_SG_VIEW_READ_ONLY,
+ * unaligned @offset or @length, a range that overflows or ends beyond the
+ * dma-buf) or a dma-buf of another exporter; -EBADF for a bad @fd;
+ * -EACCES for a writable view of a read-only source; -ENOMEM; -EMFILE.
+ */
+struct dmabuf_sg_view {
+	__u32 fd;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+	__u32 fd_flags;
+	__u32 out_fd;
+	__u64 reserved;
+};
+
 /** DMABUF_SG_KIND_ALLOC - &dmabuf_sg_info.kind of an allocated buffer */
 #define DMABUF_SG_KIND_ALLOC 1
 /** DMABUF_SG_KIND_PIN - &dmabuf_sg_info.kind of pinned user memory */
 #define DMABUF_SG_KIND_PIN 2
+/** DMABUF_SG_KIND_VIEW - &dmabuf_sg_info.kind of a view (DMABUF_SG_IOCTL_VIEW) */
+#define DMABUF_SG_KIND_VIEW 3
 
 /**
  * struct dmabuf_sg_info - argument of DMABUF_SG_IOCTL_INFO
  * @fd: in: a dma-buf fd exported by this module (-EBADF if not a file,
  *	-EINVAL if another exporter's).
  * @pad: in: must be zero.
- * @kind: out: DMABUF_SG_KIND_ALLOC or DMABUF_SG_KIND_PIN.
- * @flags: out: the flags the buffer was created with.
+ * @kind: out: DMABUF_SG_KIND_ALLOC, DMABUF_SG_KIND_PIN or
+ *	DMABUF_SG_KIND_VIEW.
+ * @flags: out: the flags the buffer was created with (DMABUF_SG_ALLOC_*,
+ *	DMABUF_SG_PIN_* or DMABUF_SG_VIEW_*).
  * @size: out: dma-buf size in bytes (whole pages).
- * @offset: out: offset in the dma-buf of the first requested byte (always
- *	0 for ALLOC; the user address' offset into its page for PIN).
- * @length: out: requested length in bytes (ALLOC: @size).
+ * @offset: out: ALLOC: 0; PIN: offset in the dma-buf of the first requested
+ *	byte (the user address' offset into its page); VIEW: offset of the
+ *	view's first byte in the ALLOC or PIN buffer whose pages it shares.
+ * @length: out: ALLOC: @size; PIN: the requested length in bytes; VIEW:
+ *	@size, the bytes of that buffer the view covers.
  * @sg_entries: out: entries of the buffer's sg_table.
  * @attachments: out: devices attached now.
  * @mappings: out: attachments mapped for DMA now.
  * @vmaps: out: kernel virtual mappings (vmap) held now.
  * @blocks_per_order: out: the buffer's pages per order, counted in blocks:
  *	entry n is the number of blocks of 2^n contiguous pages the buffer was
- *	allocated as (PIN counts each pinned page as one order-0 block).
+ *	allocated as (PIN counts each pinned page as one order-0 block; a
+ *	VIEW owns no blocks and reports zeros).
  * @name: out: the dma-buf's current name, NUL-terminated (empty if unset).
  */
 struct dmabuf_sg_info {
@@ -176,5 +248,7 @@ struct dmabuf_sg_info {
 #define DMABUF_SG_IOCTL_PIN _IOWR(DMABUF_SG_IOC_MAGIC, 0x01, struct dmabuf_sg_pin)
 /** DMABUF_SG_IOCTL_INFO - describe a dma-buf of this module */
 #define DMABUF_SG_IOCTL_INFO _IOWR(DMABUF_SG_IOC_MAGIC, 0x02, struct dmabuf_sg_info)
+/** DMABUF_SG_IOCTL_VIEW - export a view (read-only, sub-range) of a dma-buf of this module */
+#define DMABUF_SG_IOCTL_VIEW _IOWR(DMABUF_SG_IOC_MAGIC, 0x03, struct dmabuf_sg_view)
 
 #endif /* _UAPI_DMABUF_SG_H */
