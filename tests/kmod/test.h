@@ -27,9 +27,11 @@ struct test_case {
 
 /* Every file's table, NULL-terminated by a case without a name. */
 extern const struct test_case test_input_cases[];
+extern const struct test_case test_view_input_cases[];
 extern const struct test_case test_alloc_cases[];
 extern const struct test_case test_pin_cases[];
 extern const struct test_case test_import_cases[];
+extern const struct test_case test_view_cases[];
 extern const struct test_case test_leak_cases[];
 extern const struct test_case test_race_cases[];
 

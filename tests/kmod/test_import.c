@@ -219,29 +219,6 @@ struct vivid {
 	size_t size;
 };
 
-static int vivid_open(void)
-{
-	char path[32];
-	int i;
-
-	for (i = 0; i < 64; i++) {
-		struct v4l2_capability cap;
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) &&
-		    !strcmp((const char *)cap.driver, "vivid") &&
-		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE) &&
-		    (cap.device_caps & V4L2_CAP_STREAMING))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 static enum test_result vivid_setup(struct vivid *v)
 {
 	int input = 0;
@@ -366,7 +343,7 @@ static enum test_result test_vivid_capture(void)
 	enum test_result r;
 
 	util_snapshot(&s);
-	v.fd = vivid_open();
+	v.fd = util_open_vivid();
 	if (v.fd < 0)
 		return test_skip("no vivid capture device (modprobe vivid failed?)");
 	r = vivid_capture(&v);

@@ -130,6 +130,8 @@ static enum test_result test_unknown_ioctls(void)
 	struct util_snapshot s;
 
 	util_snapshot(&s);
+	expect_errno(ENOTTY, ioctl(util_dev(), _IOWR(DMABUF_SG_IOC_MAGIC, 0x04, struct dmabuf_sg_alloc), &arg));
+	/* VIEW's number with another size is another ioctl. */
 	expect_errno(ENOTTY, ioctl(util_dev(), _IOWR(DMABUF_SG_IOC_MAGIC, 0x03, struct dmabuf_sg_alloc), &arg));
 	expect_errno(ENOTTY, ioctl(util_dev(), _IOWR(DMABUF_SG_IOC_MAGIC, 0x00, char[48]), big));
 	expect_errno(ENOTTY, ioctl(util_dev(), _IOR(DMABUF_SG_IOC_MAGIC, 0x00, struct dmabuf_sg_alloc), &arg));

@@ -15,9 +15,11 @@
 /* Bad input first, then the positive cases, then the long-running ones. */
 static const struct test_case *const test_tables[] = {
 	test_input_cases,
+	test_view_input_cases,
 	test_alloc_cases,
 	test_pin_cases,
 	test_import_cases,
+	test_view_cases,
 	test_leak_cases,
 	test_race_cases,
 };

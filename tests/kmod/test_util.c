@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
+#include <linux/videodev2.h>
 #include <xf86drm.h>
 
 #include "util.h"
@@ -87,6 +88,25 @@ int util_pin(const void *addr, size_t len, uint32_t flags,
 	return (int)arg.fd;
 }
 
+int util_view(int fd, uint32_t flags, uint64_t offset, uint64_t length,
+	      struct dmabuf_sg_view *out)
+{
+	struct dmabuf_sg_view arg = {
+		.fd = (uint32_t)fd,
+		.flags = flags,
+		.offset = offset,
+		.length = length,
+		.fd_flags = O_CLOEXEC |
+			((flags & DMABUF_SG_VIEW_READ_ONLY) ? O_RDONLY : O_RDWR),
+	};
+
+	if (ioctl(util_dev(), DMABUF_SG_IOCTL_VIEW, &arg) < 0)
+		return -1;
+	if (out)
+		*out = arg;
+	return (int)arg.out_fd;
+}
+
 int util_info(int fd, struct dmabuf_sg_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -135,6 +155,7 @@ int util_sysfs_write(const char *path, const char *value)
 int util_stats_read(struct util_stats *st)
 {
 	st->live_buffers = util_sysfs_ll(STATS_DIR "live_buffers");
+	st->live_views = util_sysfs_ll(STATS_DIR "live_views");
 	st->allocated_bytes = util_sysfs_ll(STATS_DIR "allocated_bytes");
 	st->pinned_bytes = util_sysfs_ll(STATS_DIR "pinned_bytes");
 	st->reserved_bytes = util_sysfs_ll(STATS_DIR "reserved_bytes");
@@ -209,6 +230,7 @@ enum test_result util_expect_snapshot(const struct util_snapshot *s)
 
 	util_snapshot(&now);
 	SNAP_EQ(stats.live_buffers);
+	SNAP_EQ(stats.live_views);
 	SNAP_EQ(stats.allocated_bytes);
 	SNAP_EQ(stats.pinned_bytes);
 	SNAP_EQ(stats.reserved_bytes);
@@ -323,4 +345,27 @@ const char *util_find_drm(const char *driver)
 			return path;
 	}
 	return NULL;
+}
+
+int util_open_vivid(void)
+{
+	char path[32];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct v4l2_capability cap;
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) &&
+		    !strcmp((const char *)cap.driver, "vivid") &&
+		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE) &&
+		    (cap.device_caps & V4L2_CAP_STREAMING))
+			return fd;
+		close(fd);
+	}
+	return -1;
 }

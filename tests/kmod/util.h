@@ -16,6 +16,7 @@ extern size_t page_size;
 /* Module counters from /sys/class/misc/dmabuf_sg/stats. */
 struct util_stats {
 	long long live_buffers;
+	long long live_views;
 	long long allocated_bytes;
 	long long pinned_bytes;
 	long long reserved_bytes;
@@ -39,6 +40,9 @@ int util_alloc(size_t size, uint32_t flags, const char *name,
 int util_pin(const void *addr, size_t len, uint32_t flags,
 	     struct dmabuf_sg_pin *out);
 int util_info(int fd, struct dmabuf_sg_info *info);
+/* A view of @fd; the fd is O_RDONLY for DMABUF_SG_VIEW_READ_ONLY, else O_RDWR. */
+int util_view(int fd, uint32_t flags, uint64_t offset, uint64_t length,
+	      struct dmabuf_sg_view *out);
 
 int util_stats_read(struct util_stats *st);
 long long util_sysfs_ll(const char *path);
@@ -64,6 +68,8 @@ size_t util_check_zero(const void *p, size_t len);
 
 /* Path of the first /dev/dri/card* whose driver is @driver, or NULL. */
 const char *util_find_drm(const char *driver);
+/* A vivid video capture node opened O_RDWR, or -1. */
+int util_open_vivid(void);
 
 #define MODULE_PARAM(name) "/sys/module/dmabuf_sg/parameters/" name
 
