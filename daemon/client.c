@@ -11,7 +11,8 @@
 #include <utlist.h>
 
 #include "config.h"
-#include "dispatch.h"
+#include "handlers.h"
+#include "reply.h"
 #include "registry.h"
 #include "broker.h"
 #include "wire.h"
@@ -247,6 +248,98 @@ int client_send(struct client *c, const ProtobufCMessage *msg,
 	return client_send_packed(c, tx, (size_t)len, fds);
 }
 
+#define CLIENT_BODY(name) DMABUF_BROKER__V1__REQUEST__BODY_##name
+
+/* Each request type's handler and the number of fds it comes with. */
+struct client_entry {
+	handler_fn fn;
+	unsigned nfds;
+};
+
+static const struct client_entry client_table[] = {
+	[CLIENT_BODY(HELLO)] = { handlers_session_hello, 0 },
+	[CLIENT_BODY(ALLOC)] = { handlers_buffer_alloc, 0 },
+	[CLIENT_BODY(IMPORT)] = { handlers_buffer_import, 0 },
+	[CLIENT_BODY(PUBLISH)] = { handlers_buffer_publish, 0 },
+	[CLIENT_BODY(GRANT)] = { handlers_buffer_grant, 0 },
+	[CLIENT_BODY(RELEASE)] = { handlers_buffer_release, 0 },
+	[CLIENT_BODY(DESTROY)] = { handlers_buffer_destroy, 0 },
+	[CLIENT_BODY(LIST)] = { handlers_query_list, 0 },
+	[CLIENT_BODY(INFO)] = { handlers_query_info, 0 },
+	[CLIENT_BODY(STATS)] = { handlers_query_stats, 0 },
+	[CLIENT_BODY(WATCH)] = { handlers_session_watch, 0 },
+	[CLIENT_BODY(BACKENDS)] = { handlers_query_backends, 0 },
+	[CLIENT_BODY(PIN)] = { handlers_import_pin, 1 },
+	[CLIENT_BODY(ADOPT)] = { handlers_import_adopt, 1 },
+};
+
+#define CLIENT_NTYPES (sizeof(client_table) / sizeof(client_table[0]))
+
+/* The Hello gate: true when @req may be handled at all. */
+static bool client_gate(struct client *c, const DmabufBroker__V1__Request *req)
+{
+	bool is_hello = req->body_case == CLIENT_BODY(HELLO);
+
+	if (!c->hello && !is_hello) {
+		client_violation(c, "request before Hello");
+		return false;
+	}
+	if (c->hello && is_hello) {
+		client_violation(c, "second Hello");
+		return false;
+	}
+	return true;
+}
+
+static const struct client_entry *
+client_lookup(const DmabufBroker__V1__Request *req)
+{
+	unsigned type = (unsigned)req->body_case;
+
+	return type < CLIENT_NTYPES && client_table[type].fn ?
+	       &client_table[type] : NULL;
+}
+
+void client_send_reply(struct client *c, struct reply *r)
+{
+	if (r->resp.status < 0) {
+		c->broker->errors++;
+		fds_drop(&r->fds);	/* an error carries no fd */
+	}
+	if (!c->dead)
+		client_send(c, &r->msg.base, &r->fds);
+}
+
+/*
+ * Handles @req with the @nfds fds that came with it: a request type that
+ * carries another number of fds than its own is a protocol violation.  A
+ * handler that keeps an fd sets its slot to -1; the caller closes the rest.
+ */
+static void client_dispatch(struct client *c,
+			    const DmabufBroker__V1__Request *req, int *fds,
+			    size_t nfds)
+{
+	const struct client_entry *e;
+	struct reply r;
+
+	if (!client_gate(c, req))
+		return;
+	e = client_lookup(req);
+	if ((e ? e->nfds : 0) != nfds) {
+		client_violation(c, "frame carried the wrong number of fds");
+		return;
+	}
+	reply_init(&r, req->seq);
+	if (e)
+		e->fn(c, req, &r, fds);
+	else
+		reply_error(&r, -EOPNOTSUPP, "unknown or empty request");
+	c->broker->requests++;
+	if (!r.deferred)
+		client_send_reply(c, &r);
+	reply_fini(&r);
+}
+
 /* Handles one received datagram and the @nfds fds that came with it
  * (closed here unless a handler took them); false when the client is
  * dead. */
@@ -261,7 +354,7 @@ static bool client_handle_frame(struct client *c, size_t len, int *fds,
 		client_violation(c, "undecodable frame");
 		return false;
 	}
-	dispatch_request(c, req, fds, nfds);
+	client_dispatch(c, req, fds, nfds);
 	wire_close_fds(fds, nfds);
 	dmabuf_broker__v1__request__free_unpacked(req, NULL);
 	return !c->dead;
@@ -275,9 +368,9 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing &&
 	     !c->job; i++) {
 		size_t nfds;
-		int fds[DISPATCH_MAX_FDS];
+		int fds[CLIENT_MAX_REQUEST_FDS];
 		ssize_t n = wire_recv(c->fd, client_rx, cfg->max_request_size,
-				      fds, DISPATCH_MAX_FDS, &nfds,
+				      fds, CLIENT_MAX_REQUEST_FDS, &nfds,
 				      MSG_DONTWAIT);
 
 		if (n == -EAGAIN)

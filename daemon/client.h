@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One connection: its socket and libevent events, its credentials, its
- * bounded output queue, and its books in the registry.  Requests are read
- * here and passed to dispatch; a protocol violation kills the client.  A
+ * bounded output queue, and its books in the registry.  Requests are read,
+ * checked against the Hello gate and their fd count, and handed to their
+ * handler (the table in client.c); a protocol violation kills the client.  A
  * client is never freed inside its own callback: client_kill() marks it
  * dead and the server frees it from a deferred event.
  */
@@ -31,6 +32,8 @@
  */
 #define CLIENT_READ_BATCH 1
 #define CLIENT_NAME_MAX 64
+/* The most fds a request carries (Pin and Adopt carry one). */
+#define CLIENT_MAX_REQUEST_FDS 1
 
 struct broker;
 struct client;
@@ -128,6 +131,12 @@ int client_send(struct client *c, const ProtobufCMessage *msg,
 /* Same with a frame packed already (copied when queued). */
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
 		       struct fds_set *fds);
+
+struct reply;
+
+/* Counts @r and sends it to @c unless @c is dead; the fds in @r go with it
+ * (borrowed ones dup'd if it must wait).  @r still needs reply_fini(). */
+void client_send_reply(struct client *c, struct reply *r);
 
 /* The log context of @c (client id, uid, pid). */
 struct log_ctx client_log_ctx(const struct client *c);

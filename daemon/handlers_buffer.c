@@ -11,7 +11,6 @@
 #include "client.h"
 #include "config.h"
 #include "describe.h"
-#include "dispatch.h"
 #include "imgfmt.h"
 #include "log.h"
 #include "registry.h"
@@ -364,7 +363,7 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 					     job->status, &job->out, &r);
 	else
 		handlers_buffer_discard(job->be, &job->out);
-	dispatch_send_reply(c, &r);
+	client_send_reply(c, &r);
 	reply_fini(&r);
 	client_job_done(c);
 	free(job);
