@@ -9,7 +9,9 @@
 #   MODE      test or bench             BUILD    build dir (tests/kmod/*)
 #
 # test mode prints TAP: load the module, every case of dmabuf_sg_test in its
-# own process (bad input first), the module lifetime checks, unload.  bench
+# own process (bad input first), the module lifetime checks, unload; then
+# the broker's tests on every backend (tests/vm/guest-broker.sh).  The plan
+# comes last, once the broker's programs have told their counts.  bench
 # mode prints the benchmark table.  The exit status is 0 when the script ran
 # to its end; failed tests are reported by their TAP lines.
 
@@ -128,15 +130,10 @@ lifetime_checks() {
 	check "module gone after rmmod" test ! -e /sys/module/dmabuf_sg
 }
 
-run_tests() {
+kmod_tests() {
 	local cases name
 
-	# One test exhausts memory on purpose: let the OOM killer, should it
-	# wake, take a test process rather than this script.
-	echo -1000 >/proc/self/oom_score_adj
-
 	mapfile -t cases <<<"$("$TEST_BIN" --list)"
-	echo "1..$((${#cases[@]} + 6))"
 	diag "kernel $KVER, module $KO"
 	if ! load_module; then
 		not_ok "insmod dmabuf_sg.ko"
@@ -151,6 +148,15 @@ run_tests() {
 		run_case "$name"
 	done
 	lifetime_checks
+}
+
+run_tests() {
+	# One test exhausts memory on purpose: let the OOM killer, should it
+	# wake, take a test process rather than this script.
+	echo -1000 >/proc/self/oom_score_adj
+	kmod_tests
+	broker_tests
+	echo "1..$N"
 }
 
 run_bench() {
@@ -168,12 +174,16 @@ run_bench() {
 	rmmod dmabuf_sg
 }
 
-for f in "$TEST_BIN" "$HOLD_BIN" "$BENCH_BIN" "$KO"; do
+for f in "$TEST_BIN" "$HOLD_BIN" "$BENCH_BIN" "$KO" \
+	"$PROJECT/tests/vm/guest-broker.sh"; do
 	if [[ ! -e $f ]]; then
 		echo "Bail out! missing $f (make kmod-tests; make kmod KDIR=...)"
 		exit 1
 	fi
 done
+
+# shellcheck source=../vm/guest-broker.sh
+source "$PROJECT/tests/vm/guest-broker.sh"
 
 case ${MODE:-test} in
 bench) run_bench ;;

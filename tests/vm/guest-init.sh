@@ -74,7 +74,8 @@ main() {
 	mount_results || { log "cannot mount the results share"; power_off; }
 	cut -d' ' -f1 /proc/uptime >"$RESULTS/boot-seconds"
 	mount_modules || log "cannot bind $MODULES_TREE (modprobe will fail)"
-	export PROJECT KVER KMOD_DIR RESULTS MODE BUILD
+	export PROJECT KVER KMOD_DIR RESULTS MODE BUILD BROKER_BUILD \
+		BROKER_PROGS GUEST_PROGS
 	run_guest_script
 	dmesg >"$RESULTS/dmesg.txt"
 	power_off

@@ -234,9 +234,9 @@ build_module() {
 # build_guest_tests: `make kmod-tests` at top level, once per run.  Sets
 # GUEST_TESTS_RESULT like build_module.
 build_guest_tests() {
-	local logf=$VM/kmod-tests-build.log make_args=(-C "$PROJECT")
+	local logf=$VM/kmod-tests-build.log make_args
 
-	[[ $BUILD == "$PROJECT/build" ]] || make_args+=(B="$BUILD")
+	project_make_args
 	if ! submake "${make_args[@]}" -n kmod-tests >"$logf" 2>&1; then
 		if grep -q "No rule to make target 'kmod-tests'" "$logf"; then
 			GUEST_TESTS_RESULT="skip no kmod-tests target in the Makefile"
@@ -251,4 +251,43 @@ build_guest_tests() {
 	else
 		GUEST_TESTS_RESULT=failed
 	fi
+}
+
+# project_make_args: sets make_args (the caller's local) for a make of the
+# project into $BUILD.
+project_make_args() {
+	make_args=(-C "$PROJECT" --no-print-directory)
+	[[ $BUILD == "$PROJECT/build" ]] || make_args+=(B="$BUILD")
+}
+
+# build_broker: the daemon, the library, the integration tests and
+# GUEST_PROGS for tests/vm/guest-broker.sh, once per run.  Sets
+# BROKER_RESULT like build_module, and BROKER_PROGS and GUEST_PROGS to
+# their paths under $BUILD.
+build_broker() {
+	local logf=$VM/broker-build.log make_args p
+
+	project_make_args
+	BROKER_PROGS="" GUEST_PROGS=""
+	log "building the broker and its tests (make all check-progs guest-progs)"
+	if ! submake "${make_args[@]}" all check-progs guest-progs >"$logf" 2>&1; then
+		BROKER_RESULT=failed
+		return 0
+	fi
+	BROKER_RESULT=ok
+	for p in $(submake -s "${make_args[@]}" print-check-progs); do
+		[[ $p == */integration/* ]] && BROKER_PROGS+=" $(build_relative "$p")"
+	done
+	for p in $(submake -s "${make_args[@]}" print-guest-progs); do
+		GUEST_PROGS+=" $(build_relative "$p")"
+	done
+	BROKER_PROGS=${BROKER_PROGS# } GUEST_PROGS=${GUEST_PROGS# }
+}
+
+# build_relative PATH: a path make printed (under build/ or $BUILD),
+# relative to the build folder.
+build_relative() {
+	local p=${1#"$BUILD"/}
+
+	echo "${p#build/}"
 }

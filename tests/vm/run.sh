@@ -115,10 +115,14 @@ write_guest_env() {
 	local dir=$1 v
 	# shellcheck disable=SC2034 # read through ${!v}
 	local RESULTS=$dir/results MODULES_TREE=$dir/root/lib/modules/$KVER \
-		BUILD=$dir/build KMOD_DIR=$dir/build/kmod/$KVER
+		BUILD=$dir/build KMOD_DIR=$dir/build/kmod/$KVER \
+		BROKER_BUILD=$BROKER_RESULT
 
+	# shellcheck disable=SC2034 # read through ${!v}
+	[[ $BROKER_RESULT != failed ]] ||
+		BROKER_BUILD="the host's make all check-progs guest-progs failed"
 	for v in PROJECT KVER KMOD_DIR RESULTS MODE BUILD GUEST_SCRIPT \
-		GUEST_TIMEOUT MODULES_TREE; do
+		GUEST_TIMEOUT MODULES_TREE BROKER_BUILD BROKER_PROGS GUEST_PROGS; do
 		printf '%s=%q\n' "$v" "${!v}"
 	done
 }
@@ -331,9 +335,12 @@ main() {
 	trap on_exit EXIT
 	vm_lock
 	build_guest_tests
+	build_broker
 	vm_unlock
 	report_build "build in-guest tests (make kmod-tests)" "$GUEST_TESTS_RESULT" \
 		"$VM/kmod-tests-build.log"
+	report_build "build the broker and its in-guest tests" "$BROKER_RESULT" \
+		"$VM/broker-build.log"
 	for series in "${SERIES[@]}"; do
 		run_kernel "$series"
 	done
