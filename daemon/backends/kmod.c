@@ -31,9 +31,15 @@ static int backend_kmod_dev(const struct backend *be)
 	return ((const struct backend_kmod *)be->priv)->dev;
 }
 
+/* Whether the loaded module has read-only views: a view of fd -1 is
+ * -EBADF there, -ENOTTY on a module that predates them. */
 static bool backend_kmod_has_views(int dev)
 {
-	return false;
+	struct dmabuf_sg_view v = { .fd = (__u32)-1,
+				    .flags = DMABUF_SG_VIEW_READ_ONLY,
+				    .fd_flags = O_CLOEXEC };
+
+	return ioctl(dev, DMABUF_SG_IOCTL_VIEW, &v) < 0 && errno != ENOTTY;
 }
 
 static int backend_kmod_probe(struct backend *be, const struct config *cfg,
@@ -128,12 +134,20 @@ static int backend_kmod_pin(struct backend *be, int memfd, uint64_t offset,
 static int backend_kmod_export_fd(struct backend *be, int fd, void *priv,
 				  bool read_only)
 {
+	struct dmabuf_sg_view v = { .fd = (__u32)fd,
+				    .flags = DMABUF_SG_VIEW_READ_ONLY,
+				    .fd_flags = O_CLOEXEC };
 	int out;
 
-	if (read_only)
+	if (!read_only) {
+		out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		return out < 0 ? -errno : out;
+	}
+	if (!be->caps.read_only)
 		return -EOPNOTSUPP;
-	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return out < 0 ? -errno : out;
+	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_VIEW, &v) < 0)
+		return -errno;
+	return (int)v.out_fd;
 }
 
 static int backend_kmod_query(struct backend *be, int fd, void *priv,
