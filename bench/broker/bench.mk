@@ -5,14 +5,15 @@
 BENCH_BROKER := $(B)/bench/broker/bench_broker
 BENCH_HARNESS := $(B)/tests/integration/harness.o \
 	$(B)/tests/integration/harness_raw.o
-BENCH_BROKER_DEPS := $(BENCH_HARNESS) $(B)/common/wire.o $(PROTO_OBJ) \
-	$(B)/libclient/libdmabuf-broker.so.1
+BENCH_KIT := $(B)/bench/broker/benchkit.o
+BENCH_BROKER_DEPS := $(BENCH_HARNESS) $(BENCH_KIT) $(B)/common/wire.o \
+	$(PROTO_OBJ) $(B)/libclient/libdmabuf-broker.so.1
 
 $(B)/bench/broker/bench_broker.o: ALL_CFLAGS += -Itests/integration
 $(B)/bench/broker/bench_broker.o: $(PROTO_H)
 
 $(BENCH_BROKER): $(B)/bench/broker/bench_broker.o $(BENCH_BROKER_DEPS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_HARNESS) \
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_HARNESS) $(BENCH_KIT) \
 		$(B)/common/wire.o $(PROTO_OBJ) $(LIBCLIENT_LDFLAGS) \
 		$(shell $(PKG_CONFIG) --libs libprotobuf-c)
 
