@@ -189,7 +189,7 @@ static enum test_result vivid_queue_views(int vid, int parent, size_t size)
 	int ro, rw;
 
 	expect_ok(ioctl(vid, VIDIOC_REQBUFS, &req));
-	expect_int_eq(1, req.count);
+	expect_true(req.count >= 1);	/* vivid raises it to its minimum */
 	ro = util_view(parent, VIEW_RO, page_size, size, NULL);
 	expect_ok(ro);
 	b.m.fd = ro;
