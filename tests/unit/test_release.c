@@ -429,6 +429,35 @@ static void test_memfd_kept_by_holders(void **state)
 	assert_int_equal(1, reports(f));
 }
 
+/* Another process that keeps the fd keeps the memory: the case of a
+ * client that destroys a buffer and keeps its fd. */
+static void test_memfd_kept_by_other_process(void **state)
+{
+	struct fixture *f = *state;
+	int fd = new_memfd(), go[2], status;
+	pid_t pid;
+	char c;
+
+	assert_int_equal(0, pipe2(go, O_CLOEXEC));
+	assert_int_equal(0, release_track(f->t, fd, 8));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {		/* holds its copy of fd until told */
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 0 ? 0 : 1);
+	}
+	close(go[0]);
+	close(fd);
+	run_for(f, 50);
+	assert_int_equal(0, reports(f));
+	close(go[1]);
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_int_equal(0, status);
+	settle(f, 1);
+	assert_int_equal(1, f->hits[8]);
+	assert_int_equal(1, reports(f));
+}
+
 /* Two cookies on one inode (same wd): both reported, once each; a
  * forgotten one is not. */
 static void test_memfd_two_cookies(void **state)
@@ -922,6 +951,7 @@ int main(void)
 		T(test_watch_limit),
 		T(test_memfd_freed_once),
 		T(test_memfd_kept_by_holders),
+		T(test_memfd_kept_by_other_process),
 		T(test_memfd_two_cookies),
 		T(test_release_before_request),
 		T(test_callback_reentry),
