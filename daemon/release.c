@@ -44,8 +44,8 @@ struct release_entry;
 struct release_watch {
 	UT_hash_handle hh;		/* t->by_wd, key wd */
 	int wd;
-	uint32_t seen;			/* recovery epoch it was last seen in */
-	bool dmabuf;			/* released at close, see release.h */
+	uint32_t seen;			/* last recovery that saw it */
+	bool dmabuf;			/* freed at close (release.h) */
 	bool firing;			/* out of by_wd, being reported */
 	struct release_entry *entries;	/* utlist DL */
 	struct release_watch *next_doomed;
@@ -61,7 +61,7 @@ struct release_entry {
 
 struct release_tracker {
 	int ifd;			/* the inotify instance */
-	int infofd;			/* /proc/self/fdinfo/<ifd>, for recovery */
+	int infofd;			/* /proc/self/fdinfo/<ifd> */
 	struct event *ev;
 	struct event *ev_retry;
 	release_fn fn;
@@ -315,7 +315,8 @@ static void release_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		while (off + sizeof(struct inotify_event) <= (size_t)n &&
 		       !t->dead) {
-			const struct inotify_event *ev = (const void *)(buf + off);
+			const struct inotify_event *ev =
+				(const void *)(buf + off);
 
 			release_handle(t, ev, &lost);
 			off += sizeof(*ev) + ev->len;
@@ -506,8 +507,10 @@ static int release_probe_wait(int ifd, int wd)
 		n = read(ifd, buf, sizeof(buf));
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return -errno;
-		while (n > 0 && off + sizeof(struct inotify_event) <= (size_t)n) {
-			const struct inotify_event *ev = (const void *)(buf + off);
+		/* The kernel returns whole events only. */
+		while (n > 0 && off < (size_t)n) {
+			const struct inotify_event *ev =
+				(const void *)(buf + off);
 
 			if (ev->wd == wd && (ev->mask & (IN_IGNORED |
 			    IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)))

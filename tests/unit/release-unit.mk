@@ -1,13 +1,18 @@
-# Unit tests of the release tracker (daemon/release.c): links only
-# release.o, libevent and cmocka.  In the test guests it also tests the
-# dma-buf sources it finds (dma-heap, udmabuf, vgem, dmabuf_sg).
+# Unit tests of the release tracker (daemon/release.c), with a kit of
+# their own: test_release (the tracker, memfds) and test_release_dmabuf
+# (every dma-buf source it finds: dma-heap, udmabuf, vgem, dmabuf_sg; in
+# the test guests, SKIP elsewhere).  Each links release.o, the kit,
+# libevent and cmocka.
 TEST_RELEASE := $(B)/tests/unit/test_release
+TEST_RELEASE_DMABUF := $(B)/tests/unit/test_release_dmabuf
+RELEASE_UNIT_TESTS := $(TEST_RELEASE) $(TEST_RELEASE_DMABUF)
+RELEASE_KIT_OBJ := $(B)/tests/unit/release_kit.o
 
-$(TEST_RELEASE).o: ALL_CFLAGS += -Idaemon
+$(RELEASE_UNIT_TESTS:%=%.o) $(RELEASE_KIT_OBJ): ALL_CFLAGS += -Idaemon
 
-$(TEST_RELEASE): $(TEST_RELEASE).o $(B)/daemon/release.o
+$(RELEASE_UNIT_TESTS): %: %.o $(RELEASE_KIT_OBJ) $(B)/daemon/release.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka libevent)
 
-all: $(TEST_RELEASE)
-CHECK_PROGS += $(TEST_RELEASE)
+all: $(RELEASE_UNIT_TESTS)
+CHECK_PROGS += $(RELEASE_UNIT_TESTS)
