@@ -55,8 +55,8 @@ skip_all() {
 	exit 77
 }
 
-# load MODULE [insmod PATH]: loads it unless present, remembering it for
-# unload_all.
+# load MODULE [PATH]: modprobe MODULE, or insmod PATH, unless it is loaded;
+# remembers it for cleanup.
 load() {
 	local name=$1
 
@@ -107,7 +107,7 @@ prerequisites() {
 	load vivid || skip_all "modprobe vivid failed: no V4L2 test driver"
 	load vgem || skip_all "modprobe vgem failed: no DRM importer"
 	if [[ -n ${KMOD_DIR:-} && -f $KMOD_DIR/dmabuf_sg.ko ]]; then
-		load dmabuf_sg insmod "$KMOD_DIR/dmabuf_sg.ko" ||
+		load dmabuf_sg "$KMOD_DIR/dmabuf_sg.ko" ||
 			diag "insmod dmabuf_sg.ko failed: the kmod backend will be unavailable"
 	fi
 	# No udev in the guests: vivid's and vgem's nodes come from devtmpfs,
@@ -229,7 +229,7 @@ check_pair() {
 }
 
 main() {
-	local -a backends
+	local -a backends=()
 	local b f
 
 	trap cleanup EXIT
@@ -242,7 +242,8 @@ main() {
 		indent <"$TMP/broker.log"
 		return 0
 	fi
-	mapfile -t backends < <(dmabuf_backends)
+	# No process substitution: the guests have no /dev/fd.
+	read -ra backends <<<"$(dmabuf_backends | tr '\n' ' ')"
 	"$CTL" --socket "$TMP/socket" backends | indent
 	[[ ${#backends[@]} -gt 0 ]] ||
 		skip_all "the broker has no dma-buf backend here (kernel $(uname -r))"
