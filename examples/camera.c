@@ -377,6 +377,13 @@ static int camera_alloc_one(struct camera *c, unsigned i)
 	r = camera_check_layout(c, info);
 	if (r < 0)
 		return r;
+	/* One format for all: every frame must have the first one's stride. */
+	if (info->layout.planes[0].stride !=
+	    dbb_buffer_get_info(c->bufs[0])->layout.planes[0].stride) {
+		fprintf(stderr, "dmabuf-camera-example: frame %u has another "
+			"stride than frame 0\n", i);
+		return -EINVAL;
+	}
 	if (c->opt.grant_uid >= 0) {
 		r = dbb_grant(c->client, info->id, DBB_GRANT_UID,
 			      (uint32_t)c->opt.grant_uid, DBB_ACCESS_READ_WRITE);
