@@ -12,14 +12,12 @@
 
 #include "config.h"
 #include "handlers.h"
+#include "peer.h"
 #include "reply.h"
 #include "registry.h"
 #include "broker.h"
 #include "wire.h"
 #include "worker.h"
-
-/* One receive buffer for every client: the loop is single-threaded. */
-static uint8_t client_rx[DBB_WIRE_MAX_FRAME];
 
 struct log_ctx client_log_ctx(const struct client *c)
 {
@@ -46,8 +44,8 @@ void client_kill(struct client *c, const char *why)
 		ctx = client_log_ctx(c);
 		log_ctx_msg(LOG_DEBUG, &ctx, "disconnecting client: %s", why);
 	}
-	event_del(c->ev_read);
-	event_del(c->ev_write);
+	if (c->peer_conn)
+		peer_stop(c->peer_conn);
 	if (c->ev_hello)
 		event_del(c->ev_hello);
 	c->owner.dead(c->owner.ctx, c);
@@ -76,158 +74,41 @@ void client_wait_job(struct client *c, struct worker_job *job)
 {
 	job->client = c;
 	c->job = job;
-	event_del(c->ev_read);
+	peer_pause(c->peer_conn, true);
 }
 
 void client_job_done(struct client *c)
 {
 	c->job = NULL;
 	if (!c->dead && !c->closing)
-		event_add(c->ev_read, NULL);
+		peer_pause(c->peer_conn, false);
 }
 
 void client_close_after_reply(struct client *c)
 {
 	c->closing = true;
-	event_del(c->ev_read);
-}
-
-static void client_frame_free(struct client_frame *f)
-{
-	fds_drop(&f->fds);
-	free(f);
+	peer_pause(c->peer_conn, true);
 }
 
 void client_free(struct client *c)
 {
-	struct client_frame *f, *tmp;
-
 	if (!c)
 		return;
-	LL_FOREACH_SAFE(c->out_head, f, tmp)
-		client_frame_free(f);
+	peer_free(c->peer_conn);
 	registry_conn_close(c->broker->reg, c->conn);
-	if (c->ev_read)
-		event_free(c->ev_read);
-	if (c->ev_write)
-		event_free(c->ev_write);
 	if (c->ev_hello)
 		event_free(c->ev_hello);
-	if (c->fd >= 0)
-		close(c->fd);
 	free(c);
-}
-
-/* Sends queued frames until the socket is full; 0, or -errno (dead). */
-static int client_flush(struct client *c)
-{
-	while (c->out_head) {
-		struct client_frame *f = c->out_head;
-		int ret = wire_send(c->fd, f->data, f->len, f->fds.fd,
-				    f->fds.n, MSG_DONTWAIT);
-
-		if (ret == -EAGAIN) {
-			event_add(c->ev_write, NULL);
-			return 0;
-		}
-		if (ret < 0) {
-			client_kill(c, "send failed");
-			return ret;
-		}
-		c->out_head = f->next;
-		if (!c->out_head)
-			c->out_tail = NULL;
-		c->nout--;
-		c->out_bytes -= f->len;
-		client_frame_free(f);
-	}
-	event_del(c->ev_write);
-	if (c->closing)
-		client_kill(c, "closed after final reply");
-	return 0;
-}
-
-static void client_on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct client *c = arg;
-
-	if (!c->dead)
-		client_flush(c);
-}
-
-/* Tries to send a frame straight away: 1 sent, 0 socket full, -errno. */
-static int client_send_now(struct client *c, const uint8_t *data, size_t len,
-			   struct fds_set *fds)
-{
-	int ret = wire_send(c->fd, data, len, fds->fd, fds->n, MSG_DONTWAIT);
-
-	if (ret == -EAGAIN)
-		return 0;
-	fds_drop(fds);
-	if (ret < 0) {
-		client_kill(c, "send failed");
-		return ret;
-	}
-	if (c->closing)
-		client_kill(c, "closed after final reply");
-	return 1;
-}
-
-/* Appends a frame; borrowed fds are dup'd so that the frame owns what it
- * carries even if the buffer leaves the registry meanwhile. */
-static int client_queue(struct client *c, const uint8_t *data, size_t len,
-			struct fds_set *fds)
-{
-	struct client_frame *f;
-
-	if (c->nout >= CLIENT_MAX_QUEUE_FRAMES ||
-	    c->out_bytes + len > CLIENT_MAX_QUEUE_BYTES) {
-		fds_drop(fds);
-		client_violation(c, "output queue overflow (client does not read)");
-		return -ENOBUFS;
-	}
-	f = malloc(sizeof(*f) + len);
-	if (!f || fds_own(fds) < 0) {
-		free(f);
-		fds_drop(fds);
-		client_kill(c, "out of memory or fds");
-		return -ENOMEM;
-	}
-	f->next = NULL;
-	fds_move(&f->fds, fds);
-	f->len = (uint32_t)len;
-	memcpy(f->data, data, len);
-	if (c->out_tail)
-		c->out_tail->next = f;
-	else
-		c->out_head = f;
-	c->out_tail = f;
-	c->nout++;
-	c->out_bytes += (uint32_t)len;
-	event_add(c->ev_write, NULL);
-	return 0;
 }
 
 int client_send_packed(struct client *c, const uint8_t *data, size_t len,
 		       struct fds_set *fds)
 {
-	struct fds_set none;
-	int ret;
-
-	if (!fds) {
-		fds_init(&none);
-		fds = &none;
-	}
 	if (c->dead) {
 		fds_drop(fds);
 		return -EPIPE;
 	}
-	if (!c->out_head) {
-		ret = client_send_now(c, data, len, fds);
-		if (ret != 0)
-			return ret < 0 ? ret : 0;
-	}
-	return client_queue(c, data, len, fds);
+	return peer_send(c->peer_conn, data, len, fds);
 }
 
 int client_send(struct client *c, const ProtobufCMessage *msg,
@@ -340,15 +221,15 @@ static void client_dispatch(struct client *c,
 	reply_fini(&r);
 }
 
-/* Handles one received datagram and the @nfds fds that came with it
- * (closed here unless a handler took them); false when the client is
- * dead. */
-static bool client_handle_frame(struct client *c, size_t len, int *fds,
-				size_t nfds)
+/* The peer's datagram: one request and the fds that came with it (closed
+ * here unless a handler took them).  False when reading must stop. */
+static bool client_on_frame(void *ctx, const uint8_t *data, size_t len,
+			    int *fds, size_t nfds)
 {
+	struct client *c = ctx;
 	DmabufBroker__V1__Request *req;
 
-	req = dmabuf_broker__v1__request__unpack(NULL, len, client_rx);
+	req = dmabuf_broker__v1__request__unpack(NULL, len, data);
 	if (!req) {
 		wire_close_fds(fds, nfds);
 		client_violation(c, "undecodable frame");
@@ -360,39 +241,30 @@ static bool client_handle_frame(struct client *c, size_t len, int *fds,
 	return !c->dead;
 }
 
-static void client_on_read(evutil_socket_t fd, short what, void *arg)
+static void client_on_lost(void *ctx, enum peer_loss loss, const char *why)
 {
-	struct client *c = arg;
-	const struct config *cfg = c->broker->cfg;
+	struct client *c = ctx;
 
-	for (int i = 0; i < CLIENT_READ_BATCH && !c->dead && !c->closing &&
-	     !c->job; i++) {
-		size_t nfds;
-		int fds[CLIENT_MAX_REQUEST_FDS];
-		ssize_t n = wire_recv(c->fd, client_rx, cfg->max_request_size,
-				      fds, CLIENT_MAX_REQUEST_FDS, &nfds,
-				      MSG_DONTWAIT);
-
-		if (n == -EAGAIN)
-			return;
-		if (n == 0) {
-			client_kill(c, "end of stream");
-			return;
-		}
-		if (n == -EMSGSIZE || n == -EBADMSG) {
-			client_violation(c, n == -EMSGSIZE ?
-					 "frame over max_request_size" :
-					 "frame carried too many fds");
-			return;
-		}
-		if (n < 0) {
-			client_kill(c, "receive failed");
-			return;
-		}
-		if (!client_handle_frame(c, (size_t)n, fds, nfds))
-			return;
-	}
+	if (loss == PEER_LOST_VIOLATION)
+		client_violation(c, why);
+	else
+		client_kill(c, why);
 }
+
+/* Everything queued went out: a client closing after its reply goes. */
+static void client_on_drained(void *ctx)
+{
+	struct client *c = ctx;
+
+	if (c->closing)
+		client_kill(c, "closed after final reply");
+}
+
+static const struct peer_ops client_peer_ops = {
+	.frame = client_on_frame,
+	.lost = client_on_lost,
+	.drained = client_on_drained,
+};
 
 static void client_on_hello_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -436,24 +308,21 @@ struct client *client_create(struct broker *s,
 		goto err_close_fd;
 	c->broker = s;
 	c->owner = *owner;
-	c->fd = fd;
 	c->id = id;
 	c->peer = *peer;
+	c->peer_conn = peer_create(s->base, fd, BROKER_PRIO_CLIENT,
+				   s->cfg->max_request_size, &client_peer_ops, c);
+	if (!c->peer_conn) {
+		free(c);
+		return NULL;	/* the peer closed @fd */
+	}
 	c->conn = registry_conn_open(s->reg, id, peer->uid, peer->pid, "");
-	c->ev_read = event_new(s->base, fd, EV_READ | EV_PERSIST,
-			       client_on_read, c);
-	c->ev_write = event_new(s->base, fd, EV_WRITE | EV_PERSIST,
-				client_on_write, c);
-	if (!c->conn || !c->ev_read || !c->ev_write ||
-	    event_priority_set(c->ev_read, BROKER_PRIO_CLIENT) < 0 ||
-	    event_priority_set(c->ev_write, BROKER_PRIO_CLIENT) < 0 ||
-	    event_add(c->ev_read, NULL) < 0 || client_arm_hello(c) < 0)
-		goto err_free_client;
+	if (!c->conn || client_arm_hello(c) < 0) {
+		client_free(c);
+		return NULL;
+	}
 	return c;
 
-err_free_client:
-	client_free(c);
-	return NULL;
 err_close_fd:
 	close(fd);
 	return NULL;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One connection: its socket and libevent events, its credentials, its
- * bounded output queue, and its books in the registry.  Requests are read,
- * checked against the Hello gate and their fd count, and handed to their
- * handler (the table in client.c); a protocol violation kills the client.  A
+ * One connection as the broker sees it: its credentials, its Hello gate
+ * and deadline, its books in the registry, and its requests, each checked
+ * against the gate and its fd count and handed to its handler (the table
+ * in client.c).  The socket, framing and output queue are its peer's
+ * (peer.c).  A protocol violation kills the client.  A
  * client is never freed inside its own callback: client_kill() marks it
  * dead and the server frees it from a deferred event.
  */
@@ -21,32 +22,13 @@
 #include "log.h"
 #include "policy.h"
 
-/* Bounds of the output queue; beyond either the client is disconnected. */
-#define CLIENT_MAX_QUEUE_FRAMES 256u
-#define CLIENT_MAX_QUEUE_BYTES (4u * 1024u * 1024u)
-/*
- * Requests handled per readable wakeup.  One: clients mostly wait for each
- * reply, so reading on until EAGAIN would cost a second recvmsg() per
- * request; the level-triggered event brings us back for any pipelined
- * rest, which also keeps one busy client from starving the others.
- */
-#define CLIENT_READ_BATCH 1
 #define CLIENT_NAME_MAX 64
-/* The most fds a request carries (Pin and Adopt carry one). */
-#define CLIENT_MAX_REQUEST_FDS 1
 
 struct broker;
 struct client;
+struct peer;
 struct registry_conn;
 struct worker_job;
-
-/* A packed frame waiting for the socket, with the fds it carries. */
-struct client_frame {
-	struct client_frame *next;
-	struct fds_set fds;		/* all owned */
-	uint32_t len;
-	uint8_t data[];
-};
 
 /* Who created a client and frees it: told once it is dead, it frees it
  * later, outside the client's callbacks (client_free()). */
@@ -61,16 +43,11 @@ struct client {
 	struct client *prev, *next;		/* the owner's list */
 	struct client *watch_prev, *watch_next;	/* watch.c's list */
 	struct client *dead_next;		/* the owner's reap list */
-	struct event *ev_read;
-	struct event *ev_write;
+	struct peer *peer_conn;		/* the socket: framing and queue */
 	struct event *ev_hello;		/* Hello deadline; NULL: none/done */
 	struct registry_conn *conn;
 	struct worker_job *job;		/* in flight: reading paused; or NULL */
-	struct client_frame *out_head, *out_tail;
-	uint32_t nout;
-	uint32_t out_bytes;
 	uint64_t id;
-	int fd;
 	bool hello;		/* Hello accepted */
 	bool watching;
 	bool dead;		/* killed; waiting to be freed */
