@@ -30,6 +30,11 @@ mount_system() {
 	mount_fs proc proc /proc
 	mount_fs sysfs sys /sys
 	mount_fs devtmpfs dev /dev
+	# What udev or systemd would add: bash's <(...) needs /dev/fd.
+	ln -sfn /proc/self/fd /dev/fd
+	ln -sf /proc/self/fd/0 /dev/stdin
+	ln -sf /proc/self/fd/1 /dev/stdout
+	ln -sf /proc/self/fd/2 /dev/stderr
 	mount_fs devpts devpts /dev/pts gid=5,mode=620
 	mount_fs tmpfs shm /dev/shm mode=1777
 	# /tmp stays the overlay's (host files visible, writes kept in the
