@@ -136,8 +136,8 @@ stage_vm() {
 		return
 	fi
 	scripts/install-deps.sh all || { record fail "vm: install-deps"; return; }
-	# Two guests of up to 600 s each, plus downloads and module builds.
-	TEST_TIMEOUT=1800 run_tap "vm" tests/vm/run.sh --kernel all --mode test
+	# Two guests of up to 900 s each, plus downloads and builds.
+	TEST_TIMEOUT=2400 run_tap "vm" tests/vm/run.sh --kernel all --mode test
 }
 
 start=$(date +%s)

@@ -34,7 +34,7 @@ usage: $0 [--kernel 6.1|6.12|all] [--mode test|bench] [--timeout SECS]
 
 Boots each selected Debian kernel under QEMU/TCG and runs the kernel tests
 (\$GUEST_SCRIPT, default tests/kmod/guest.sh) inside.  --timeout bounds one
-guest, boot included (default 600 s).
+guest, boot included (default 900 s).
 EOF
 }
 
@@ -44,7 +44,7 @@ die() {
 }
 
 parse_args() {
-	SERIES=("${ALL_SERIES[@]}") MODE=test TIMEOUT=600
+	SERIES=("${ALL_SERIES[@]}") MODE=test TIMEOUT=900
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--kernel=* | --mode=* | --timeout=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
