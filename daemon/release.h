@@ -17,15 +17,20 @@
  *   buffer costs one queued event: the IN_IGNORED.
  * - dma-bufs: every dma-buf has one inode and exactly one open file
  *   description (its inode cannot be opened again: -ENXIO); the buffer is
- *   released when that description is, and the inode itself is never
- *   deleted (it keeps a link count of 1, and a watch pins it).  So the
- *   tracker watches IN_CLOSE_WRITE | IN_CLOSE_NOWRITE, reports the buffer
- *   freed at the description's close and removes the watch.  Kernels from
- *   6.14 on do not report events of pseudo files (FMODE_NONOTIFY), so
- *   there nothing ever comes: release_probe() says whether it does.  Such
- *   a dma-buf, if tracked anyway, is never reported, and its watch keeps
- *   its (small) inode until the cookie is forgotten; its memory is freed
- *   all the same.
+ *   released when that description is.  The inode is not deleted then:
+ *   it keeps a link count of 1, and a watch pins it, so no IN_IGNORED
+ *   comes (measured: dma-heap, udmabuf, vgem PRIME and dmabuf_sg on 6.12,
+ *   vgem and dmabuf_sg on 6.1 give IN_CLOSE_WRITE at release, IN_IGNORED
+ *   only once the watch is removed).  So the tracker watches
+ *   IN_CLOSE_WRITE | IN_CLOSE_NOWRITE, reports the buffer freed at that
+ *   close and removes the watch.  Kernels that mark pseudo files
+ *   FMODE_NONOTIFY (from 6.14; this 6.18 host reports no close of a
+ *   memfd) presumably report none for a dma-buf either, not measured:
+ *   release_probe() tells.  A dma-buf tracked there anyway is never
+ *   reported, and its watch keeps its (small) inode until the cookie is
+ *   forgotten; its memory is freed all the same.
+ * - A dma-buf made by another uid cannot be watched (-EACCES: its inode
+ *   is mode 0600, owned by its creator) unless the broker may read it.
  *
  * Anything else (files with a name, sockets, pipes, anon inodes shared by
  * unrelated files) is refused: its close says nothing about memory.
