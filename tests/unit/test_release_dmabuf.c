@@ -21,6 +21,8 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -337,6 +339,56 @@ static void test_dmabuf_kept_by_gem_handle(void **state)
 	close(vgem);
 }
 
+/* In a child that became nobody: 0 when tracking @fd fails as it should. */
+static int child_other_uid(int fd)
+{
+	struct release_tracker *t;
+	struct event_base *base;
+	int ret;
+
+	int memfd;
+
+	/* Dumpable again after the uid change, so /proc/self/fd is ours. */
+	if (setgid(65534) < 0 || setuid(65534) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 1) < 0)
+		return 10;
+	base = event_base_new();
+	t = base ? release_create(base, -1, NULL, NULL) : NULL;
+	memfd = memfd_create("release-test", MFD_CLOEXEC);
+	if (!t || memfd < 0)
+		return 11;
+	/* /proc works for this uid: a memfd of its own is tracked. */
+	if (release_track(t, memfd, 2) != 0)
+		return 12;
+	ret = release_track(t, fd, 1);
+	release_destroy(t);
+	event_base_free(base);
+	return ret == -EACCES ? 0 : 13;
+}
+
+/* A dma-buf's inode is its creator's, mode 0600: another uid cannot
+ * watch it (a client's dma-buf, for a broker that is not root). */
+static void test_dmabuf_other_uid(void **state)
+{
+	struct kit *f = *state;
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("# SKIP reason: needs root to become another uid\n");
+		skip();
+	}
+	fd = dmabuf_new(f);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_other_uid(fd));
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(0, WEXITSTATUS(status));
+	close(fd);
+}
+
 /* After lost events a live dma-buf cannot be told from a freed one. */
 static void test_dmabuf_overflow(void **state)
 {
@@ -366,7 +418,8 @@ static void test_dmabuf_overflow(void **state)
 	cmocka_unit_test_prestate_setup_teardown(fn, kit_setup, kit_teardown, \
 						 (void *)&src)
 #define DMABUF_TESTS(src) \
-	TS(test_dmabuf_no_reopen, src), TS(test_dmabuf_probe, src), \
+	TS(test_dmabuf_no_reopen, src), TS(test_dmabuf_other_uid, src), \
+	TS(test_dmabuf_probe, src), \
 	TS(test_dmabuf_freed_once, src), \
 	TS(test_dmabuf_kept_by_holders, src), \
 	TS(test_dmabuf_kept_by_gem_handle, src), \
