@@ -12,8 +12,9 @@
 # own process (bad input first), the module lifetime checks, unload; then
 # the broker's tests on every backend (tests/vm/guest-broker.sh).  The plan
 # comes last, once the broker's programs have told their counts.  bench
-# mode prints the benchmark table.  The exit status is 0 when the script ran
-# to its end; failed tests are reported by their TAP lines.
+# mode prints the module's benchmark table, then the broker's backends
+# against their ioctls (bench_backends).  The exit status is 0 when the
+# script ran to its end; failed tests are reported by their TAP lines.
 
 set -u
 
@@ -171,7 +172,21 @@ run_bench() {
 		mount -t tracefs nodev /sys/kernel/tracing 2>&1 | sed 's/^/mount tracefs: /'
 	echo "kernel $KVER"
 	"$BENCH_BIN"
+	broker_bench
 	rmmod dmabuf_sg
+}
+
+# The broker's dma-buf backends against their own ioctls, from daemons of
+# the snapshot (bench/broker/bench_backends.c); dmabuf_sg stays loaded.
+broker_bench() {
+	echo
+	if [[ ${BROKER_BUILD:-} != ok ]]; then
+		echo "bench_backends: not run: ${BROKER_BUILD:-no build of the broker}"
+		return 0
+	fi
+	modprobe udmabuf 2>/dev/null
+	DBB_BROKERD=$BUILD/daemon/dmabuf-brokerd LD_LIBRARY_PATH=$BUILD/libclient \
+		"$BUILD/bench/broker/bench_backends"
 }
 
 for f in "$TEST_BIN" "$HOLD_BIN" "$BENCH_BIN" "$KO" \
