@@ -452,8 +452,12 @@ static void test_vgem_import(void **state)
 	{ .backend = be, .fourcc = DRM_FORMAT_##fmt, .width = w, .height = h }
 
 static struct tcase heap = { .backend = "heap" };
-static struct tcase heap_unknown = { .backend = "heap", .heaps = "nosuch no,such" };
-static struct tcase heap_mixed = { .backend = "heap", .heaps = "nosuch ../system system" };
+static struct tcase heap_unknown = {
+	.backend = "heap", .heaps = "nosuch no,such",
+};
+static struct tcase heap_mixed = {
+	.backend = "heap", .heaps = "nosuch ../system system",
+};
 static struct tcase heap_system = { .backend = "heap", .heaps = "system" };
 static struct tcase heap_yuyv = IMAGE("heap", YUYV, 640, 480);
 static struct tcase heap_nv12 = IMAGE("heap", NV12, 640, 480);
@@ -463,72 +467,77 @@ static struct tcase udmabuf_yuyv = IMAGE("udmabuf", YUYV, 640, 480);
 static struct tcase udmabuf_nv12 = IMAGE("udmabuf", NV12, 640, 480);
 static struct tcase udmabuf_xrgb = IMAGE("udmabuf", XRGB8888, 1920, 1080);
 static struct tcase drm = { .backend = "drm" };
-static struct tcase drm_missing = { .backend = "drm", .drm_device = "/nonexistent/card0" };
+static struct tcase drm_missing = {
+	.backend = "drm", .drm_device = "/nonexistent/card0",
+};
 static struct tcase drm_null = { .backend = "drm", .drm_device = "/dev/null" };
-static struct tcase drm_render = { .backend = "drm", .drm_device = "/dev/dri/renderD128" };
+static struct tcase drm_render = {
+	.backend = "drm", .drm_device = "/dev/dri/renderD128",
+};
 static struct tcase drm_yuyv = IMAGE("drm", YUYV, 640, 480);
 static struct tcase drm_nv12 = IMAGE("drm", NV12, 640, 480);
 static struct tcase drm_xrgb = IMAGE("drm", XRGB8888, 1920, 1080);
 
 #define T(name, fn, tc) { name, fn, tc_setup, tc_teardown, tc }
 
+static const struct CMUnitTest backends_tests[] = {
+	T("heap: unknown heap names: probe fails, ENOENT",
+	  test_heap_unknown_names, &heap_unknown),
+	T("heap: probe", test_probe, &heap),
+	T("heap: heaps that do not open are passed over",
+	  test_heap_passes_over_unknown, &heap_mixed),
+	T("heap: bad requests: EINVAL", test_bad_requests, &heap),
+	T("heap: contiguous from the system heap: EOPNOTSUPP",
+	  test_contiguous_refused, &heap_system),
+	T("heap: read-only export: EOPNOTSUPP", test_read_only_refused,
+	  &heap),
+	T("heap: raw alloc", test_alloc_raw, &heap),
+	T("heap: YUYV 640x480", test_alloc_image, &heap_yuyv),
+	T("heap: NV12 640x480", test_alloc_image, &heap_nv12),
+	T("heap: XRGB8888 1920x1080", test_alloc_image, &heap_xrgb),
+	T("heap: contiguous from a CMA heap", test_heap_contiguous,
+	  &heap),
+	T("heap: vgem imports a buffer", test_vgem_import, &heap),
+
+	T("udmabuf: probe", test_probe, &udmabuf),
+	T("udmabuf: bad requests: EINVAL", test_bad_requests, &udmabuf),
+	T("udmabuf: contiguous: EOPNOTSUPP", test_contiguous_refused,
+	  &udmabuf),
+	T("udmabuf: past size_limit_mb: EFBIG", test_udmabuf_over_limit,
+	  &udmabuf),
+	T("udmabuf: pin of a bad range or memfd: EINVAL, seals kept",
+	  test_udmabuf_pin_refused, &udmabuf),
+	T("udmabuf: read-only export: EOPNOTSUPP",
+	  test_read_only_refused, &udmabuf),
+	T("udmabuf: raw alloc", test_alloc_raw, &udmabuf),
+	T("udmabuf: YUYV 640x480", test_alloc_image, &udmabuf_yuyv),
+	T("udmabuf: NV12 640x480", test_alloc_image, &udmabuf_nv12),
+	T("udmabuf: XRGB8888 1920x1080", test_alloc_image,
+	  &udmabuf_xrgb),
+	T("udmabuf: pin shares the memfd's pages", test_udmabuf_pin,
+	  &udmabuf),
+	T("udmabuf: vgem imports a buffer", test_vgem_import, &udmabuf),
+
+	T("drm: missing node: probe fails, ENOENT",
+	  test_drm_missing_node, &drm_missing),
+	T("drm: not a DRM node: probe fails, ENODEV", test_drm_not_drm,
+	  &drm_null),
+	T("drm: render node: probe fails, ENODEV",
+	  test_drm_render_node, &drm_render),
+	T("drm: probe", test_probe, &drm),
+	T("drm: bad requests: EINVAL", test_bad_requests, &drm),
+	T("drm: contiguous: EOPNOTSUPP", test_contiguous_refused, &drm),
+	T("drm: read-only export: EOPNOTSUPP", test_read_only_refused,
+	  &drm),
+	T("drm: raw alloc", test_alloc_raw, &drm),
+	T("drm: YUYV 640x480", test_alloc_image, &drm_yuyv),
+	T("drm: NV12 640x480", test_alloc_image, &drm_nv12),
+	T("drm: XRGB8888 1920x1080", test_alloc_image, &drm_xrgb),
+	T("drm: vgem imports a buffer", test_vgem_import, &drm),
+};
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T("heap: unknown heap names: probe fails, ENOENT",
-		  test_heap_unknown_names, &heap_unknown),
-		T("heap: probe", test_probe, &heap),
-		T("heap: heaps that do not open are passed over",
-		  test_heap_passes_over_unknown, &heap_mixed),
-		T("heap: bad requests: EINVAL", test_bad_requests, &heap),
-		T("heap: contiguous from the system heap: EOPNOTSUPP",
-		  test_contiguous_refused, &heap_system),
-		T("heap: read-only export: EOPNOTSUPP", test_read_only_refused,
-		  &heap),
-		T("heap: raw alloc", test_alloc_raw, &heap),
-		T("heap: YUYV 640x480", test_alloc_image, &heap_yuyv),
-		T("heap: NV12 640x480", test_alloc_image, &heap_nv12),
-		T("heap: XRGB8888 1920x1080", test_alloc_image, &heap_xrgb),
-		T("heap: contiguous from a CMA heap", test_heap_contiguous,
-		  &heap),
-		T("heap: vgem imports a buffer", test_vgem_import, &heap),
-
-		T("udmabuf: probe", test_probe, &udmabuf),
-		T("udmabuf: bad requests: EINVAL", test_bad_requests, &udmabuf),
-		T("udmabuf: contiguous: EOPNOTSUPP", test_contiguous_refused,
-		  &udmabuf),
-		T("udmabuf: past size_limit_mb: EFBIG", test_udmabuf_over_limit,
-		  &udmabuf),
-		T("udmabuf: pin of a bad range or memfd: EINVAL, seals kept",
-		  test_udmabuf_pin_refused, &udmabuf),
-		T("udmabuf: read-only export: EOPNOTSUPP",
-		  test_read_only_refused, &udmabuf),
-		T("udmabuf: raw alloc", test_alloc_raw, &udmabuf),
-		T("udmabuf: YUYV 640x480", test_alloc_image, &udmabuf_yuyv),
-		T("udmabuf: NV12 640x480", test_alloc_image, &udmabuf_nv12),
-		T("udmabuf: XRGB8888 1920x1080", test_alloc_image,
-		  &udmabuf_xrgb),
-		T("udmabuf: pin shares the memfd's pages", test_udmabuf_pin,
-		  &udmabuf),
-		T("udmabuf: vgem imports a buffer", test_vgem_import, &udmabuf),
-
-		T("drm: missing node: probe fails, ENOENT",
-		  test_drm_missing_node, &drm_missing),
-		T("drm: not a DRM node: probe fails, ENODEV", test_drm_not_drm,
-		  &drm_null),
-		T("drm: render node: probe fails, ENODEV",
-		  test_drm_render_node, &drm_render),
-		T("drm: probe", test_probe, &drm),
-		T("drm: bad requests: EINVAL", test_bad_requests, &drm),
-		T("drm: contiguous: EOPNOTSUPP", test_contiguous_refused, &drm),
-		T("drm: read-only export: EOPNOTSUPP", test_read_only_refused,
-		  &drm),
-		T("drm: raw alloc", test_alloc_raw, &drm),
-		T("drm: YUYV 640x480", test_alloc_image, &drm_yuyv),
-		T("drm: NV12 640x480", test_alloc_image, &drm_nv12),
-		T("drm: XRGB8888 1920x1080", test_alloc_image, &drm_xrgb),
-		T("drm: vgem imports a buffer", test_vgem_import, &drm),
-	};
-
-	return cmocka_run_group_tests_name("backends", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("backends", backends_tests, NULL,
+					   NULL);
 }
