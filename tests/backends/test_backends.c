@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -413,6 +414,60 @@ static void test_udmabuf_pin(void **state)
 	tc_no_leak(t);
 }
 
+/* ---- from the worker thread ---- */
+
+#define THREAD_ALLOCS 8
+#define THREAD_SIZE (256u * 1024u)
+
+struct alloc_thread {
+	struct tcase *t;
+	int ret;
+	int fds[THREAD_ALLOCS];
+};
+
+/* Records results only: cmocka's assertions belong to the main thread. */
+static void *alloc_thread_run(void *arg)
+{
+	struct alloc_thread *a = arg;
+	struct backend_request req = { .size = THREAD_SIZE, .name = "thread" };
+
+	for (int i = 0; i < THREAD_ALLOCS && a->ret == 0; i++) {
+		struct backend_buffer out = { .fd = -1 };
+
+		a->ret = a->t->be.desc->ops->alloc(&a->t->be, &req, &out);
+		a->fds[i] = out.fd;
+	}
+	return NULL;
+}
+
+/* Two threads allocate at once, as the worker and the event loop may,
+ * and neither changes the probed backend. */
+static void test_alloc_threads(void **state)
+{
+	struct tcase *t = tc_require(state);
+	struct alloc_thread a[2] = { { .t = t }, { .t = t } };
+	struct backend before = t->be;
+	pthread_t th[2];
+
+	for (int j = 0; j < 2; j++)
+		for (int i = 0; i < THREAD_ALLOCS; i++)
+			a[j].fds[i] = -1;
+	for (int j = 0; j < 2; j++)
+		assert_int_equal(0, pthread_create(&th[j], NULL,
+						   alloc_thread_run, &a[j]));
+	for (int j = 0; j < 2; j++)
+		assert_int_equal(0, pthread_join(th[j], NULL));
+	assert_memory_equal(&before, &t->be, sizeof(before));
+	for (int j = 0; j < 2; j++) {
+		assert_int_equal(0, a[j].ret);
+		for (int i = 0; i < THREAD_ALLOCS; i++) {
+			kit_expect_dmabuf(a[j].fds[i], THREAD_SIZE);
+			close(a[j].fds[i]);
+		}
+	}
+	tc_no_leak(t);
+}
+
 /* ---- a real importer ---- */
 
 static void test_vgem_import(void **state)
@@ -497,6 +552,8 @@ static const struct CMUnitTest backends_tests[] = {
 	T("heap: XRGB8888 1920x1080", test_alloc_image, &heap_xrgb),
 	T("heap: contiguous from a CMA heap", test_heap_contiguous,
 	  &heap),
+	T("heap: allocations from two threads at once", test_alloc_threads,
+	  &heap),
 	T("heap: vgem imports a buffer", test_vgem_import, &heap),
 
 	T("udmabuf: probe", test_probe, &udmabuf),
@@ -516,6 +573,8 @@ static const struct CMUnitTest backends_tests[] = {
 	  &udmabuf_xrgb),
 	T("udmabuf: pin shares the memfd's pages", test_udmabuf_pin,
 	  &udmabuf),
+	T("udmabuf: allocations from two threads at once", test_alloc_threads,
+	  &udmabuf),
 	T("udmabuf: vgem imports a buffer", test_vgem_import, &udmabuf),
 
 	T("drm: missing node: probe fails, ENOENT",
@@ -533,6 +592,8 @@ static const struct CMUnitTest backends_tests[] = {
 	T("drm: YUYV 640x480", test_alloc_image, &drm_yuyv),
 	T("drm: NV12 640x480", test_alloc_image, &drm_nv12),
 	T("drm: XRGB8888 1920x1080", test_alloc_image, &drm_xrgb),
+	T("drm: allocations from two threads at once", test_alloc_threads,
+	  &drm),
 	T("drm: vgem imports a buffer", test_vgem_import, &drm),
 };
 
