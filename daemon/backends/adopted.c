@@ -7,8 +7,6 @@
  */
 #include "backend.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 
 static int backend_adopted_probe(struct backend *be, const struct config *cfg,
@@ -19,18 +17,7 @@ static int backend_adopted_probe(struct backend *be, const struct config *cfg,
 	return 0;
 }
 
-static int backend_adopted_export_fd(struct backend *be, int fd, void *priv,
-				     bool read_only)
-{
-	int out;
-
-	if (read_only)
-		return -EOPNOTSUPP;
-	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return out < 0 ? -errno : out;
-}
-
 const struct backend_ops backend_adopted_ops = {
 	.probe = backend_adopted_probe,
-	.export_fd = backend_adopted_export_fd,
+	.export_fd = backend_export_shared,
 };

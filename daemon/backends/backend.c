@@ -64,16 +64,29 @@ const char *backend_known_names(void)
 	return names;
 }
 
-static void backend_probe_one(struct backend *be,
-			      const struct backend_desc *d,
-			      const struct config *cfg)
+int backend_probe(struct backend *be, const struct backend_desc *d,
+		  const struct config *cfg)
 {
+	int ret;
+
 	memset(be, 0, sizeof(*be));
 	be->desc = d;
 	be->name = d->name;
 	be->caps = d->caps;
-	be->available = d->ops->probe(be, cfg, be->detail,
-				      sizeof(be->detail)) == 0;
+	be->node = -1;
+	ret = d->ops->probe(be, cfg, be->detail, sizeof(be->detail));
+	be->available = ret == 0;
+	return ret;
+}
+
+void backend_close(struct backend *be)
+{
+	if (be->available && be->desc->ops->close)
+		be->desc->ops->close(be);
+	if (be->node >= 0)
+		close(be->node);
+	be->node = -1;
+	be->available = false;
 }
 
 int backend_set_probe(struct backend_set *set, const struct config *cfg)
@@ -87,14 +100,14 @@ int backend_set_probe(struct backend_set *set, const struct config *cfg)
 
 		if (!d)
 			continue;
-		backend_probe_one(be, d, cfg);
+		backend_probe(be, d, cfg);
 		if (be->available && set->preferred < 0)
 			set->preferred = (int)set->n;
 		set->n++;
 	}
 	for (size_t i = 0; i < BACKEND_TABLE_LEN && set->n < BACKEND_MAX; i++) {
 		if (backend_table[i].internal)
-			backend_probe_one(&set->list[set->n++], &backend_table[i],
+			backend_probe(&set->list[set->n++], &backend_table[i],
 					  cfg);
 	}
 	return set->preferred < 0 ? -ENODEV : 0;
@@ -104,13 +117,8 @@ void backend_set_close(struct backend_set *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->n; i++) {
-		struct backend *be = &set->list[i];
-
-		if (be->available && be->desc->ops->close)
-			be->desc->ops->close(be);
-		be->available = false;
-	}
+	for (size_t i = 0; i < set->n; i++)
+		backend_close(&set->list[i]);
 	set->n = 0;
 	set->preferred = -1;
 }
@@ -159,6 +167,17 @@ int backend_populate(int fd, uint64_t size)
 		ret = fallocate(fd, 0, 0, (off_t)size);
 	while (ret < 0 && errno == EINTR);
 	return ret < 0 ? -errno : 0;
+}
+
+int backend_export_shared(struct backend *be, int fd, void *priv,
+			  bool read_only)
+{
+	int out;
+
+	if (read_only)
+		return -EOPNOTSUPP;
+	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return out < 0 ? -errno : out;
 }
 
 int backend_read_sysfs_u64(const char *path, uint64_t *out)

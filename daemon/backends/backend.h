@@ -128,6 +128,8 @@ struct backend {
 	/* The kernel reports when its buffers' memory is freed, so quota
 	 * holds until then (daemon/quota.c). */
 	bool release_tracked;
+	int node;			/* the device probe opened, closed
+					 * with the set; -1: none */
 	void *priv;			/* the backend's own state */
 	char detail[BACKEND_DETAIL_MAX];
 	uint64_t buffers;		/* live buffers it provided */
@@ -147,6 +149,14 @@ const struct backend_desc *backend_lookup(const char *name, size_t len);
 
 /* Every known name, comma-separated, for messages. */
 const char *backend_known_names(void);
+
+/* Sets @be up as backend @d and probes it; be->detail says why when it is
+ * unavailable.  Returns probe()'s result. */
+int backend_probe(struct backend *be, const struct backend_desc *d,
+		  const struct config *cfg);
+
+/* Releases what probing @be set up (its ops->close, its node). */
+void backend_close(struct backend *be);
 
 /*
  * Probes the backends named in cfg->backends (in order) and fills @set.
@@ -175,6 +185,12 @@ int backend_request_size(const struct backend_request *req,
 /* Makes @fd's memory exist now: a no-op for dma-bufs (allocated at
  * creation), fallocate() for shmem.  Returns 0 or -errno. */
 int backend_populate(int fd, uint64_t size);
+
+/* export_fd of backends whose buffers are one open file description
+ * shared by every holder: a dup read-write; read-only is -EOPNOTSUPP (no
+ * way to stop a device from writing). */
+int backend_export_shared(struct backend *be, int fd, void *priv,
+			  bool read_only);
 
 /* Reads an unsigned number from a sysfs file.  0 or -errno. */
 int backend_read_sysfs_u64(const char *path, uint64_t *out);

@@ -37,10 +37,6 @@
 #define BACKEND_DRM_ROW 4096u
 #define BACKEND_DRM_CARDS 64
 
-struct backend_drm_dev {
-	int fd;
-};
-
 /*
  * Whether the driver behind @fd makes a dumb buffer: the cap is answered
  * for KMS drivers only, and vgem, a render-only driver that makes them
@@ -148,7 +144,6 @@ static int backend_drm_probe(struct backend *be, const struct config *cfg,
 			     char *why, size_t len)
 {
 	char path[64], driver[32];
-	struct backend_drm_dev *dev;
 	int fd;
 
 	if (cfg->drm_device) {
@@ -161,14 +156,7 @@ static int backend_drm_probe(struct backend *be, const struct config *cfg,
 	}
 	if (fd < 0)
 		return fd;
-	dev = malloc(sizeof(*dev));
-	if (!dev) {
-		close(fd);
-		snprintf(why, len, "out of memory");
-		return -ENOMEM;
-	}
-	dev->fd = fd;
-	be->priv = dev;
+	be->node = fd;
 	/* The generic dumb path computes the size in 32 bits. */
 	be->max_size = UINT32_MAX & ~((uint64_t)getpagesize() - 1);
 	snprintf(be->detail, sizeof(be->detail), "dumb buffers on %s (%s)",
@@ -268,7 +256,6 @@ static int backend_drm_alloc(struct backend *be,
 			     const struct backend_request *req,
 			     struct backend_buffer *out)
 {
-	const struct backend_drm_dev *dev = be->priv;
 	struct drm_mode_create_dumb create = { 0 };
 	int fd, err;
 
@@ -282,9 +269,9 @@ static int backend_drm_alloc(struct backend *be,
 		err = backend_drm_raw_shape(be, req->size, &create);
 	if (err < 0)
 		return err;
-	if (drmIoctl(dev->fd, DRM_IOCTL_MODE_CREATE_DUMB, &create) < 0)
+	if (drmIoctl(be->node, DRM_IOCTL_MODE_CREATE_DUMB, &create) < 0)
 		return -errno;
-	fd = backend_drm_export(dev->fd, create.handle);
+	fd = backend_drm_export(be->node, create.handle);
 	if (fd < 0)
 		return fd;
 	err = backend_drm_finish(req, fd, create.pitch, out);
@@ -297,30 +284,8 @@ static int backend_drm_alloc(struct backend *be,
 	return 0;
 }
 
-static int backend_drm_export_fd(struct backend *be, int fd, void *priv,
-				 bool read_only)
-{
-	int out;
-
-	if (read_only)
-		return -EOPNOTSUPP;
-	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return out < 0 ? -errno : out;
-}
-
-static void backend_drm_close(struct backend *be)
-{
-	struct backend_drm_dev *dev = be->priv;
-
-	if (dev)
-		close(dev->fd);
-	free(dev);
-	be->priv = NULL;
-}
-
 const struct backend_ops backend_drm_ops = {
 	.probe = backend_drm_probe,
 	.alloc = backend_drm_alloc,
-	.export_fd = backend_drm_export_fd,
-	.close = backend_drm_close,
+	.export_fd = backend_export_shared,
 };

@@ -187,17 +187,6 @@ static int backend_heap_alloc(struct backend *be,
 	return 0;
 }
 
-static int backend_heap_export_fd(struct backend *be, int fd, void *priv,
-				  bool read_only)
-{
-	int out;
-
-	if (read_only)
-		return -EOPNOTSUPP;
-	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return out < 0 ? -errno : out;
-}
-
 static void backend_heap_close(struct backend *be)
 {
 	backend_heap_set_free(be->priv);
@@ -207,6 +196,6 @@ static void backend_heap_close(struct backend *be)
 const struct backend_ops backend_heap_ops = {
 	.probe = backend_heap_probe,
 	.alloc = backend_heap_alloc,
-	.export_fd = backend_heap_export_fd,
+	.export_fd = backend_export_shared,
 	.close = backend_heap_close,
 };

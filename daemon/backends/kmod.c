@@ -22,15 +22,6 @@
 #define BACKEND_KMOD_NODE "/dev/dmabuf_sg"
 #define BACKEND_KMOD_PARAMS "/sys/module/dmabuf_sg/parameters/"
 
-struct backend_kmod {
-	int dev;
-};
-
-static int backend_kmod_dev(const struct backend *be)
-{
-	return ((const struct backend_kmod *)be->priv)->dev;
-}
-
 /* Whether the loaded module has read-only views: a view of fd -1 is
  * -EBADF there, -ENOTTY on a module that predates them. */
 static bool backend_kmod_has_views(int dev)
@@ -45,7 +36,6 @@ static bool backend_kmod_has_views(int dev)
 static int backend_kmod_probe(struct backend *be, const struct config *cfg,
 			      char *why, size_t len)
 {
-	struct backend_kmod *k;
 	int dev = open(BACKEND_KMOD_NODE, O_RDWR | O_CLOEXEC);
 	int err;
 
@@ -55,14 +45,7 @@ static int backend_kmod_probe(struct backend *be, const struct config *cfg,
 			 err == ENOENT ? " (dmabuf_sg.ko not loaded)" : "");
 		return -err;
 	}
-	k = calloc(1, sizeof(*k));
-	if (!k) {
-		close(dev);
-		snprintf(why, len, "out of memory");
-		return -ENOMEM;
-	}
-	k->dev = dev;
-	be->priv = k;
+	be->node = dev;
 	backend_read_sysfs_u64(BACKEND_KMOD_PARAMS "max_buffer_bytes",
 			       &be->max_size);
 	be->caps.read_only = backend_kmod_has_views(dev);
@@ -92,7 +75,7 @@ static int backend_kmod_alloc(struct backend *be,
 	if (req->flags & BACKEND_ALLOC_CONTIGUOUS)
 		a.flags |= DMABUF_SG_ALLOC_CONTIGUOUS;
 	backend_kmod_name(a.name, req->name);
-	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_ALLOC, &a) < 0)
+	if (ioctl(be->node, DMABUF_SG_IOCTL_ALLOC, &a) < 0)
 		return -errno;
 	out->fd = (int)a.fd;
 	out->priv = NULL;
@@ -120,7 +103,7 @@ static int backend_kmod_pin(struct backend *be, int memfd, uint64_t offset,
 		return -errno;
 	p.addr = (uintptr_t)addr;
 	backend_kmod_name(p.name, name);
-	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_PIN, &p) < 0)
+	if (ioctl(be->node, DMABUF_SG_IOCTL_PIN, &p) < 0)
 		err = -errno;
 	munmap(addr, length);
 	if (err < 0)
@@ -145,7 +128,7 @@ static int backend_kmod_export_fd(struct backend *be, int fd, void *priv,
 	}
 	if (!be->caps.read_only)
 		return -EOPNOTSUPP;
-	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_VIEW, &v) < 0)
+	if (ioctl(be->node, DMABUF_SG_IOCTL_VIEW, &v) < 0)
 		return -errno;
 	return (int)v.out_fd;
 }
@@ -155,22 +138,11 @@ static int backend_kmod_query(struct backend *be, int fd, void *priv,
 {
 	struct dmabuf_sg_info info = { .fd = (__u32)fd };
 
-	if (ioctl(backend_kmod_dev(be), DMABUF_SG_IOCTL_INFO, &info) < 0)
+	if (ioctl(be->node, DMABUF_SG_IOCTL_INFO, &info) < 0)
 		return -errno;
 	out->sg_entries = info.sg_entries;
 	out->contiguous = info.sg_entries == 1;
 	return 0;
-}
-
-static void backend_kmod_close(struct backend *be)
-{
-	struct backend_kmod *k = be->priv;
-
-	if (!k)
-		return;
-	close(k->dev);
-	free(k);
-	be->priv = NULL;
 }
 
 const struct backend_ops backend_kmod_ops = {
@@ -179,5 +151,4 @@ const struct backend_ops backend_kmod_ops = {
 	.pin = backend_kmod_pin,
 	.export_fd = backend_kmod_export_fd,
 	.query = backend_kmod_query,
-	.close = backend_kmod_close,
 };

@@ -30,10 +30,6 @@
 #define BACKEND_UDMABUF_LIMIT "/sys/module/udmabuf/parameters/size_limit_mb"
 #define BACKEND_UDMABUF_DEFAULT_MB 64
 
-struct backend_udmabuf_dev {
-	int fd;
-};
-
 /* Sets be->max_size from the driver's parameter and says where it came
  * from in be->detail.  Returns 0, or -EINVAL when the limit is 0 (the
  * driver then makes no buffer at all). */
@@ -65,7 +61,6 @@ static int backend_udmabuf_limit(struct backend *be, char *why, size_t len)
 static int backend_udmabuf_probe(struct backend *be, const struct config *cfg,
 				 char *why, size_t len)
 {
-	struct backend_udmabuf_dev *dev;
 	int fd, err;
 
 	fd = open(BACKEND_UDMABUF_DEV, O_RDWR | O_CLOEXEC);
@@ -77,14 +72,7 @@ static int backend_udmabuf_probe(struct backend *be, const struct config *cfg,
 	err = backend_udmabuf_limit(be, why, len);
 	if (err < 0)
 		goto err_close_fd;
-	dev = malloc(sizeof(*dev));
-	if (!dev) {
-		err = -ENOMEM;
-		snprintf(why, len, "out of memory");
-		goto err_close_fd;
-	}
-	dev->fd = fd;
-	be->priv = dev;
+	be->node = fd;
 	return 0;
 
 err_close_fd:
@@ -97,14 +85,13 @@ err_close_fd:
 static int backend_udmabuf_create(const struct backend *be, int memfd,
 				  uint64_t offset, uint64_t size)
 {
-	const struct backend_udmabuf_dev *dev = be->priv;
 	struct udmabuf_create create = {
 		.memfd = (uint32_t)memfd,
 		.flags = UDMABUF_FLAGS_CLOEXEC,
 		.offset = offset,
 		.size = size,
 	};
-	int fd = ioctl(dev->fd, UDMABUF_CREATE, &create);
+	int fd = ioctl(be->node, UDMABUF_CREATE, &create);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -216,31 +203,9 @@ static int backend_udmabuf_pin(struct backend *be, int memfd, uint64_t offset,
 	return 0;
 }
 
-static int backend_udmabuf_export_fd(struct backend *be, int fd, void *priv,
-				     bool read_only)
-{
-	int out;
-
-	if (read_only)
-		return -EOPNOTSUPP;
-	out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return out < 0 ? -errno : out;
-}
-
-static void backend_udmabuf_close(struct backend *be)
-{
-	struct backend_udmabuf_dev *dev = be->priv;
-
-	if (dev)
-		close(dev->fd);
-	free(dev);
-	be->priv = NULL;
-}
-
 const struct backend_ops backend_udmabuf_ops = {
 	.probe = backend_udmabuf_probe,
 	.alloc = backend_udmabuf_alloc,
 	.pin = backend_udmabuf_pin,
-	.export_fd = backend_udmabuf_export_fd,
-	.close = backend_udmabuf_close,
+	.export_fd = backend_export_shared,
 };

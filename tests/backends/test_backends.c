@@ -65,12 +65,8 @@ static int tc_setup(void **state)
 	     config_set_string(&t->cfg.drm_device, t->drm_device) < 0))
 		return -1;
 	t->fds_before = kit_count_fds();
-	memset(&t->be, 0, sizeof(t->be));
-	t->be.desc = d;
-	t->be.name = d->name;
-	t->why[0] = '\0';
-	t->probe_ret = d->ops->probe(&t->be, &t->cfg, t->why, sizeof(t->why));
-	t->be.available = t->probe_ret == 0;
+	t->probe_ret = backend_probe(&t->be, d, &t->cfg);
+	snprintf(t->why, sizeof(t->why), "%s", t->be.detail);
 	t->fds = kit_count_fds();
 	return 0;
 }
@@ -79,9 +75,7 @@ static int tc_teardown(void **state)
 {
 	struct tcase *t = *state;
 
-	if (t->be.available && t->be.desc->ops->close)
-		t->be.desc->ops->close(&t->be);
-	t->be.available = false;
+	backend_close(&t->be);
 	config_fini(&t->cfg);
 	return 0;
 }
@@ -124,8 +118,7 @@ static void test_probe(void **state)
 	assert_true(strlen(t->be.detail) > 0);
 	if (!strcmp(t->backend, "udmabuf"))
 		assert_true(t->be.max_size > 0);
-	t->be.desc->ops->close(&t->be);
-	t->be.available = false;
+	backend_close(&t->be);
 	assert_null(t->be.priv);
 	assert_int_equal(t->fds_before, kit_count_fds());
 }
