@@ -157,8 +157,9 @@ struct dmabuf_sg_pin {
  * @reserved: in: must be zero.
  *
  * A view is a new dma-buf over the very pages of [@offset, @offset +
- * @length) of an existing buffer: its sg_table, its mmap and its vmap refer
- * to those pages, so a write on either side is seen on the other.  It holds
+ * @length) of an existing buffer: its sg_table, its mmap and (writable
+ * views only) its vmap refer to those pages, so a write on either side is
+ * seen on the other.  It holds
  * a reference to the buffer's dma-buf, which therefore lives (pages, fd
  * accounting and all) as long as any of its views, whatever happens to the
  * buffer's own fds.  A view of a view refers to the underlying ALLOC or PIN
