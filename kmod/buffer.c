@@ -256,13 +256,6 @@ static int dmabuf_sg_buffer_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	struct dmabuf_sg_buffer *buf = dmabuf->priv;
 	int ret = 0;
 
-	/*
-	 * Importers write through their kernel mapping and cannot be told it
-	 * is read-only: a read-only view offers none.
-	 */
-	if (!buf->writable && buf->ops->strict_read_only)
-		return -EPERM;
-
 	mutex_lock(&buf->lock);
 	if (!buf->vmap_count) {
 		buf->vaddr = dmabuf_sg_buffer_vmap_pages(buf);
@@ -306,6 +299,25 @@ static const struct dma_buf_ops dmabuf_sg_buffer_ops = {
 	.mmap = dmabuf_sg_buffer_mmap,
 	.vmap = dmabuf_sg_buffer_vmap,
 	.vunmap = dmabuf_sg_buffer_vunmap,
+	.release = dmabuf_sg_buffer_release,
+};
+
+/*
+ * Strictly read-only buffers (read-only views) offer no kernel mapping: an
+ * importer writes through its vmap and cannot be told it is read-only.  The
+ * op is left out rather than made to fail: dma_buf_vmap() meets an
+ * exporter's vmap error with WARN_ON_ONCE (6.1 and 6.12 alike), which
+ * userspace must not be able to trigger, while a missing op is a quiet
+ * -EINVAL.
+ */
+static const struct dma_buf_ops dmabuf_sg_buffer_ro_ops = {
+	.attach = dmabuf_sg_buffer_attach,
+	.detach = dmabuf_sg_buffer_detach,
+	.map_dma_buf = dmabuf_sg_buffer_map,
+	.unmap_dma_buf = dmabuf_sg_buffer_unmap,
+	.begin_cpu_access = dmabuf_sg_buffer_begin_cpu,
+	.end_cpu_access = dmabuf_sg_buffer_end_cpu,
+	.mmap = dmabuf_sg_buffer_mmap,
 	.release = dmabuf_sg_buffer_release,
 };
 
@@ -405,7 +417,8 @@ struct dma_buf *dmabuf_sg_buffer_export(struct dmabuf_sg_buffer *buf,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	info.ops = &dmabuf_sg_buffer_ops;
+	info.ops = !buf->writable && buf->ops->strict_read_only ?
+		&dmabuf_sg_buffer_ro_ops : &dmabuf_sg_buffer_ops;
 	info.size = buf->size;
 	info.flags = exp->fd_flags & O_ACCMODE;
 	info.priv = buf;
@@ -430,7 +443,10 @@ struct dma_buf *dmabuf_sg_buffer_export(struct dmabuf_sg_buffer *buf,
  */
 struct dmabuf_sg_buffer *dmabuf_sg_buffer_from_dmabuf(struct dma_buf *dmabuf)
 {
-	return dmabuf->ops == &dmabuf_sg_buffer_ops ? dmabuf->priv : NULL;
+	if (dmabuf->ops == &dmabuf_sg_buffer_ops ||
+	    dmabuf->ops == &dmabuf_sg_buffer_ro_ops)
+		return dmabuf->priv;
+	return NULL;
 }
 
 /**

@@ -29,9 +29,10 @@ struct dmabuf_sg_buffer;
 /**
  * struct dmabuf_sg_buffer_kind - what differs between ALLOC, PIN and VIEW
  * @kind: DMABUF_SG_KIND_* reported by INFO.
- * @strict_read_only: a read-only buffer of this kind also refuses kernel
- *	mappings and CPU access brackets for writing (-EPERM); without it
- *	(PIN) vmap is PAGE_KERNEL_RO and brackets take any direction.
+ * @strict_read_only: a read-only buffer of this kind also refuses CPU
+ *	access brackets for writing (-EPERM) and is exported without a vmap
+ *	op; without it (PIN) vmap is PAGE_KERNEL_RO and brackets take any
+ *	direction.
  * @release_pages: give back the pages (free, unpin, or for a view drop the
  *	reference on its parent).
  */

@@ -135,8 +135,9 @@ struct dmabuf_sg_pin {
  * mappings fail with -EACCES (and mprotect() cannot add PROT_WRITE);
  * devices may only map it DMA_TO_DEVICE (other directions are -EPERM, so a
  * PRIME import that maps bidirectionally fails); DMA_BUF_IOCTL_SYNC and
- * dma_buf_begin/end_cpu_access() with a write direction are -EPERM; kernel
- * mappings (vmap) are -EPERM, since an importer writes through them.
+ * dma_buf_begin/end_cpu_access() with a write direction are -EPERM; a
+ * kernel mapping is refused (the view has no vmap op, so dma_buf_vmap()
+ * fails with -EINVAL), since an importer writes through its vmap.
  */
 #define DMABUF_SG_VIEW_READ_ONLY (1U << 0)
 /** DMABUF_SG_VIEW_VALID_FLAGS - every flag &dmabuf_sg_view.flags accepts */
