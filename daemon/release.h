@@ -128,7 +128,9 @@ size_t release_pending(const struct release_tracker *t);
  * at start; it needs no tracker and runs no loop.
  *
  * Returns 0 when the release was reported, -EOPNOTSUPP when it was not
- * (dma-bufs on kernels >= 6.14) or the kind is refused as by
+ * (expected of dma-bufs on kernels with FMODE_NONOTIFY pseudo files, see
+ * above; also when another holder kept the buffer) or the kind is refused
+ * as by
  * release_track(), else a negative errno of the set-up (@fd is closed in
  * every case, -EBADF aside).
  */
