@@ -129,10 +129,9 @@ size_t release_pending(const struct release_tracker *t);
  *
  * Returns 0 when the release was reported, -EOPNOTSUPP when it was not
  * (expected of dma-bufs on kernels with FMODE_NONOTIFY pseudo files, see
- * above; also when another holder kept the buffer) or the kind is refused
- * as by
- * release_track(), else a negative errno of the set-up (@fd is closed in
- * every case, -EBADF aside).
+ * above; also when another holder kept the buffer) or the kind is
+ * refused as by release_track(), else a negative errno of the set-up
+ * (@fd is closed in every case, -EBADF aside).
  */
 int release_probe(int fd);
 
