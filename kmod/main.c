@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dmabuf_sg: scatter-gather allocation and user-memory pinning exported as
- * dma-bufs, and views of them.  This file holds the module parameters, the ioctls of the misc
- * device /dev/dmabuf_sg, and module init/exit.
+ * dma-bufs, and views of them.  This file holds the module parameters, the
+ * ioctls of the misc device /dev/dmabuf_sg, and module init/exit.
  */
 #include <linux/dma-buf.h>
 #include <linux/fcntl.h>
