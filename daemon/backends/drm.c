@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <drm_fourcc.h>
@@ -252,6 +253,31 @@ static int backend_drm_finish(const struct backend_request *req, int fd,
 	return 0;
 }
 
+/*
+ * Makes the buffer's memory exist now.  Shmem-backed dumb buffers (vgem and
+ * the other GEM shmem drivers) get their pages at first use; a holder could
+ * then meet SIGBUS when memory is short, and quota would not be memory.
+ * Mapping the dma-buf makes the GEM shmem helpers allocate every page (and
+ * fail with -ENOMEM when they cannot); for drivers whose mappings fault
+ * page by page, MADV_POPULATE_WRITE faults them in, reporting -ENOMEM
+ * rather than raising SIGBUS in the broker.  A mapping it cannot populate
+ * (VM_PFNMAP: -EFAULT; before 5.14: -EINVAL) is left as the driver made
+ * it.  The pages stay with the object after the mapping goes.
+ */
+static int backend_drm_populate(int fd, uint64_t size)
+{
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int err = 0;
+
+	if (map == MAP_FAILED)
+		return -errno;
+	if (madvise(map, size, MADV_POPULATE_WRITE) < 0 &&
+	    (errno == ENOMEM || errno == EHWPOISON))
+		err = -ENOMEM;
+	munmap(map, size);
+	return err;
+}
+
 static int backend_drm_alloc(struct backend *be,
 			     const struct backend_request *req,
 			     struct backend_buffer *out)
@@ -275,6 +301,8 @@ static int backend_drm_alloc(struct backend *be,
 	if (fd < 0)
 		return fd;
 	err = backend_drm_finish(req, fd, create.pitch, out);
+	if (err == 0)
+		err = backend_drm_populate(fd, out->size);
 	if (err < 0) {
 		close(fd);
 		return err;
