@@ -14,7 +14,9 @@
  *                       F_SEAL_SHRINK + UDMABUF_CREATE, memfd closed
  *                       (sizes up to its size_limit_mb)
  *              drm      DRM_IOCTL_MODE_CREATE_DUMB + PRIME export +
- *                       DESTROY_DUMB on /dev/dri/card0 (vgem)
+ *                       DESTROY_DUMB on /dev/dri/card0 (vgem), then
+ *                       mmap + MADV_POPULATE_WRITE, for the daemon
+ *                       populates vgem's pages at alloc
  *            Median and min of each side, ours and the direct one
  *            interleaved, alternating which goes first; the ratio is of
  *            the medians.                                target <= 1.2x
@@ -140,8 +142,21 @@ static int direct_udmabuf(int dev, uint64_t size)
 	return fd;
 }
 
+/* As daemon/backends/drm.c populates since it maps the dma-buf: every
+ * page of the GEM shmem object allocated now, not at first use. */
+static void direct_drm_populate(int fd, uint64_t size)
+{
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (map == MAP_FAILED)
+		die("mmap of the dumb buffer", errno);
+	if (madvise(map, size, MADV_POPULATE_WRITE) < 0 && errno == ENOMEM)
+		die("MADV_POPULATE_WRITE", errno);
+	munmap(map, size);
+}
+
 /* As daemon/backends/drm.c for bare bytes: rows of 4 KiB, exported, the
- * handle closed (the dma-buf holds the object). */
+ * handle closed (the dma-buf holds the object), the pages populated. */
 static int direct_drm(int dev, uint64_t size)
 {
 	struct drm_mode_create_dumb c = {
@@ -157,6 +172,7 @@ static int direct_drm(int dev, uint64_t size)
 	if (ioctl(dev, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) < 0)
 		die("DRM_IOCTL_PRIME_HANDLE_TO_FD", errno);
 	ioctl(dev, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+	direct_drm_populate(p.fd, size);
 	return p.fd;
 }
 
