@@ -173,7 +173,7 @@ boot_guest() {
 	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m 3G -smp 2 -nographic -no-reboot -nic none ${QEMU_EXTRA:-} \
 		-kernel "$dir/root/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 log_buf_len=8M DBB_INIT=$HERE/guest-init.sh DBB_ENV=$dir/guest.env" \
+		-append "console=ttyS0 panic=-1 log_buf_len=8M watchdog_thresh=60 DBB_INIT=$HERE/guest-init.sh DBB_ENV=$dir/guest.env" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none,multidevs=remap" \
 		</dev/null >"$dir/console.log" 2>&1 || QEMU_RC=$?
