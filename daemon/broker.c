@@ -3,6 +3,15 @@
 
 #include <time.h>
 
+const char *const broker_features[] = {
+	"alloc-format",		/* AllocRequest fourcc/width/height/modifiers */
+	"contiguous",		/* ALLOC_FLAG_CONTIGUOUS */
+	"read-only",		/* ImportRequest.read_only, enforced or refused */
+	"pin",			/* PinRequest */
+	"adopt",		/* AdoptRequest */
+	NULL,
+};
+
 uint64_t broker_monotonic_usec(void)
 {
 	struct timespec ts;

@@ -16,6 +16,14 @@
 #define BROKER_PROTOCOL_VERSION 1u
 
 /*
+ * What this broker can do beyond protocol version 1's first form, named in
+ * HelloReply.features; a client lists those it relies on in
+ * Hello.required_features.  docs/protocol.md says what each means.
+ * NULL-terminated.
+ */
+extern const char *const broker_features[];
+
+/*
  * Event priorities: accepting connections, freeing dead clients and buffer
  * releases come before client requests, so that a reply (e.g. Stats) never
  * describes a state in which a connection already made or closed, or a

@@ -192,6 +192,43 @@ void client_send_reply(struct client *c, struct reply *r)
 }
 
 /*
+ * The number of the first field in @m (or a message inside it) that this
+ * broker's protocol does not know, 0 when there is none.  protobuf-c keeps
+ * such fields aside; a newer client's request that relies on one must
+ * fail rather than be half-done.
+ */
+static uint32_t client_unknown_field(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (m->n_unknown_fields)
+		return m->unknown_fields[0].tag;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+		const ProtobufCMessage *const *subs;
+		size_t n = 1;
+		uint32_t tag;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		subs = (const ProtobufCMessage *const *)(base + f->offset);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			subs = *(const ProtobufCMessage *const *const *)subs;
+		}
+		for (size_t j = 0; j < n; j++) {
+			if (subs[j] && (tag = client_unknown_field(subs[j])))
+				return tag;
+		}
+	}
+	return 0;
+}
+
+/*
  * Handles @req with the @nfds fds that came with it: a request type that
  * carries another number of fds than its own is a protocol violation.  A
  * handler that keeps an fd sets its slot to -1; the caller closes the rest.
@@ -201,6 +238,7 @@ static void client_dispatch(struct client *c,
 			    size_t nfds)
 {
 	const struct client_entry *e;
+	uint32_t unknown;
 	struct reply r;
 
 	if (!client_gate(c, req))
@@ -211,7 +249,11 @@ static void client_dispatch(struct client *c,
 		return;
 	}
 	reply_init(&r, req->seq);
-	if (e)
+	if (e && (unknown = client_unknown_field(&req->base)))
+		reply_error(&r, -EOPNOTSUPP,
+			    "request carries field %u, unknown to this broker",
+			    unknown);
+	else if (e)
 		e->fn(c, req, &r, fds);
 	else
 		reply_error(&r, -EOPNOTSUPP, "unknown or empty request");

@@ -25,6 +25,15 @@ static bool handlers_session_name_valid(const char *name)
 	return true;
 }
 
+static bool handlers_session_has_feature(const char *name)
+{
+	for (const char *const *f = broker_features; *f; f++) {
+		if (strcmp(*f, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static DmabufBroker__V1__HelloReply *
 handlers_session_hello_body(struct client *c, struct reply *r)
 {
@@ -37,6 +46,9 @@ handlers_session_hello_body(struct client *c, struct reply *r)
 	h->server_version = BROKER_VERSION;
 	h->client_id = c->id;
 	h->max_frame = c->broker->cfg->max_request_size;
+	for (h->n_features = 0; broker_features[h->n_features]; h->n_features++)
+		;
+	h->features = (char **)broker_features;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_HELLO;
 	r->resp.hello = h;
 	return h;
@@ -62,6 +74,15 @@ int handlers_session_hello(struct client *c,
 		return reply_error(r, -EINVAL,
 				   "client name must be at most %d printable ASCII bytes",
 				   CLIENT_NAME_MAX);
+	for (size_t i = 0; i < hello->n_required_features; i++) {
+		if (!handlers_session_has_feature(hello->required_features[i])) {
+			/* The reply lists what we do have. */
+			handlers_session_hello_body(c, r);
+			return reply_error(r, -EOPNOTSUPP,
+					   "this broker lacks feature '%.64s'",
+					   hello->required_features[i]);
+		}
+	}
 	if (registry_conn_set_name(c->conn, hello->client_name) < 0 ||
 	    !handlers_session_hello_body(c, r))
 		return reply_error(r, -ENOMEM, "out of memory");

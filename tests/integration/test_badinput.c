@@ -518,7 +518,9 @@ static void bad_oversized(struct fixture *f, unsigned n)
 		expect_disconnect(s);
 		close(s);
 		free(buf);
-		/* Just under the configured limit is fine. */
+		/* Just under the configured limit is read and answered
+		 * (refused for its padding field, which this broker does
+		 * not know, instead of hung up on). */
 		if (i % 6 == 0) {
 			s = client_ok(f, "just-fits");
 			buf = padded_stats(4096, 10);
@@ -529,7 +531,7 @@ static void bad_oversized(struct fixture *f, unsigned n)
 				assert_int_equal(0, harness_raw_response(s, WAIT_MS,
 									&m, NULL));
 				assert_int_equal(10, m->response->seq);
-				assert_int_equal(0, m->response->status);
+				assert_int_equal(-EOPNOTSUPP, m->response->status);
 				dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 			}
 			free(buf);
@@ -600,6 +602,94 @@ static void bad_unknown_request(struct fixture *f, unsigned n)
 static void test_unknown_request_types(void **state)
 {
 	run_bad(*state, bad_unknown_request, 300, 30);
+}
+
+/* ---- fields and features a newer client might rely on ---- */
+
+/* Buffers the broker holds, from a Stats call on @sock. */
+static uint64_t raw_buffer_count(int sock, uint64_t seq)
+{
+	DmabufBroker__V1__ServerMessage *m = NULL;
+	struct rq q;
+	uint64_t n;
+
+	assert_int_equal(0, harness_raw_send(sock, rq_stats(&q, seq), false));
+	assert_int_equal(0, harness_raw_response(sock, WAIT_MS, &m, NULL));
+	assert_int_equal(0, m->response->status);
+	assert_int_equal(DMABUF_BROKER__V1__RESPONSE__BODY_STATS,
+			 m->response->body_case);
+	n = m->response->stats->buffers;
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return n;
+}
+
+/* An Alloc with a field this broker does not know, at the top or inside
+ * the body, is refused and allocates nothing; the connection stays. */
+static void test_unknown_fields_refused(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t one = 1;
+	ProtobufCMessageUnknownField uf = {
+		.tag = 99, .wire_type = PROTOBUF_C_WIRE_TYPE_VARINT,
+		.len = 1, .data = &one,
+	};
+	uint64_t before;
+	struct rq q;
+	int s = client_ok(f, "newer-client");
+
+	before = raw_buffer_count(s, 1);
+	rq_alloc(&q, 2, 4096, "unknown/inner");
+	q.alloc.base.n_unknown_fields = 1;
+	q.alloc.base.unknown_fields = &uf;
+	call_expect(s, &q.r, -EOPNOTSUPP);
+	rq_alloc(&q, 3, 4096, "unknown/outer");
+	q.r.base.n_unknown_fields = 1;
+	q.r.base.unknown_fields = &uf;
+	call_expect(s, &q.r, -EOPNOTSUPP);
+	assert_int_equal(before, raw_buffer_count(s, 4));
+	/* The same request without the field is served. */
+	call_expect(s, rq_alloc(&q, 5, 4096, "unknown/plain"), 0);
+	assert_int_equal(before + 1, raw_buffer_count(s, 6));
+	close(s);
+	good_check(f);
+}
+
+/* A Hello that requires a feature the broker lacks is refused with the
+ * list of those it has; one that requires known features is accepted. */
+static void test_required_features(void **state)
+{
+	struct fixture *f = *state;
+	char *missing[] = { "pin", "no-such-feature" };
+	char *known[] = { "pin", "adopt", "alloc-format" };
+	DmabufBroker__V1__ServerMessage *m = NULL;
+	const DmabufBroker__V1__HelloReply *h;
+	bool has_pin = false;
+	struct rq q;
+	int s = harness_raw_connect(f->d.socket);
+
+	assert_true(s >= 0);
+	rq_hello(&q, 1, 1, "picky");
+	q.hello.n_required_features = 2;
+	q.hello.required_features = missing;
+	assert_int_equal(0, harness_raw_send(s, &q.r, false));
+	assert_int_equal(0, harness_raw_response(s, WAIT_MS, &m, NULL));
+	assert_int_equal(-EOPNOTSUPP, m->response->status);
+	assert_non_null(strstr(m->response->message, "no-such-feature"));
+	assert_int_equal(DMABUF_BROKER__V1__RESPONSE__BODY_HELLO,
+			 m->response->body_case);
+	h = m->response->hello;
+	for (size_t i = 0; i < h->n_features; i++)
+		has_pin |= strcmp(h->features[i], "pin") == 0;
+	assert_true(has_pin);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	/* Not past Hello yet: requests are still gated. */
+	rq_hello(&q, 2, 1, "picky");
+	q.hello.n_required_features = 3;
+	q.hello.required_features = known;
+	call_expect(s, &q.r, 0);
+	stats_ok(s, 3);
+	close(s);
+	good_check(f);
 }
 
 /* ---- unexpected fds ---- */
@@ -1317,6 +1407,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oversized_frames,
 						setup_small_frames, teardown),
 		T(test_unknown_request_types),
+		T(test_unknown_fields_refused),
+		T(test_required_features),
 		T(test_unexpected_fds),
 		T(test_requests_before_hello),
 		T(test_bad_client_names),
