@@ -12,6 +12,7 @@ build_pkgs=(
 	protobuf-c-compiler libprotobuf-c-dev
 	libdrm-dev libinih-dev libjson-c-dev uthash-dev
 	libcmocka-dev valgrind jq
+	scdoc man-db
 )
 vm_pkgs=(
 	qemu-system-x86 busybox-static kmod xz-utils cpio
