@@ -22,6 +22,8 @@
 #include "policy.h"
 
 #define REGISTRY_NAME_MAX 255
+/* A resume token's digest: SHA-256. */
+#define REGISTRY_TOKEN_HASH_LEN 32
 
 enum registry_lifetime {
 	REGISTRY_LIFETIME_CLIENT = 0,
@@ -46,6 +48,11 @@ struct registry_conn {
 	uint32_t nholds;
 	struct registry_hold *holds;	/* utlist DL via conn_prev/next */
 	struct registry_buffer *owned;	/* client-lifetime buffers, DL */
+	/* The digest of the token that resumes this connection's session
+	 * after a break, set by resume.c at each Hello; the registry only
+	 * keeps it, so that what persists a buffer can name its session. */
+	uint8_t token_hash[REGISTRY_TOKEN_HASH_LEN];
+	bool has_token;
 };
 
 /* One connection's hold on one buffer, linked from both sides. */
