@@ -21,7 +21,8 @@ daemon: $(DAEMON_BIN)
 .PHONY: daemon
 
 BINDIR ?= $(PREFIX)/bin
-SYSCONFDIR ?= /etc
+# /etc for a system install (PREFIX=/usr), beside the prefix otherwise.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
 # The sample config is installed only where none exists, so an upgrade
 # never overwrites what an administrator wrote.

@@ -2,6 +2,7 @@
 #
 #   make kmod KDIR=/usr/src/linux-headers-<kver>    module into $(B)/kmod/<kver>/
 #   make kmod-tests                                 guest test programs and benchmark
+#   make kmod-install KDIR=...                      the module built for that kernel
 #
 # The module is built by kmod/Makefile (out of tree, W=1, warnings fatal);
 # the test programs are ordinary userspace C11 with the top-level flags.
@@ -10,10 +11,23 @@
 KMOD_KVER = $(patsubst linux-headers-%,%,$(notdir $(realpath $(KDIR))))
 KMOD_OUT = $(abspath $(B))/kmod/$(KMOD_KVER)
 
-.PHONY: kmod kmod-tests
+.PHONY: kmod kmod-tests kmod-install
 kmod:
 	@test -n "$(KDIR)" || { echo "make kmod: give KDIR=/usr/src/linux-headers-<kver>" >&2; exit 1; }
 	$(MAKE) -C kmod KDIR=$(abspath $(KDIR)) OUT=$(KMOD_OUT)
+
+# The module goes to updates/ (ahead of the kernel's own modules), with the
+# modules-load.d entry that has systemd load it at boot: the two are
+# installed together or not at all.  depmod runs for a live install only;
+# a package's postinst runs it for a DESTDIR tree.
+KMOD_INSTALL_DIR = /lib/modules/$(KMOD_KVER)/updates
+kmod-install:
+	@test -n "$(KDIR)" || { echo "make kmod-install: give KDIR=/usr/src/linux-headers-<kver>" >&2; exit 1; }
+	@test -f $(KMOD_OUT)/dmabuf_sg.ko || { echo "make kmod-install: no $(KMOD_OUT)/dmabuf_sg.ko; run make kmod KDIR=$(KDIR)" >&2; exit 1; }
+	install -Dm644 $(KMOD_OUT)/dmabuf_sg.ko $(DESTDIR)$(KMOD_INSTALL_DIR)/dmabuf_sg.ko
+	install -Dm644 systemd/dmabuf_sg.modules-load.conf \
+		$(DESTDIR)$(MODULES_LOAD_DIR)/dmabuf_sg.conf
+	$(if $(DESTDIR),,depmod $(KMOD_KVER))
 
 KMOD_TEST_BINS := $(B)/tests/kmod/dmabuf_sg_test $(B)/tests/kmod/dmabuf_sg_hold
 KMOD_BENCH_BINS := $(B)/bench/kmod/dmabuf_sg_bench

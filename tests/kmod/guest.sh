@@ -68,7 +68,7 @@ load_importers() {
 			diag "modprobe $m failed: its tests will SKIP"
 	done
 	# udev does not run here: give the dma-heap symlink by hand, as the
-	# rule in kmod/60-dmabuf_sg.rules would.
+	# rule in systemd/60-dmabuf-broker.rules would.
 	mkdir -p /dev/dma_heap && ln -sf ../dmabuf_sg /dev/dma_heap/dmabuf_sg
 	sleep 1	# vivid registers its nodes asynchronously
 }
