@@ -3,8 +3,8 @@
  * dmabuf-ctl internals.  One prefix per file: ctl_ (main.c: options,
  * commands, errors), format_ (format.c), layout_ (layout.c), jsonout_
  * (jsonout.c), print_ (print.c), query_ (query.c: read-only commands),
- * manage_ (manage.c: alloc, import, free, grant, publish), loop_ (loop.c: watch and
- * --hold).
+ * manage_ (manage.c: alloc, open, remove, grant, name), loop_ (loop.c:
+ * watch and --hold).
  */
 #ifndef DBB_CTL_H
 #define DBB_CTL_H
@@ -121,10 +121,10 @@ int query_backends(struct ctl *ctl, int argc, char **argv);
 
 /* manage.c */
 int manage_alloc(struct ctl *ctl, int argc, char **argv);
-int manage_import(struct ctl *ctl, int argc, char **argv);
-int manage_free(struct ctl *ctl, int argc, char **argv);
+int manage_open(struct ctl *ctl, int argc, char **argv);
+int manage_remove(struct ctl *ctl, int argc, char **argv);
 int manage_grant(struct ctl *ctl, int argc, char **argv);
-int manage_publish(struct ctl *ctl, int argc, char **argv);
+int manage_name(struct ctl *ctl, int argc, char **argv);
 
 /* loop.c */
 int loop_watch(struct ctl *ctl, int argc, char **argv);

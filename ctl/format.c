@@ -117,11 +117,11 @@ const char *format_layout_short(const struct dbb_buffer_info *info, char *buf,
 {
 	char *name;
 
-	if (!info->has_layout)
+	if (!info->layout)
 		return "-";
-	name = format_fourcc(info->layout.fourcc);
+	name = format_fourcc(info->layout->fourcc);
 	snprintf(buf, cap, "%s %" PRIu32 "x%" PRIu32, name ? name : "?",
-		 info->layout.width, info->layout.height);
+		 info->layout->width, info->layout->height);
 	free(name);
 	return buf;
 }

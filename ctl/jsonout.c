@@ -56,7 +56,7 @@ static json_object *jsonout_holders(const struct dbb_buffer_info *info)
 	json_object *a = json_object_new_array();
 
 	for (size_t i = 0; i < info->n_holders; i++) {
-		const struct dbb_holder *h = &info->holders[i];
+		const struct dbb_holder *h = dbb_buffer_info_get_holder(info, i);
 		json_object *o = json_object_new_object();
 
 		jsonout_u64(o, "client_id", h->client_id);
@@ -75,7 +75,7 @@ static json_object *jsonout_grants(const struct dbb_buffer_info *info)
 	json_object *a = json_object_new_array();
 
 	for (size_t i = 0; i < info->n_grants; i++) {
-		const struct dbb_grant *g = &info->grants[i];
+		const struct dbb_grant *g = dbb_buffer_info_get_grant(info, i);
 		json_object *o = json_object_new_object();
 
 		jsonout_str(o, "subject", g->subject <= DBB_GRANT_EVERYONE ?
@@ -107,8 +107,8 @@ json_object *jsonout_info(const struct dbb_buffer_info *info)
 	jsonout_u64(o, "created_usec", info->created_usec);
 	jsonout_str(o, "created", format_time(info->created_usec, when, sizeof(when)));
 	jsonout_bool(o, "read_only", info->read_only);
-	json_object_object_add(o, "layout", info->has_layout ?
-			       jsonout_layout(&info->layout) : NULL);
+	json_object_object_add(o, "layout", info->layout ?
+			       jsonout_layout(info->layout) : NULL);
 	json_object_object_add(o, "holders", jsonout_holders(info));
 	json_object_object_add(o, "grants", jsonout_grants(info));
 	return o;

@@ -93,7 +93,7 @@ static int layout_planes(const struct ctl_opts *opt,
 int layout_build(const struct ctl_opts *opt, struct dbb_image_layout *out,
 		 uint64_t *min_size)
 {
-	*out = (struct dbb_image_layout){ 0 };
+	*out = (struct dbb_image_layout){ .struct_size = sizeof(*out) };
 	if (!opt->format)
 		return ctl_usage_error("--width, --height, --stride and --modifier "
 				       "need --format"), -EINVAL;

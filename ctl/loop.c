@@ -74,6 +74,7 @@ static void loop_print_event(struct dbb_client *client, enum dbb_event_type type
 }
 
 static const struct dbb_event_listener loop_listener = {
+	.struct_size = sizeof(loop_listener),
 	.buffer_event = loop_print_event,
 };
 
@@ -83,8 +84,9 @@ int loop_watch(struct ctl *ctl, int argc, char **argv)
 
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	dbb_client_set_listener(ctl->client, &loop_listener, ctl);
-	ret = dbb_watch(ctl->client, true);
+	ret = dbb_client_set_listener(ctl->client, &loop_listener, ctl);
+	if (ret == 0)
+		ret = dbb_watch(ctl->client, true);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, "watch");
 	return loop_run(ctl);

@@ -28,7 +28,7 @@ enum ctl_opt_bit {
 
 #define OPTS_ALLOC (OPT_NAME | OPT_PERSISTENT | OPT_BACKEND | OPT_FORMAT | \
 		    OPT_WIDTH | OPT_HEIGHT | OPT_STRIDE | OPT_MODIFIER | OPT_HOLD)
-#define OPTS_IMPORT (OPT_READ_ONLY | OPT_DUMP | OPT_HOLD)
+#define OPTS_OPEN (OPT_READ_ONLY | OPT_DUMP | OPT_HOLD)
 
 struct ctl_command {
 	const char *name;
@@ -46,10 +46,10 @@ static const struct ctl_command ctl_commands[] = {
 	{ "stats", query_stats, 0, 0, 0 },
 	{ "backends", query_backends, 0, 0, 0 },
 	{ "alloc", manage_alloc, OPTS_ALLOC, 1, 1 },
-	{ "import", manage_import, OPTS_IMPORT, 1, 1 },
-	{ "free", manage_free, 0, 1, 1 },
+	{ "open", manage_open, OPTS_OPEN, 1, 1 },
+	{ "remove", manage_remove, 0, 1, 1 },
 	{ "grant", manage_grant, 0, 2, 3 },
-	{ "publish", manage_publish, 0, 2, 2 },
+	{ "name", manage_name, 0, 2, 2 },
 	{ "watch", loop_watch, 0, 0, 0 },
 };
 
@@ -71,13 +71,13 @@ static const char ctl_help[] =
 	"                           --hold, which keeps it (client lifetime) until\n"
 	"                           dmabuf-ctl gets SIGINT/SIGTERM; SIZE takes K/M/G/T,\n"
 	"                           or 'auto' with --format\n"
-	"  import BUF [--read-only] [--dump N] [--hold]\n"
-	"                           import a buffer, print it, hexdump N bytes;\n"
-	"                           --hold keeps the hold until signalled\n"
-	"  free BUF                 destroy a buffer (owner or root)\n"
-	"  publish BUF NAME         name an unnamed buffer you own\n"
+	"  open BUF [--read-only] [--dump N] [--hold]\n"
+	"                           get an fd of a buffer, print it, hexdump N\n"
+	"                           bytes; --hold keeps the hold until signalled\n"
+	"  remove BUF               take a buffer out of the registry (owner/root)\n"
+	"  name BUF NAME            name an unnamed buffer you own\n"
 	"  grant BUF uid:U|gid:G|everyone [ro|rw|none]\n"
-	"                           let others import BUF (default ro; none revokes)\n"
+	"                           let others open BUF (default ro; none revokes)\n"
 	"  watch                    print buffer events until interrupted\n"
 	"\n"
 	"BUF is an id (digits) or a name; '=NAME' forces a name made of digits;\n"

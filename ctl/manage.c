@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Commands that change the broker's state: alloc, import, free, grant,
- * publish.
+ * Commands that change the broker's state: alloc, open, remove, grant,
+ * name.
  *
  * A client-lifetime buffer would vanish the moment dmabuf-ctl exits, so
  * `alloc` makes persistent buffers unless --hold is given; with --hold the
@@ -43,6 +43,7 @@ static int manage_alloc_params(struct ctl *ctl, const char *size_arg,
 			   o->modifier;
 
 	*p = (struct dbb_alloc_params){
+		.struct_size = sizeof(*p),
 		.name = o->name,
 		.backend = o->backend,
 		.lifetime = o->hold && !o->persistent ? DBB_LIFETIME_CLIENT :
@@ -147,7 +148,7 @@ static int manage_dump(struct ctl *ctl, struct dbb_buffer *buf)
 	return CTL_EXIT_OK;
 }
 
-int manage_import(struct ctl *ctl, int argc, char **argv)
+int manage_open(struct ctl *ctl, int argc, char **argv)
 {
 	struct dbb_buffer *buf;
 	struct ctl_target t;
@@ -158,9 +159,9 @@ int manage_import(struct ctl *ctl, int argc, char **argv)
 	if (ret != CTL_EXIT_OK)
 		return ret;
 	if (t.by_name)
-		ret = dbb_import_by_name(ctl->client, t.name, ctl->opt.read_only, &buf);
+		ret = dbb_open_by_name(ctl->client, t.name, ctl->opt.read_only, &buf);
 	else
-		ret = dbb_import_by_id(ctl->client, t.id, ctl->opt.read_only, &buf);
+		ret = dbb_open_by_id(ctl->client, t.id, ctl->opt.read_only, &buf);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->opt.dump)
@@ -190,23 +191,23 @@ static int manage_connect_target(struct ctl *ctl, const char *arg, uint64_t *id)
 	return ret < 0 ? ctl_fail(ctl, ret, arg) : CTL_EXIT_OK;
 }
 
-int manage_free(struct ctl *ctl, int argc, char **argv)
+int manage_remove(struct ctl *ctl, int argc, char **argv)
 {
 	uint64_t id;
 	int ret = manage_connect_target(ctl, argv[0], &id);
 
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	ret = dbb_destroy(ctl->client, id);
+	ret = dbb_remove(ctl->client, id);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "destroyed", json_object_new_uint64(id));
+		json_object_object_add(o, "removed", json_object_new_uint64(id));
 		ctl_print_json(o);
 	} else {
-		printf("destroyed buffer %" PRIu64 "\n", id);
+		printf("removed buffer %" PRIu64 "\n", id);
 	}
 	return CTL_EXIT_OK;
 }
@@ -297,14 +298,14 @@ int manage_grant(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-int manage_publish(struct ctl *ctl, int argc, char **argv)
+int manage_name(struct ctl *ctl, int argc, char **argv)
 {
 	uint64_t id;
 	int ret = manage_connect_target(ctl, argv[0], &id);
 
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	ret = dbb_publish(ctl->client, id, argv[1]);
+	ret = dbb_set_name(ctl->client, id, argv[1]);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, argv[0]);
 	if (ctl->json) {

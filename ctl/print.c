@@ -38,7 +38,7 @@ static void print_grants(const struct dbb_buffer_info *info)
 	if (!info->n_grants)
 		printf("none (owner only)");
 	for (size_t i = 0; i < info->n_grants; i++) {
-		const struct dbb_grant *g = &info->grants[i];
+		const struct dbb_grant *g = dbb_buffer_info_get_grant(info, i);
 
 		if (i)
 			printf(", ");
@@ -72,8 +72,8 @@ void print_info(const struct dbb_buffer_info *info)
 		printf("memory:      %" PRIu32 " scatter-gather entr%s%s\n",
 		       info->sg_entries, info->sg_entries == 1 ? "y" : "ies",
 		       info->contiguous ? " (physically contiguous)" : "");
-	if (info->has_layout)
-		print_layout(&info->layout);
+	if (info->layout)
+		print_layout(info->layout);
 	print_grants(info);
 	printf("holders:     %zu\n", info->n_holders);
 }
@@ -82,7 +82,7 @@ void print_holders(const struct dbb_buffer_info *info)
 {
 	printf("%-10s %-7s %-8s %-6s %s\n", "CLIENT", "UID", "PID", "ACCESS", "NAME");
 	for (size_t i = 0; i < info->n_holders; i++) {
-		const struct dbb_holder *h = &info->holders[i];
+		const struct dbb_holder *h = dbb_buffer_info_get_holder(info, i);
 
 		printf("%-10" PRIu64 " %-7" PRIu32 " %-8" PRIu32 " %-6s %s\n",
 		       h->client_id, h->uid, h->pid, h->writable ? "rw" : "ro",

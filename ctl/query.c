@@ -36,7 +36,7 @@ static void query_status_json(struct ctl *ctl, const struct dbb_stats *st)
 
 int query_status(struct ctl *ctl, int argc, char **argv)
 {
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	char up[48], mem[32];
 	int ret;
 
@@ -139,7 +139,7 @@ int query_holders(struct ctl *ctl, int argc, char **argv)
 
 int query_stats(struct ctl *ctl, int argc, char **argv)
 {
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int ret = ctl_connect(ctl);
 
 	if (ret != CTL_EXIT_OK)

@@ -332,8 +332,8 @@ static int camera_check_offered(int video, const struct camera_format *f)
 static int camera_check_layout(const struct camera *c,
 			       const struct dbb_buffer_info *info)
 {
-	const struct dbb_image_layout *l = &info->layout;
-	bool fits = info->has_layout && l->fourcc == c->opt.format->drm_fourcc &&
+	const struct dbb_image_layout *l = info->layout;
+	bool fits = l && l->fourcc == c->opt.format->drm_fourcc &&
 		    l->modifier == DRM_FORMAT_MOD_LINEAR &&
 		    l->width == c->opt.width && l->height == c->opt.height &&
 		    l->planes[0].offset == 0;
@@ -359,7 +359,7 @@ static int camera_check_layout(const struct camera *c,
 
 static int camera_alloc_one(struct camera *c, unsigned i)
 {
-	struct dbb_alloc_params p = {
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
 		.lifetime = DBB_LIFETIME_CLIENT,
 		.backend = c->opt.backend,
 		.fourcc = c->opt.format->drm_fourcc,
@@ -378,8 +378,8 @@ static int camera_alloc_one(struct camera *c, unsigned i)
 	if (r < 0)
 		return r;
 	/* One format for all: every frame must have the first one's stride. */
-	if (info->layout.planes[0].stride !=
-	    dbb_buffer_get_info(c->bufs[0])->layout.planes[0].stride) {
+	if (info->layout->planes[0].stride !=
+	    dbb_buffer_get_info(c->bufs[0])->layout->planes[0].stride) {
 		fprintf(stderr, "dmabuf-camera-example: frame %u has another "
 			"stride than frame 0\n", i);
 		return -EINVAL;
@@ -394,7 +394,7 @@ static int camera_alloc_one(struct camera *c, unsigned i)
 		return camera_fail(errno, "fstat");
 	printf("buffer %u id %llu backend %s size %llu stride %u ino %llu\n", i,
 	       (unsigned long long)info->id, info->backend,
-	       (unsigned long long)info->size, info->layout.planes[0].stride,
+	       (unsigned long long)info->size, info->layout->planes[0].stride,
 	       (unsigned long long)st.st_ino);
 	return 0;
 }
@@ -411,7 +411,7 @@ static int camera_set_format(struct camera *c)
 	pix->height = c->opt.height;
 	pix->pixelformat = c->opt.format->v4l2_fourcc;
 	pix->field = V4L2_FIELD_NONE;
-	pix->bytesperline = info->layout.planes[0].stride;
+	pix->bytesperline = info->layout->planes[0].stride;
 	pix->sizeimage = (uint32_t)info->size;
 	if (ioctl(c->video, VIDIOC_S_FMT, &f) < 0)
 		return camera_fail(errno, "VIDIOC_S_FMT");
@@ -420,7 +420,7 @@ static int camera_set_format(struct camera *c)
 	       pix->sizeimage);
 	if (pix->width != c->opt.width || pix->height != c->opt.height ||
 	    pix->pixelformat != c->opt.format->v4l2_fourcc ||
-	    pix->bytesperline != info->layout.planes[0].stride ||
+	    pix->bytesperline != info->layout->planes[0].stride ||
 	    pix->sizeimage > info->size) {
 		fprintf(stderr, "dmabuf-camera-example: the driver changed the "
 			"format to one the frames do not fit\n");
@@ -473,7 +473,7 @@ static int camera_name_frame(struct camera *c, unsigned i)
 	if (c->named[i])
 		return 0;
 	snprintf(name, sizeof(name), "%s/frame%u", c->opt.prefix, i);
-	r = dbb_publish(c->client, info->id, name);
+	r = dbb_set_name(c->client, info->id, name);
 	if (r < 0)
 		return camera_fail_broker(c, r, name);
 	c->named[i] = true;

@@ -290,7 +290,7 @@ static bool gpu_check_bars(const struct dbb_image_layout *l, const uint8_t *base
  * DMA_BUF_IOCTL_SYNC brackets that make the device's writes visible. */
 static int gpu_check_mapped(struct dbb_buffer *buf, bool *pass)
 {
-	const struct dbb_image_layout *l = &dbb_buffer_get_info(buf)->layout;
+	const struct dbb_image_layout *l = dbb_buffer_get_info(buf)->layout;
 	void *addr;
 	int r;
 
@@ -311,15 +311,15 @@ static int gpu_check_mapped(struct dbb_buffer *buf, bool *pass)
 /* The description must be a dma-buf image this program can read. */
 static int gpu_check_info(const struct dbb_buffer_info *info, const char *name)
 {
-	const struct dbb_image_layout *l = &info->layout;
-	uint32_t planes = l->fourcc == DRM_FORMAT_NV12 ? 2 : 1;
+	const struct dbb_image_layout *l = info->layout;
+	uint32_t planes = l && l->fourcc == DRM_FORMAT_NV12 ? 2 : 1;
 
 	if (!info->is_dmabuf) {
 		fprintf(stderr, "dmabuf-gpu-example: %s is not a dma-buf "
 			"(backend %s)\n", name, info->backend);
 		return -ENOTSUP;
 	}
-	if (!info->has_layout || l->modifier != DRM_FORMAT_MOD_LINEAR ||
+	if (!l || l->modifier != DRM_FORMAT_MOD_LINEAR ||
 	    (l->fourcc != DRM_FORMAT_YUYV && l->fourcc != DRM_FORMAT_NV12) ||
 	    l->n_planes != planes || l->width < 64 || l->height < 8) {
 		fprintf(stderr, "dmabuf-gpu-example: %s is not a linear YUYV "
@@ -372,7 +372,7 @@ static int gpu_check_frame(struct gpu *g, const char *name)
 	struct stat st;
 	int r;
 
-	r = dbb_import_by_name(g->client, name, false, &buf);
+	r = dbb_open_by_name(g->client, name, false, &buf);
 	if (r < 0)
 		return gpu_fail_broker(g, r, name);
 	if ((r = gpu_check_info(dbb_buffer_get_info(buf), name)) < 0)
@@ -392,8 +392,7 @@ static int gpu_check_frame(struct gpu *g, const char *name)
 		r = -EBADMSG;
 out:
 	gpu_gem_close(g, handle);
-	dbb_release(g->client, dbb_buffer_get_info(buf)->id);
-	dbb_buffer_free(buf);
+	dbb_buffer_free(buf);	/* and our hold with it */
 	return r;
 }
 

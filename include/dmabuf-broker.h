@@ -2,19 +2,51 @@
 /*
  * libdmabuf-broker: client library of the dma-buf broker.
  *
+ * Verbs.  dbb_alloc(), dbb_pin_memfd() and dbb_register_fd() put a buffer
+ * in the broker's registry and hand back a handle holding its fd;
+ * dbb_open_by_name()/dbb_open_by_id() get an fd of a buffer already there
+ * (as DRM's GEM_OPEN does for a flink name).  Nothing here "imports" in
+ * the GBM/EGL sense: wrapping the fd into a device's object is the
+ * caller's business.  dbb_set_name() names a buffer, dbb_grant() lets
+ * others open it, dbb_remove() takes it out of the registry.
+ *
  * Conventions, for every function below:
  *  - Functions returning int return 0 (or a non-negative value where said)
  *    on success and a negative errno on failure.  Errors the broker reports
  *    are passed through unchanged (e.g. -ENOENT, -EACCES, -EDQUOT); the
- *    broker's message for the last failed request is available from
- *    dbb_client_last_error().
- *  - Pointers returned through an out parameter are owned by the caller and
- *    freed with the matching _free() or _destroy() function; every destructor
- *    accepts NULL.  Pointers returned directly (getters) are owned by the
- *    object they come from and live as long as it does.
+ *    broker's message for the calling thread's last failed call is
+ *    available from dbb_client_last_error().
+ *  - Ownership: pointers returned through an out parameter are owned by
+ *    the caller and freed with the matching _free() or _destroy()
+ *    function; every destructor accepts NULL.  Pointers returned directly
+ *    (getters) are owned by the object they come from and live as long as
+ *    it does.
+ *  - Holds: each buffer handle stands for this connection's hold on the
+ *    buffer, which the broker lists among the buffer's holders.
+ *    dbb_buffer_free() drops the hold when the connection's last handle of
+ *    that buffer goes.  The fd is independent of the hold: an fd taken
+ *    with dbb_buffer_take_fd() stays valid after the handle is freed.
  *  - File descriptors returned by dbb_buffer_get_fd() stay owned by the
  *    buffer; dbb_buffer_take_fd() hands ownership to the caller.  All fds
  *    the library creates are O_CLOEXEC.
+ *  - Growth: every struct the caller allocates (dbb_alloc_params,
+ *    dbb_image_layout, dbb_stats, dbb_event_listener) starts with
+ *    `uint32_t struct_size`, which the caller sets to sizeof the struct:
+ *
+ *        struct dbb_alloc_params p = { .struct_size = sizeof(p), ... };
+ *
+ *    Fields are only ever added at the end.  The library reads (or fills)
+ *    the first struct_size bytes only, so a program built against an older
+ *    header keeps working: the fields it does not know count as zero.  A
+ *    program built against a newer header passes a larger size; the
+ *    library accepts it when the fields it does not know are all zero and
+ *    refuses it with -E2BIG otherwise, and fills the fields it knows of an
+ *    output struct, zeroing the rest.  A struct_size below the first
+ *    version's is -EINVAL.
+ *    Structs the library allocates (dbb_buffer_info, the dbb_image_layout
+ *    it points to, dbb_holder, dbb_grant, dbb_backend) are reached only
+ *    through pointers, and elements only through _get(i) functions, never
+ *    by indexing an array: they too grow at the end.
  *  - A client is not thread-safe: use one per thread or lock around it.
  *  - The library never prints.
  */
@@ -57,13 +89,19 @@ enum dbb_grant_subject {
 	DBB_GRANT_EVERYONE = 2,		/* the id argument is ignored */
 };
 
+/* One plane of a layout.  Complete as DRM's planes are (drm_mode_fb_cmd2
+ * has offsets and pitches per plane): it does not grow; per-plane additions
+ * would be new arrays at the end of dbb_image_layout. */
 struct dbb_plane {
 	uint32_t offset;
 	uint32_t stride;
 };
 
-/* An image layout in DRM terms (drm_fourcc.h). */
+/* An image layout in DRM terms (drm_fourcc.h).  Caller-allocated when
+ * passed in (struct_size set by the caller), library-allocated in a
+ * dbb_buffer_info. */
 struct dbb_image_layout {
+	uint32_t struct_size;		/* sizeof(struct dbb_image_layout) */
 	uint32_t fourcc;
 	uint64_t modifier;
 	uint32_t width;
@@ -86,7 +124,8 @@ struct dbb_grant {
 	enum dbb_access access;
 };
 
-/* Everything the broker knows of a buffer.  Strings are never NULL. */
+/* Everything the broker knows of a buffer.  Library-allocated; strings are
+ * never NULL. */
 struct dbb_buffer_info {
 	uint64_t id;
 	const char *name;		/* "" when unnamed */
@@ -98,16 +137,20 @@ struct dbb_buffer_info {
 	const char *owner_name;
 	enum dbb_lifetime lifetime;
 	uint64_t created_usec;		/* CLOCK_REALTIME */
-	bool has_layout;
-	struct dbb_image_layout layout;
-	size_t n_holders;
-	const struct dbb_holder *holders;
-	size_t n_grants;
-	const struct dbb_grant *grants;
+	const struct dbb_image_layout *layout;	/* NULL: none */
+	size_t n_holders;		/* dbb_buffer_info_get_holder() */
+	size_t n_grants;		/* dbb_buffer_info_get_grant() */
 	bool read_only;			/* the fd that came with it */
 	uint32_t sg_entries;		/* scatter-gather entries; 0: unknown */
 	bool contiguous;		/* physically contiguous (kmod) */
 };
+
+/* Holder / grant @i (< n_holders / n_grants) of @info, owned by @info;
+ * NULL when @i is out of range. */
+const struct dbb_holder *dbb_buffer_info_get_holder(const struct dbb_buffer_info *info,
+						    size_t i);
+const struct dbb_grant *dbb_buffer_info_get_grant(const struct dbb_buffer_info *info,
+						  size_t i);
 
 /* ---- connection ---- */
 
@@ -148,6 +191,7 @@ const char *dbb_client_last_error(const struct dbb_client *client);
  * allocator chose comes back in the buffer's info (has_layout).
  */
 struct dbb_alloc_params {
+	uint32_t struct_size;			/* sizeof(struct dbb_alloc_params) */
 	uint64_t size;				/* bytes; 0 with @fourcc */
 	const char *name;			/* NULL: unnamed */
 	enum dbb_lifetime lifetime;
@@ -181,41 +225,44 @@ int dbb_pin_memfd(struct dbb_client *client, int memfd, uint64_t offset,
 
 /*
  * Registers a dma-buf the caller got elsewhere (V4L2 EXPBUF, GBM, ...)
- * under @params' name, lifetime and layout (size: the dma-buf's own).
- * The broker keeps a reference; @dmabuf_fd stays the caller's.
+ * under @params' name, lifetime and layout (size: the dma-buf's own), so
+ * that others can open it.  The broker keeps a reference; @dmabuf_fd stays
+ * the caller's, and *@out holds another fd of the same dma-buf.
  */
-int dbb_publish_fd(struct dbb_client *client, int dmabuf_fd,
-		   const struct dbb_alloc_params *params,
+int dbb_register_fd(struct dbb_client *client, int dmabuf_fd,
+		    const struct dbb_alloc_params *params,
+		    struct dbb_buffer **out);
+
+/* Gets an fd of a buffer in the registry, by name or id.  With @read_only
+ * the fd refuses writable shared mappings and device writes; -EOPNOTSUPP
+ * where the buffer's backend cannot enforce that.  -ENOENT: no such
+ * buffer; -EACCES: not allowed. */
+int dbb_open_by_name(struct dbb_client *client, const char *name,
+		     bool read_only, struct dbb_buffer **out);
+int dbb_open_by_id(struct dbb_client *client, uint64_t id, bool read_only,
 		   struct dbb_buffer **out);
 
-/* Imports an existing buffer.  With @read_only the fd refuses writable
- * shared mappings and device writes; -EOPNOTSUPP where the buffer's
- * backend cannot enforce that.  -ENOENT: no such buffer; -EACCES: not
- * allowed. */
-int dbb_import_by_name(struct dbb_client *client, const char *name,
-		       bool read_only, struct dbb_buffer **out);
-int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
-		     struct dbb_buffer **out);
-
 /* Names an unnamed buffer the caller owns (-EEXIST when taken). */
-int dbb_publish(struct dbb_client *client, uint64_t id, const char *name);
+int dbb_set_name(struct dbb_client *client, uint64_t id, const char *name);
 
-/* Lets @subject/@id import buffer @id with @access (DBB_ACCESS_NONE
+/* Lets @subject/@who open buffer @id with @access (DBB_ACCESS_NONE
  * revokes).  Only the owner (or root) may grant. */
 int dbb_grant(struct dbb_client *client, uint64_t id,
 	      enum dbb_grant_subject subject, uint32_t who,
 	      enum dbb_access access);
 
-/* Drops this connection's hold on buffer @id in the broker's books (the
- * local fd is not closed; free the dbb_buffer for that). */
-int dbb_release(struct dbb_client *client, uint64_t id);
+/* Removes buffer @id from the registry (it can no longer be opened); owner
+ * or root only.  The memory lives on while fds of it are open. */
+int dbb_remove(struct dbb_client *client, uint64_t id);
 
-/* Removes buffer @id from the registry; owner or root only.  Fds already
- * handed out stay valid until closed. */
-int dbb_destroy(struct dbb_client *client, uint64_t id);
-
-/* Closes the buffer's fd (unless taken) and frees it.  Accepts NULL.  Does
- * not talk to the broker. */
+/*
+ * Closes the buffer's fd (unless taken) and frees the handle.  Accepts
+ * NULL.  When it was this connection's last handle of the buffer, tells the
+ * broker to drop the connection's hold (a Release request): the request is
+ * sent and not waited for; its reply is discarded when it comes.  Nothing
+ * is sent when the client is already destroyed or the connection broken.
+ * A handle may be freed after its client is destroyed.
+ */
 void dbb_buffer_free(struct dbb_buffer *buffer);
 
 /* The buffer's fd, owned by @buffer; -1 after dbb_buffer_take_fd(). */
@@ -249,7 +296,7 @@ int dbb_buffer_end_cpu_access(struct dbb_buffer *buffer, unsigned flags);
 
 /* ---- queries ---- */
 
-/* Describes buffer @id / @name without importing it.  *@out is freed with
+/* Describes buffer @id / @name without opening it.  *@out is freed with
  * dbb_buffer_info_free(). */
 int dbb_info_by_id(struct dbb_client *client, uint64_t id,
 		   struct dbb_buffer_info **out);
@@ -267,7 +314,9 @@ const struct dbb_buffer_info *dbb_buffer_list_get(const struct dbb_buffer_list *
 						  size_t i);
 void dbb_buffer_list_free(struct dbb_buffer_list *list);
 
+/* Filled in by dbb_stats(); the caller sets struct_size. */
 struct dbb_stats {
+	uint32_t struct_size;		/* sizeof(struct dbb_stats) */
 	uint64_t clients;
 	uint64_t buffers;
 	uint64_t bytes;
@@ -287,6 +336,7 @@ struct dbb_stats {
 
 int dbb_stats(struct dbb_client *client, struct dbb_stats *out);
 
+/* Library-allocated, reached through dbb_backend_list_get(). */
 struct dbb_backend {
 	const char *name;
 	bool available;
@@ -322,16 +372,18 @@ enum dbb_event_type {
 };
 
 struct dbb_event_listener {
+	uint32_t struct_size;		/* sizeof(struct dbb_event_listener) */
 	/* @info is owned by the library and valid during the call only. */
 	void (*buffer_event)(struct dbb_client *client, enum dbb_event_type type,
 			     const struct dbb_buffer_info *info, void *userdata);
 };
 
-/* Sets the callbacks that dbb_client_dispatch() calls.  @listener must
- * outlive the client or be replaced. */
-void dbb_client_set_listener(struct dbb_client *client,
-			     const struct dbb_event_listener *listener,
-			     void *userdata);
+/* Sets the callbacks that dbb_client_dispatch() calls (NULL: none); the
+ * library keeps a copy of @listener.  -EINVAL/-E2BIG for a struct_size
+ * the library cannot take. */
+int dbb_client_set_listener(struct dbb_client *client,
+			    const struct dbb_event_listener *listener,
+			    void *userdata);
 
 /* Starts or stops the broker's event stream for this connection. */
 int dbb_watch(struct dbb_client *client, bool enable);

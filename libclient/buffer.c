@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Buffer objects: an fd with its description, CPU mappings, and the
- * DMA_BUF_IOCTL_SYNC bracket around CPU access.
+ * Buffer handles: an fd with its description, the hold it stands for, CPU
+ * mappings, and the DMA_BUF_IOCTL_SYNC bracket around CPU access.
+ *
+ * The broker keeps one hold per connection and buffer however many fds it
+ * handed out, so the client counts its handles of each buffer and releases
+ * the hold with the last.
  */
 #include "client-private.h"
 
@@ -15,26 +19,77 @@
 #include <linux/dma-buf.h>
 
 struct dbb_buffer {
+	struct dbb_client *client;	/* a reference */
 	int fd;
 	struct dbb_buffer_info *info;
 };
 
-int buffer_new(int fd, struct dbb_buffer_info *info, struct dbb_buffer **out)
+int buffer_new(struct dbb_client *client, int fd,
+	       struct dbb_buffer_info *info, struct dbb_buffer **out)
 {
 	struct dbb_buffer *buffer = calloc(1, sizeof(*buffer));
+	struct buffer_holds *h;
 
 	if (!buffer)
 		return -ENOMEM;
+	HASH_FIND(hh, client->holds, &info->id, sizeof(info->id), h);
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			free(buffer);
+			return -ENOMEM;
+		}
+		h->id = info->id;
+		HASH_ADD(hh, client->holds, id, sizeof(h->id), h);
+	}
+	h->handles++;
+	client->refs++;
+	buffer->client = client;
 	buffer->fd = fd;
 	buffer->info = info;
 	*out = buffer;
 	return 0;
 }
 
+void buffer_holds_clear(struct dbb_client *client)
+{
+	struct buffer_holds *h, *tmp;
+
+	HASH_ITER(hh, client->holds, h, tmp) {
+		HASH_DEL(client->holds, h);
+		free(h);
+	}
+}
+
+/* Counts a handle of buffer @id gone; sends Release with the last. */
+static void buffer_unhold(struct dbb_client *client, uint64_t id)
+{
+	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	struct buffer_holds *h;
+
+	HASH_FIND(hh, client->holds, &id, sizeof(id), h);
+	if (!h || --h->handles)
+		return;
+	HASH_DEL(client->holds, h);
+	free(h);
+	if (client->gone)
+		return;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_RELEASE;
+	req.release = &body;
+	body.id = id;
+	/* Nobody to tell of a failure: the hold then lasts until the
+	 * connection closes, as it did before the handle was freed. */
+	connection_send_only(client, &req);
+}
+
 void dbb_buffer_free(struct dbb_buffer *buffer)
 {
 	if (!buffer)
 		return;
+	if (!buffer->client->destroyed)
+		buffer_unhold(buffer->client, buffer->info->id);
+	connection_unref(buffer->client);
 	if (buffer->fd >= 0)
 		close(buffer->fd);
 	free(buffer->info);

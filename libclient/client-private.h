@@ -3,13 +3,17 @@
  * Internals of libdmabuf-broker shared by its files.  Each file keeps its
  * own prefix: connection_ (connection.c: socket, handshake, request/reply
  * matching), request_ (requests.c), info_ (info.c: BufferInfo conversion),
- * list_ (lists.c), buffer_ (buffer.c), events_ (events.c).
+ * list_ (lists.c), buffer_ (buffer.c: handles and the holds they stand
+ * for), events_ (events.c), structs_ (structs.c: the struct_size rule).
  */
 #ifndef DBB_CLIENT_PRIVATE_H
 #define DBB_CLIENT_PRIVATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <uthash.h>
 
 /* The library is built with -fvisibility=hidden; only the API is exported. */
 #pragma GCC visibility push(default)
@@ -25,6 +29,18 @@
 /* Room for the broker's message in dbb_client_last_error(). */
 #define CONNECTION_ERROR_MAX 512u
 
+/* The end of @field in @type: the size of a struct's first version is the
+ * end of its last field then. */
+#define offsetofend(type, field) \
+	(offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Sizes of the first version of each caller-allocated struct. */
+#define STRUCTS_ALLOC_PARAMS_V1 offsetofend(struct dbb_alloc_params, flags)
+#define STRUCTS_IMAGE_LAYOUT_V1 offsetofend(struct dbb_image_layout, planes)
+#define STRUCTS_STATS_V1 offsetofend(struct dbb_stats, my_max_buffers)
+#define STRUCTS_LISTENER_V1 \
+	offsetofend(struct dbb_event_listener, buffer_event)
+
 struct events_entry {
 	enum dbb_event_type type;
 	struct dbb_buffer_info *info;
@@ -38,7 +54,19 @@ struct events_queue {
 	uint64_t dropped;
 };
 
+/* How many handles of buffer @id the caller has from this connection. */
+struct buffer_holds {
+	uint64_t id;
+	unsigned handles;
+	UT_hash_handle hh;
+};
+
 struct dbb_client {
+	/* The caller's reference (until dbb_client_destroy()) and one per
+	 * buffer handle, which may outlive the caller's. */
+	unsigned refs;
+	bool destroyed;
+	struct buffer_holds *holds;
 	int sock;
 	uint64_t id;
 	uint64_t last_seq;
@@ -46,7 +74,7 @@ struct dbb_client {
 	/* The broker closed the connection (seen while reading). */
 	int gone;
 	char last_error[CONNECTION_ERROR_MAX];
-	const struct dbb_event_listener *listener;
+	struct dbb_event_listener listener;	/* the library's version */
 	void *userdata;
 	struct events_queue events;
 	uint8_t frame[DBB_WIRE_MAX_FRAME];
@@ -84,14 +112,34 @@ void connection_reply_clear(struct connection_reply *reply);
 int connection_read_pending(struct dbb_client *client);
 /* Records a library-side message for dbb_client_last_error(). */
 void connection_set_error(struct dbb_client *client, const char *msg);
+/* Sends @req with a fresh seq and does not wait for the reply, which is
+ * discarded by seq when it comes. */
+int connection_send_only(struct dbb_client *client,
+			 DmabufBroker__V1__Request *req);
+/* Drops a reference to @client, freeing it with the last. */
+void connection_unref(struct dbb_client *client);
 
 /* Converts a BufferInfo into one allocation freed with free().
  * Returns 0, -ENOMEM, or -EPROTO when it is not valid. */
 int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 		    struct dbb_buffer_info **out);
 
-/* A buffer object owning @fd and @info (both taken on success). */
-int buffer_new(int fd, struct dbb_buffer_info *info, struct dbb_buffer **out);
+/* A buffer handle of @client owning @fd and @info (both taken on
+ * success); counts as one of the client's handles of the buffer. */
+int buffer_new(struct dbb_client *client, int fd,
+	       struct dbb_buffer_info *info, struct dbb_buffer **out);
+/* Forgets the counts of handles (the client is going away). */
+void buffer_holds_clear(struct dbb_client *client);
+
+/* Copies the caller's struct @src (its struct_size first) into @dst, the
+ * library's version of @size bytes, zeroing what the caller's lacks.
+ * Returns 0, -EINVAL below @min_size, -E2BIG when fields past @size are
+ * set. */
+int structs_copy_in(void *dst, size_t size, size_t min_size, const void *src);
+/* Copies the library's @src of @size bytes into the caller's @dst, as far
+ * as its struct_size goes (zeroing the rest, keeping struct_size).
+ * Returns 0 or -EINVAL below @min_size. */
+int structs_copy_out(void *dst, const void *src, size_t size, size_t min_size);
 
 struct dbb_buffer_list *list_buffers_new(void);
 /* Moves the page's buffers into @list.  Returns 0, -ENOMEM or -EPROTO. */

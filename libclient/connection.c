@@ -47,6 +47,12 @@ static int connection_send(struct dbb_client *client, int send_fd,
 			 send_fd >= 0 ? 1 : 0, 0);
 }
 
+int connection_send_only(struct dbb_client *client,
+			 DmabufBroker__V1__Request *req)
+{
+	return connection_send(client, -1, req);
+}
+
 /* Reads and decodes one datagram into @reply (msg and fd). */
 static int connection_recv(struct dbb_client *client, int flags,
 			   struct connection_reply *reply)
@@ -262,6 +268,7 @@ int dbb_client_connect(const char *socket_path, const char *client_name,
 	client = calloc(1, sizeof(*client));
 	if (!client)
 		return -ENOMEM;
+	client->refs = 1;
 	client->sock = connection_open(socket_path);
 	if (client->sock < 0) {
 		ret = client->sock;
@@ -277,14 +284,25 @@ int dbb_client_connect(const char *socket_path, const char *client_name,
 	return 0;
 }
 
+void connection_unref(struct dbb_client *client)
+{
+	if (--client->refs == 0)
+		free(client);
+}
+
+/* Closing the socket ends the session: the broker drops the connection's
+ * holds itself, so the handles still out need not tell it. */
 void dbb_client_destroy(struct dbb_client *client)
 {
 	if (!client)
 		return;
+	client->destroyed = true;
 	events_clear(client);
+	buffer_holds_clear(client);
 	if (client->sock >= 0)
 		close(client->sock);
-	free(client);
+	client->sock = -1;
+	connection_unref(client);
 }
 
 uint64_t dbb_client_get_id(const struct dbb_client *client)

@@ -77,9 +77,9 @@ static int events_deliver(struct dbb_client *client)
 	while (n-- && client->events.count) {
 		struct events_entry e = events_pop(&client->events);
 
-		if (client->listener && client->listener->buffer_event) {
-			client->listener->buffer_event(client, e.type, e.info,
-						       client->userdata);
+		if (client->listener.buffer_event) {
+			client->listener.buffer_event(client, e.type, e.info,
+						      client->userdata);
 			delivered++;
 		}
 		free(e.info);
@@ -87,12 +87,24 @@ static int events_deliver(struct dbb_client *client)
 	return delivered;
 }
 
-void dbb_client_set_listener(struct dbb_client *client,
-			     const struct dbb_event_listener *listener,
-			     void *userdata)
+int dbb_client_set_listener(struct dbb_client *client,
+			    const struct dbb_event_listener *listener,
+			    void *userdata)
 {
-	client->listener = listener;
+	struct dbb_event_listener copy = { .struct_size = sizeof(copy) };
+	int ret;
+
+	if (!client)
+		return -EINVAL;
+	if (listener) {
+		ret = structs_copy_in(&copy, sizeof(copy), STRUCTS_LISTENER_V1,
+				      listener);
+		if (ret < 0)
+			return ret;
+	}
+	client->listener = copy;
 	client->userdata = userdata;
+	return 0;
 }
 
 int dbb_client_dispatch(struct dbb_client *client)

@@ -1,14 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Converts the wire's BufferInfo into the public struct dbb_buffer_info.
- * Each converted description is a single allocation: the struct, then its
- * holders, its grants and its strings, so free() releases all of it.
+ * Each converted description is a single allocation: an info_block, then
+ * its holders, its grants and its strings, so free() releases all of it.
+ * The arrays stay private so that their elements may grow.
  */
 #include "client-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The public description first, so that a pointer to it is one to the
+ * block. */
+struct info_block {
+	struct dbb_buffer_info info;
+	struct dbb_image_layout layout;
+	const struct dbb_holder *holders;
+	const struct dbb_grant *grants;
+};
+
+static const struct info_block *info_block_of(const struct dbb_buffer_info *info)
+{
+	return (const struct info_block *)info;
+}
 
 static size_t info_str_size(const char *s)
 {
@@ -30,7 +45,7 @@ static const char *info_put_str(char **cursor, const char *s)
 
 static size_t info_total_size(const DmabufBroker__V1__BufferInfo *pb)
 {
-	size_t total = sizeof(struct dbb_buffer_info) +
+	size_t total = sizeof(struct info_block) +
 		       pb->n_holders * sizeof(struct dbb_holder) +
 		       pb->n_grants * sizeof(struct dbb_grant) +
 		       info_str_size(pb->name) + info_str_size(pb->backend) +
@@ -46,6 +61,7 @@ static int info_layout(const DmabufBroker__V1__ImageLayout *pb,
 {
 	if (pb->n_planes > DBB_MAX_PLANES)
 		return -EPROTO;
+	out->struct_size = sizeof(*out);
 	out->fourcc = pb->fourcc;
 	out->modifier = pb->modifier;
 	out->width = pb->width;
@@ -108,20 +124,22 @@ static void info_scalars(const DmabufBroker__V1__BufferInfo *pb,
 int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 		    struct dbb_buffer_info **out)
 {
-	struct dbb_buffer_info *info = calloc(1, info_total_size(pb));
+	struct info_block *block = calloc(1, info_total_size(pb));
+	struct dbb_buffer_info *info;
 	struct dbb_holder *holders;
 	struct dbb_grant *grants;
 	char *cursor;
 	int ret = 0;
 
-	if (!info)
+	if (!block)
 		return -ENOMEM;
-	holders = (struct dbb_holder *)(info + 1);
+	info = &block->info;
+	holders = (struct dbb_holder *)(block + 1);
 	grants = (struct dbb_grant *)(holders + pb->n_holders);
 	cursor = (char *)(grants + pb->n_grants);
 	info_scalars(pb, info);
-	info->holders = holders;
-	info->grants = grants;
+	block->holders = holders;
+	block->grants = grants;
 	info->name = info_put_str(&cursor, pb->name);
 	info->backend = info_put_str(&cursor, pb->backend);
 	info->owner_name = info_put_str(&cursor, pb->owner_name);
@@ -130,11 +148,11 @@ int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 	for (size_t i = 0; i < pb->n_grants && ret == 0; i++)
 		ret = info_grant(pb->grants[i], &grants[i]);
 	if (pb->layout && ret == 0) {
-		info->has_layout = true;
-		ret = info_layout(pb->layout, &info->layout);
+		info->layout = &block->layout;
+		ret = info_layout(pb->layout, &block->layout);
 	}
 	if (ret < 0) {
-		free(info);
+		free(block);
 		return ret;
 	}
 	*out = info;
@@ -144,4 +162,16 @@ int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 void dbb_buffer_info_free(struct dbb_buffer_info *info)
 {
 	free(info);
+}
+
+const struct dbb_holder *dbb_buffer_info_get_holder(const struct dbb_buffer_info *info,
+						    size_t i)
+{
+	return info && i < info->n_holders ? &info_block_of(info)->holders[i] : NULL;
+}
+
+const struct dbb_grant *dbb_buffer_info_get_grant(const struct dbb_buffer_info *info,
+						  size_t i)
+{
+	return info && i < info->n_grants ? &info_block_of(info)->grants[i] : NULL;
 }

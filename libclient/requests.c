@@ -64,7 +64,7 @@ static int request_buffer(struct dbb_client *client,
 	ret = request_info(client, req, send_fd, 1, &info, &fd);
 	if (ret < 0)
 		return ret;
-	ret = buffer_new(fd, info, out);
+	ret = buffer_new(client, fd, info, out);
 	if (ret < 0) {
 		close(fd);
 		free(info);
@@ -72,54 +72,97 @@ static int request_buffer(struct dbb_client *client,
 	return ret;
 }
 
-static int request_layout(const struct dbb_image_layout *in,
-			  DmabufBroker__V1__ImageLayout *out,
-			  DmabufBroker__V1__Plane *planes,
-			  DmabufBroker__V1__Plane **plane_ptrs)
+/* The parts of the caller's dbb_alloc_params every creating request
+ * carries, in the library's version of the structs. */
+struct request_common {
+	struct dbb_alloc_params params;
+	struct dbb_image_layout user_layout;
+	DmabufBroker__V1__ImageLayout layout;
+	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
+	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
+};
+
+static int request_layout(const struct dbb_image_layout *user,
+			  struct request_common *rc)
 {
+	const struct dbb_image_layout *in = &rc->user_layout;
+	DmabufBroker__V1__ImageLayout *out = &rc->layout;
+	int ret;
+
+	ret = structs_copy_in(&rc->user_layout, sizeof(rc->user_layout),
+			      STRUCTS_IMAGE_LAYOUT_V1, user);
+	if (ret < 0)
+		return ret;
 	if (in->n_planes < 1 || in->n_planes > DBB_MAX_PLANES)
 		return -EINVAL;
+	dmabuf_broker__v1__image_layout__init(out);
 	out->fourcc = in->fourcc;
 	out->modifier = in->modifier;
 	out->width = in->width;
 	out->height = in->height;
 	out->n_planes = in->n_planes;
-	out->planes = plane_ptrs;
+	out->planes = rc->plane_ptrs;
 	for (uint32_t i = 0; i < in->n_planes; i++) {
-		dmabuf_broker__v1__plane__init(&planes[i]);
-		planes[i].offset = in->planes[i].offset;
-		planes[i].stride = in->planes[i].stride;
-		plane_ptrs[i] = &planes[i];
+		dmabuf_broker__v1__plane__init(&rc->planes[i]);
+		rc->planes[i].offset = in->planes[i].offset;
+		rc->planes[i].stride = in->planes[i].stride;
+		rc->plane_ptrs[i] = &rc->planes[i];
 	}
 	return 0;
 }
 
-int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
-	      struct dbb_buffer **out)
+/* Copies and checks @user into @rc; fills what every creating request
+ * has: name, lifetime and layout. */
+static int request_common(const struct dbb_alloc_params *user,
+			  struct request_common *rc, char **name,
+			  DmabufBroker__V1__Lifetime *lifetime,
+			  DmabufBroker__V1__ImageLayout **layout)
 {
-	DmabufBroker__V1__AllocRequest body = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
-	DmabufBroker__V1__ImageLayout layout = DMABUF_BROKER__V1__IMAGE_LAYOUT__INIT;
-	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
-	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
-	REQ(alloc, ALLOC);
+	const struct dbb_alloc_params *params = &rc->params;
+	int ret;
 
-	if (!client || !params || !out ||
-	    (params->size == 0 && params->fourcc == 0))
+	if (!user)
 		return -EINVAL;
+	ret = structs_copy_in(&rc->params, sizeof(rc->params),
+			      STRUCTS_ALLOC_PARAMS_V1, user);
+	if (ret < 0)
+		return ret;
 	if (params->lifetime != DBB_LIFETIME_CLIENT &&
 	    params->lifetime != DBB_LIFETIME_PERSISTENT)
 		return -EINVAL;
-	body.size = params->size;
-	body.lifetime = (DmabufBroker__V1__Lifetime)params->lifetime;
+	*lifetime = (DmabufBroker__V1__Lifetime)params->lifetime;
 	if (params->name)
-		body.name = (char *)params->name;
+		*name = (char *)params->name;
+	if (params->layout) {
+		ret = request_layout(params->layout, rc);
+		if (ret < 0)
+			return ret;
+		*layout = &rc->layout;
+	}
+	return 0;
+}
+
+int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *user,
+	      struct dbb_buffer **out)
+{
+	DmabufBroker__V1__AllocRequest body = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	const struct dbb_alloc_params *params;
+	struct request_common rc;
+	int ret;
+	REQ(alloc, ALLOC);
+
+	if (!client || !out)
+		return -EINVAL;
+	ret = request_common(user, &rc, &body.name, &body.lifetime,
+			     &body.layout);
+	if (ret < 0)
+		return ret;
+	params = &rc.params;
+	if (params->size == 0 && params->fourcc == 0)
+		return -EINVAL;
+	body.size = params->size;
 	if (params->backend)
 		body.backend = (char *)params->backend;
-	if (params->layout) {
-		if (request_layout(params->layout, &layout, planes, plane_ptrs) < 0)
-			return -EINVAL;
-		body.layout = &layout;
-	}
 	body.fourcc = params->fourcc;
 	body.width = params->width;
 	body.height = params->height;
@@ -129,70 +172,48 @@ int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *params,
 	return request_buffer(client, &req, -1, out);
 }
 
-/* The parts of @params a Pin or Adopt carries. */
-struct request_common {
-	DmabufBroker__V1__ImageLayout layout;
-	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
-	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
-};
-
-static int request_common(const struct dbb_alloc_params *params,
-			  struct request_common *rc, char **name,
-			  DmabufBroker__V1__Lifetime *lifetime,
-			  DmabufBroker__V1__ImageLayout **layout)
-{
-	if (params->lifetime != DBB_LIFETIME_CLIENT &&
-	    params->lifetime != DBB_LIFETIME_PERSISTENT)
-		return -EINVAL;
-	*lifetime = (DmabufBroker__V1__Lifetime)params->lifetime;
-	if (params->name)
-		*name = (char *)params->name;
-	if (params->layout) {
-		dmabuf_broker__v1__image_layout__init(&rc->layout);
-		if (request_layout(params->layout, &rc->layout, rc->planes,
-				   rc->plane_ptrs) < 0)
-			return -EINVAL;
-		*layout = &rc->layout;
-	}
-	return 0;
-}
-
 int dbb_pin_memfd(struct dbb_client *client, int memfd, uint64_t offset,
 		  uint64_t length, const struct dbb_alloc_params *params,
 		  struct dbb_buffer **out)
 {
 	DmabufBroker__V1__PinRequest body = DMABUF_BROKER__V1__PIN_REQUEST__INIT;
 	struct request_common rc;
+	int ret;
 	REQ(pin, PIN);
 
-	if (!client || !params || !out || memfd < 0 || length == 0 ||
-	    request_common(params, &rc, &body.name, &body.lifetime,
-			   &body.layout) < 0)
+	if (!client || !out || memfd < 0 || length == 0)
 		return -EINVAL;
+	ret = request_common(params, &rc, &body.name, &body.lifetime,
+			     &body.layout);
+	if (ret < 0)
+		return ret;
 	body.offset = offset;
 	body.length = length;
-	if (params->backend)
-		body.backend = (char *)params->backend;
+	if (rc.params.backend)
+		body.backend = (char *)rc.params.backend;
 	return request_buffer(client, &req, memfd, out);
 }
 
-int dbb_publish_fd(struct dbb_client *client, int dmabuf_fd,
-		   const struct dbb_alloc_params *params,
-		   struct dbb_buffer **out)
+int dbb_register_fd(struct dbb_client *client, int dmabuf_fd,
+		    const struct dbb_alloc_params *params,
+		    struct dbb_buffer **out)
 {
 	DmabufBroker__V1__AdoptRequest body = DMABUF_BROKER__V1__ADOPT_REQUEST__INIT;
 	struct request_common rc;
+	int ret;
 	REQ(adopt, ADOPT);
 
-	if (!client || !params || !out || dmabuf_fd < 0 ||
-	    request_common(params, &rc, &body.name, &body.lifetime,
-			   &body.layout) < 0)
+	if (!client || !out || dmabuf_fd < 0)
 		return -EINVAL;
+	ret = request_common(params, &rc, &body.name, &body.lifetime,
+			     &body.layout);
+	if (ret < 0)
+		return ret;
 	return request_buffer(client, &req, dmabuf_fd, out);
 }
 
-int dbb_import_by_name(struct dbb_client *client, const char *name,
-		       bool read_only, struct dbb_buffer **out)
+int dbb_open_by_name(struct dbb_client *client, const char *name,
+		     bool read_only, struct dbb_buffer **out)
 {
 	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
 	REQ(import, IMPORT);
@@ -205,8 +226,8 @@ int dbb_import_by_name(struct dbb_client *client, const char *name,
 	return request_buffer(client, &req, -1, out);
 }
 
-int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
-		     struct dbb_buffer **out)
+int dbb_open_by_id(struct dbb_client *client, uint64_t id, bool read_only,
+		   struct dbb_buffer **out)
 {
 	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
 	REQ(import, IMPORT);
@@ -219,7 +240,7 @@ int dbb_import_by_id(struct dbb_client *client, uint64_t id, bool read_only,
 	return request_buffer(client, &req, -1, out);
 }
 
-int dbb_publish(struct dbb_client *client, uint64_t id, const char *name)
+int dbb_set_name(struct dbb_client *client, uint64_t id, const char *name)
 {
 	DmabufBroker__V1__PublishRequest body = DMABUF_BROKER__V1__PUBLISH_REQUEST__INIT;
 	REQ(publish, PUBLISH);
@@ -263,18 +284,7 @@ int dbb_grant(struct dbb_client *client, uint64_t id,
 	return request_status(client, &req);
 }
 
-int dbb_release(struct dbb_client *client, uint64_t id)
-{
-	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
-	REQ(release, RELEASE);
-
-	if (!client)
-		return -EINVAL;
-	body.id = id;
-	return request_status(client, &req);
-}
-
-int dbb_destroy(struct dbb_client *client, uint64_t id)
+int dbb_remove(struct dbb_client *client, uint64_t id)
 {
 	DmabufBroker__V1__DestroyRequest body = DMABUF_BROKER__V1__DESTROY_REQUEST__INIT;
 	REQ(destroy, DESTROY);
@@ -374,6 +384,7 @@ static void request_stats_copy(const DmabufBroker__V1__StatsReply *s,
 			       struct dbb_stats *out)
 {
 	*out = (struct dbb_stats){
+		.struct_size = sizeof(*out),
 		.clients = s->clients,
 		.buffers = s->buffers,
 		.bytes = s->bytes,
@@ -397,17 +408,20 @@ int dbb_stats(struct dbb_client *client, struct dbb_stats *out)
 {
 	DmabufBroker__V1__StatsRequest body = DMABUF_BROKER__V1__STATS_REQUEST__INIT;
 	struct connection_reply reply;
+	struct dbb_stats stats;
 	int ret;
 	REQ(stats, STATS);
 
 	if (!client || !out)
 		return -EINVAL;
+	if (out->struct_size < STRUCTS_STATS_V1)
+		return -EINVAL;
 	ret = connection_call(client, &req, BODY(STATS), 0, &reply);
 	if (ret < 0)
 		return ret;
-	request_stats_copy(reply.resp->stats, out);
+	request_stats_copy(reply.resp->stats, &stats);
 	connection_reply_clear(&reply);
-	return 0;
+	return structs_copy_out(out, &stats, sizeof(stats), STRUCTS_STATS_V1);
 }
 
 int dbb_backends(struct dbb_client *client, struct dbb_backend_list **out)

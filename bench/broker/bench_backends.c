@@ -244,7 +244,8 @@ static void row_from(const char *what, const char *base_label, uint64_t *v,
 static void broker_alloc_once(struct dbb_client *c, const char *backend,
 			      uint64_t size)
 {
-	struct dbb_alloc_params p = { .size = size, .backend = backend };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = size, .backend = backend };
 	struct dbb_buffer *b = NULL;
 	int r = dbb_alloc(c, &p, &b);
 
@@ -254,7 +255,7 @@ static void broker_alloc_once(struct dbb_client *c, const char *backend,
 			dbb_client_last_error(c));
 		exit(1);
 	}
-	r = dbb_destroy(c, dbb_buffer_get_info(b)->id);
+	r = dbb_remove(c, dbb_buffer_get_info(b)->id);
 	if (r < 0)
 		die("destroy", r);
 	dbb_buffer_free(b);
@@ -323,7 +324,7 @@ static void bench_alloc_size(const struct direct *dr, int dev,
 static double stats_rtt_us(struct dbb_client *c)
 {
 	uint64_t v[200];
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	for (unsigned i = 0; i < 200; i++) {
 		uint64_t t0 = benchkit_now_ns();
@@ -380,13 +381,14 @@ static void bench_breakdown(const struct direct *dr, int dev,
 		if (!(t[k] = calloc(n, sizeof(uint64_t))))
 			die("calloc", ENOMEM);
 	for (unsigned i = 0; i < n; i++) {
-		struct dbb_alloc_params p = { .size = MIB, .backend = dr->name };
+		struct dbb_alloc_params p = { .struct_size = sizeof(p),
+					      .size = MIB, .backend = dr->name };
 		struct dbb_buffer *b = NULL;
 		uint64_t t0 = benchkit_now_ns(), t1, t2;
 		int fd, r = dbb_alloc(c, &p, &b);
 
 		t1 = benchkit_now_ns();
-		if (r < 0 || (r = dbb_destroy(c, dbb_buffer_get_info(b)->id)) < 0)
+		if (r < 0 || (r = dbb_remove(c, dbb_buffer_get_info(b)->id)) < 0)
 			die("alloc/destroy", r);
 		t2 = benchkit_now_ns();
 		dbb_buffer_free(b);
@@ -471,7 +473,8 @@ struct handout {
 
 static int handout_start(struct handout *h, const char *backend)
 {
-	struct dbb_alloc_params p = { .size = MIB, .name = "bench/handout" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = MIB, .name = "bench/handout" };
 	int r;
 
 	h->backend = backend;
@@ -503,7 +506,7 @@ static uint64_t handout_once(struct handout *h)
 {
 	struct dbb_buffer *x = NULL;
 	uint64_t t0 = benchkit_now_ns(), t;
-	int r = dbb_import_by_name(h->importer, "bench/handout", false, &x);
+	int r = dbb_open_by_name(h->importer, "bench/handout", false, &x);
 
 	t = benchkit_now_ns() - t0;
 	if (r < 0)

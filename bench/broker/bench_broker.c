@@ -145,7 +145,8 @@ static struct dbb_client *connect_broker(const struct harness_daemon *d,
 static struct dbb_buffer *alloc_named(struct dbb_client *c, uint64_t size,
 				      const char *name)
 {
-	struct dbb_alloc_params p = { .size = size, .name = name };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = size, .name = name };
 	struct dbb_buffer *b = NULL;
 	int r = dbb_alloc(c, &p, &b);
 
@@ -251,7 +252,7 @@ static void bench_import_at(const struct placement *pl, struct dbb_client *c,
 	for (unsigned i = 0; i < warm; i++) {
 		struct dbb_buffer *x = NULL;
 
-		if (dbb_import_by_name(c, "bench/import", false, &x) < 0)
+		if (dbb_open_by_name(c, "bench/import", false, &x) < 0)
 			die("import", EIO);
 		dbb_buffer_free(x);
 	}
@@ -261,7 +262,7 @@ static void bench_import_at(const struct placement *pl, struct dbb_client *c,
 		for (unsigned i = blk; i < blk + 1000 && i < n; i++) {
 			struct dbb_buffer *x = NULL;
 			uint64_t t0 = benchkit_now_ns();
-			int r = dbb_import_by_name(c, "bench/import", false, &x);
+			int r = dbb_open_by_name(c, "bench/import", false, &x);
 
 			brk[i] = benchkit_now_ns() - t0;
 			if (r < 0)
@@ -363,7 +364,8 @@ static void bench_alloc_size(struct dbb_client *c, uint64_t size,
 	if (!base || !brk)
 		die("calloc", ENOMEM);
 	for (unsigned i = 0; i < n + warm; i++) {
-		struct dbb_alloc_params p = { .size = size };
+		struct dbb_alloc_params p = { .struct_size = sizeof(p),
+					      .size = size };
 		struct dbb_buffer *b = NULL;
 		uint64_t t0 = benchkit_now_ns(), t1;
 		int fd = direct_alloc(size), r;
@@ -383,7 +385,7 @@ static void bench_alloc_size(struct dbb_client *c, uint64_t size,
 		t1 = benchkit_now_ns();
 		if (i >= warm)
 			brk[i - warm] = t1 - t0;
-		r = dbb_destroy(c, dbb_buffer_get_info(b)->id);
+		r = dbb_remove(c, dbb_buffer_get_info(b)->id);
 		if (r < 0)
 			die("destroy", r);
 		dbb_buffer_free(b);
@@ -610,10 +612,9 @@ static void clients_worker(const char *socket, int go, int out, double secs)
 	while (benchkit_now_ns() < end) {
 		struct dbb_buffer *b = NULL;
 
-		if (dbb_import_by_name(c, "bench/shared", false, &b) < 0 ||
-		    dbb_release(c, dbb_buffer_get_info(b)->id) < 0)
+		if (dbb_open_by_name(c, "bench/shared", false, &b) < 0)
 			_exit(2);
-		dbb_buffer_free(b);
+		dbb_buffer_free(b);	/* sends the Release */
 		ops++;
 	}
 	if (write(out, &ops, sizeof(ops)) != sizeof(ops))

@@ -106,20 +106,20 @@ expect_exit 6 "a taken name exits 6" "$ctl" alloc 4K --name cam0
 expect_exit 5 "over the byte quota exits 5" "$ctl" alloc 20M --name big
 expect_json "list shows it" \
 	'[.[] | select(.name == "cam0")] | length == 1' "$ctl" --json list
-expect_exit 0 "import --dump reads it" "$ctl" import cam0 --dump 32
+expect_exit 0 "open --dump reads it" "$ctl" open cam0 --dump 32
 zero_row='^000000[0-9a-f]0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00 '
 [ "$(grep -c "$zero_row" "$dir/out")" -eq 2 ]
 result $? "new memory reads as zero" "$(head -c 300 "$dir/out")"
 
 # --- another uid ---
-expect_exit 4 "another uid cannot import without a grant" as_nobody "$ctl" import cam0
-expect_exit 4 "another uid cannot free it" as_nobody "$ctl" free cam0
+expect_exit 4 "another uid cannot open without a grant" as_nobody "$ctl" open cam0
+expect_exit 4 "another uid cannot remove it" as_nobody "$ctl" remove cam0
 expect_exit 0 "the owner grants read-only" "$ctl" grant cam0 uid:65534 ro
-expect_exit 0 "a read-only import now works" as_nobody "$ctl" import cam0 --read-only
-expect_exit 4 "a read-write import is still refused" as_nobody "$ctl" import cam0
+expect_exit 0 "a read-only open now works" as_nobody "$ctl" open cam0 --read-only
+expect_exit 4 "a read-write open is still refused" as_nobody "$ctl" open cam0
 
 # --- holders, watch ---
-"$ctl" import cam0 --read-only --hold >/dev/null 2>&1 &
+"$ctl" open cam0 --read-only --hold >/dev/null 2>&1 &
 hold_pid=$!
 for _ in $(seq 50); do
 	"$ctl" --json holders cam0 >"$dir/holders" 2>/dev/null &&
@@ -134,7 +134,7 @@ wait "$hold_pid" 2>/dev/null
 "$ctl" --json watch >"$dir/events" 2>/dev/null &
 watch_pid=$!
 sleep 0.5
-"$ctl" alloc 4K --name ev0 >/dev/null && "$ctl" free ev0 >/dev/null
+"$ctl" alloc 4K --name ev0 >/dev/null && "$ctl" remove ev0 >/dev/null
 sleep 0.5
 kill "$watch_pid"
 wait "$watch_pid" 2>/dev/null
@@ -150,7 +150,7 @@ expect_json "backends tells what memfd can do" \
 expect_json "alloc auto --format lets the broker lay out NV12" \
 	'.layout.planes[0].stride == 128 and .layout.planes[1].offset == 6400 and .size == 12288' \
 	"$ctl" --json alloc auto --format NV12 --width 100 --height 50 --name nv0
-expect_exit 0 "the owner frees it" "$ctl" free cam0
+expect_exit 0 "the owner removes it" "$ctl" remove cam0
 expect_exit 3 "then it is gone" "$ctl" info cam0
 
 kill -TERM "$daemon_pid"

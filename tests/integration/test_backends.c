@@ -89,7 +89,8 @@ static int teardown(void **state)
 static int alloc_image(struct fixture *f, uint32_t fourcc, uint32_t w,
 		       uint32_t h, const char *name, struct dbb_buffer **out)
 {
-	struct dbb_alloc_params p = { .fourcc = fourcc, .width = w,
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .fourcc = fourcc, .width = w,
 				      .height = h, .name = name };
 
 	return dbb_alloc(f->c, &p, out);
@@ -123,11 +124,13 @@ static void test_backends_reply(void **state)
 static void test_image_alloc_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct dbb_image_layout l = { .fourcc = DRM_FORMAT_YUYV, .width = 64,
+	struct dbb_image_layout l = { .struct_size = sizeof(l),
+				      .fourcc = DRM_FORMAT_YUYV, .width = 64,
 				      .height = 64, .n_planes = 1,
 				      .planes = { { 0, 128 } } };
 	uint64_t tiled = I915_FORMAT_MOD_X_TILED;
-	struct dbb_alloc_params p = { .fourcc = DRM_FORMAT_YUYV, .width = 64,
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .fourcc = DRM_FORMAT_YUYV, .width = 64,
 				      .height = 64, .size = 8192 };
 	struct dbb_buffer *b = NULL;
 
@@ -155,9 +158,9 @@ static void check_layout(const struct fixture *f,
 			 const struct dbb_buffer_info *in, uint32_t fourcc,
 			 uint32_t w, uint32_t h, unsigned nplanes)
 {
-	const struct dbb_image_layout *l = &in->layout;
+	const struct dbb_image_layout *l = in->layout;
 
-	assert_true(in->has_layout);
+	assert_non_null(in->layout);
 	assert_int_equal(fourcc, l->fourcc);
 	assert_int_equal(DRM_FORMAT_MOD_LINEAR, l->modifier);
 	assert_int_equal(w, l->width);
@@ -210,7 +213,8 @@ static void test_image_alloc_laid_out(void **state)
 static void test_read_only_enforced_or_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct dbb_alloc_params p = { .size = 2 * PAGE, .name = "ro/0" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = 2 * PAGE, .name = "ro/0" };
 	struct dbb_client *other = NULL;
 	struct dbb_buffer *b = NULL, *ro = NULL;
 	void *m = NULL;
@@ -218,7 +222,7 @@ static void test_read_only_enforced_or_refused(void **state)
 
 	assert_int_equal(0, dbb_alloc(f->c, &p, &b));
 	assert_int_equal(0, dbb_client_connect(f->d.socket, "reader", &other));
-	ret = dbb_import_by_name(other, "ro/0", true, &ro);
+	ret = dbb_open_by_name(other, "ro/0", true, &ro);
 	ret = ret ? ret : dbb_grant(f->c, dbb_buffer_get_info(b)->id,
 				    DBB_GRANT_EVERYONE, 0, DBB_ACCESS_READ);
 	if (!f->be->read_only) {
@@ -258,7 +262,8 @@ static int sealed_memfd(unsigned pages, uint32_t seed, bool seal)
 static void test_pin_memfd(void **state)
 {
 	struct fixture *f = *state;
-	struct dbb_alloc_params p = { .name = "pinned/0" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .name = "pinned/0" };
 	int fd = sealed_memfd(4, 3, true), loose = sealed_memfd(4, 3, false);
 	int pipefd[2];
 	struct dbb_buffer *b = NULL;
@@ -302,28 +307,30 @@ out:
 static void test_adopt_dmabuf(void **state)
 {
 	struct fixture *f = *state;
-	struct dbb_alloc_params p = { .size = 3 * PAGE, .name = "orig/0" };
-	struct dbb_alloc_params a = { .name = "adopted/0" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = 3 * PAGE, .name = "orig/0" };
+	struct dbb_alloc_params a = { .struct_size = sizeof(a),
+				      .name = "adopted/0" };
 	struct dbb_buffer *b = NULL, *ad = NULL, *im = NULL;
 	int memfd = sealed_memfd(1, 1, true);
 	struct stat s1, s2;
 
-	assert_int_equal(-EINVAL, dbb_publish_fd(f->c, memfd, &a, &ad));
+	assert_int_equal(-EINVAL, dbb_register_fd(f->c, memfd, &a, &ad));
 	close(memfd);
 	if (!f->be->is_dmabuf)
 		return;	/* nothing here makes a dma-buf but the broker */
 	assert_int_equal(0, dbb_alloc(f->c, &p, &b));
-	assert_int_equal(0, dbb_publish_fd(f->c, dbb_buffer_get_fd(b), &a, &ad));
+	assert_int_equal(0, dbb_register_fd(f->c, dbb_buffer_get_fd(b), &a, &ad));
 	assert_string_equal("adopted", dbb_buffer_get_info(ad)->backend);
 	assert_int_equal(dbb_buffer_get_info(b)->size,
 			 dbb_buffer_get_info(ad)->size);
 	/* The broker keeps a reference: the original may go away. */
-	assert_int_equal(0, dbb_destroy(f->c, dbb_buffer_get_info(b)->id));
+	assert_int_equal(0, dbb_remove(f->c, dbb_buffer_get_info(b)->id));
 	assert_int_equal(0, fstat(dbb_buffer_get_fd(b), &s1));
 	dbb_buffer_free(b);
-	assert_int_equal(-EOPNOTSUPP, dbb_import_by_name(f->c, "adopted/0",
+	assert_int_equal(-EOPNOTSUPP, dbb_open_by_name(f->c, "adopted/0",
 							 true, &im));
-	assert_int_equal(0, dbb_import_by_name(f->c, "adopted/0", false, &im));
+	assert_int_equal(0, dbb_open_by_name(f->c, "adopted/0", false, &im));
 	assert_int_equal(0, fstat(dbb_buffer_get_fd(im), &s2));
 	assert_int_equal(s1.st_ino, s2.st_ino);
 	dbb_buffer_free(im);
@@ -339,12 +346,12 @@ static void test_adopt_dmabuf(void **state)
 static void test_quota_until_memory_freed(void **state)
 {
 	struct fixture *f = *state;
-	struct dbb_alloc_params p = { .size = PAGE };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = PAGE };
 	int *kept = calloc(QUOTA_TRIES, sizeof(*kept));
 	struct rlimit rl;
 	int n = 0, ret = 0;
 	struct dbb_buffer *b;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int64_t deadline;
 
 	/* Room to keep every fd (the soft limit is often 1,024). */
@@ -361,7 +368,7 @@ static void test_quota_until_memory_freed(void **state)
 		ret = dbb_alloc(f->c, &p, &b);
 		if (ret < 0)
 			break;
-		assert_int_equal(0, dbb_destroy(f->c, dbb_buffer_get_info(b)->id));
+		assert_int_equal(0, dbb_remove(f->c, dbb_buffer_get_info(b)->id));
 		kept[n] = dbb_buffer_take_fd(b);
 		dbb_buffer_free(b);
 	}

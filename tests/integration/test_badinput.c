@@ -67,7 +67,8 @@ struct fixture {
 static int fixture_start(void **state, const char *config)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dbb_alloc_params p = { .size = GOOD_SIZE, .name = GOOD_NAME };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = GOOD_SIZE, .name = GOOD_NAME };
 	void *m = NULL;
 
 	*state = f;
@@ -106,7 +107,7 @@ static void good_check(struct fixture *f)
 {
 	struct dbb_buffer_info *info = NULL;
 	struct dbb_buffer *b = NULL;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	void *m = NULL;
 
 	f->checks++;
@@ -118,7 +119,7 @@ static void good_check(struct fixture *f)
 	assert_int_equal(GOOD_SIZE, info->size);
 	dbb_buffer_info_free(info);
 	/* Read-only where the backend allows a read-only import at all. */
-	assert_int_equal(0, dbb_import_by_id(f->good, f->good_id,
+	assert_int_equal(0, dbb_open_by_id(f->good, f->good_id,
 					     harness_backend_read_only(), &b));
 	assert_int_equal(0, dbb_buffer_map(b, false, &m));
 	assert_int_equal(-1, harness_check(m, GOOD_SIZE, GOOD_SEED));
@@ -131,7 +132,7 @@ static void good_check(struct fixture *f)
 static void settle(struct fixture *f)
 {
 	int64_t end = harness_now_ms() + WAIT_MS;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	for (;;) {
 		assert_int_equal(0, dbb_stats(f->good, &st));
@@ -780,7 +781,8 @@ static void test_unexpected_fds(void **state)
 
 static void bad_before_hello(struct fixture *f, unsigned n)
 {
-	struct dbb_stats st0, st;
+	struct dbb_stats st0 = { .struct_size = sizeof(st0) };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	assert_int_equal(0, dbb_stats(f->good, &st0));
 	for (unsigned i = 0; i < n; i++) {
@@ -870,9 +872,11 @@ static void test_bad_client_names(void **state)
 static void bad_sizes(struct fixture *f, unsigned n)
 {
 	int s = client_ok(f, "sizes");
-	struct dbb_stats st0, st;
+	struct dbb_stats st0 = { .struct_size = sizeof(st0) };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	struct dbb_buffer *b = NULL;
-	struct dbb_alloc_params p = { .size = 0, .name = "absurd/lib" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = 0, .name = "absurd/lib" };
 
 	assert_int_equal(0, dbb_stats(f->good, &st0));
 	for (unsigned i = 0; i < n; i++) {
@@ -912,7 +916,7 @@ static void bad_sizes(struct fixture *f, unsigned n)
 	p.size = 4096;
 	p.name = "absurd/zero";
 	assert_int_equal(0, dbb_alloc(f->good, &p, &b));
-	assert_int_equal(0, dbb_destroy(f->good, dbb_buffer_get_info(b)->id));
+	assert_int_equal(0, dbb_remove(f->good, dbb_buffer_get_info(b)->id));
 	dbb_buffer_free(b);
 }
 
@@ -971,13 +975,14 @@ static void bad_names(struct fixture *f, unsigned n)
 		assert_true(r == -EINVAL || r == -ENOENT);
 		/* The longest valid name, and a name that is taken. */
 		if (i % 13 == 12) {
-			struct dbb_alloc_params p = { .size = 4096, .name = longest };
+			struct dbb_alloc_params p = { .struct_size = sizeof(p),
+						      .size = 4096, .name = longest };
 			struct dbb_buffer *b = NULL;
 
 			call_expect(s, rq_alloc(&q, seq++, 4096, GOOD_NAME), -EEXIST);
 			assert_int_equal(0, dbb_alloc(f->good, &p, &b));
 			assert_string_equal(longest, dbb_buffer_get_info(b)->name);
-			assert_int_equal(0, dbb_destroy(f->good,
+			assert_int_equal(0, dbb_remove(f->good,
 							dbb_buffer_get_info(b)->id));
 			dbb_buffer_free(b);
 			good_check(f);
@@ -996,7 +1001,7 @@ static void test_invalid_names(void **state)
 
 static void bad_churn(struct fixture *f, unsigned n)
 {
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int64_t end;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -1110,7 +1115,8 @@ static void bad_deaf_watcher(struct fixture *f, unsigned n)
 		int s = client_ok(f, "deaf-watcher");
 		DmabufBroker__V1__WatchRequest w = DMABUF_BROKER__V1__WATCH_REQUEST__INIT;
 		struct rq q;
-		struct dbb_alloc_params p = { .size = 4096 };
+		struct dbb_alloc_params p = { .struct_size = sizeof(p),
+					      .size = 4096 };
 		int64_t end = harness_now_ms() + WAIT_MS * 3;
 		unsigned events = 0;
 
@@ -1125,7 +1131,7 @@ static void bad_deaf_watcher(struct fixture *f, unsigned n)
 			struct dbb_buffer *b = NULL;
 
 			assert_int_equal(0, dbb_alloc(f->good, &p, &b));
-			assert_int_equal(0, dbb_destroy(f->good,
+			assert_int_equal(0, dbb_remove(f->good,
 							dbb_buffer_get_info(b)->id));
 			dbb_buffer_free(b);
 			events += 2;
@@ -1232,7 +1238,7 @@ static int setup_few_clients(void **state)
 static void wait_clients(struct fixture *f, uint64_t n)
 {
 	int64_t end = harness_now_ms() + WAIT_MS;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	for (;;) {
 		assert_int_equal(0, dbb_stats(f->good, &st));

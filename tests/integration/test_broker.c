@@ -100,7 +100,7 @@ static struct dbb_client *connect_ok(struct fixture *f, const char *name)
 static struct dbb_buffer *alloc_ok(struct dbb_client *c, uint64_t size,
 				   const char *name, enum dbb_lifetime life)
 {
-	struct dbb_alloc_params p = {
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
 		.size = size, .name = name, .lifetime = life,
 	};
 	struct dbb_buffer *b = NULL;
@@ -139,7 +139,7 @@ static void check_buffer(struct dbb_buffer *b, uint32_t seed)
  */
 static int daemon_fds(struct fixture *f, struct dbb_client *c)
 {
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int n;
 
 	assert_int_equal(0, dbb_stats(c, &st));
@@ -198,7 +198,7 @@ static int child_check_bytes(struct dbb_buffer *b, uint32_t seed)
 static int child_producer(struct harness_ctx *ctx, void *arg)
 {
 	const struct child_args *a = arg;
-	struct dbb_alloc_params p = {
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
 		.size = a->size, .name = a->name, .lifetime = a->lifetime,
 	};
 	struct dbb_client *c = NULL;
@@ -234,7 +234,7 @@ static int child_consumer(struct harness_ctx *ctx, void *arg)
 	int tag;
 
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "consumer", &c) == 0);
-	CHILD_CHECK(dbb_import_by_name(c, a->name, false, &b) == 0);
+	CHILD_CHECK(dbb_open_by_name(c, a->name, false, &b) == 0);
 	CHILD_CHECK(harness_size_ok(a->size, dbb_buffer_get_info(b)->size));
 	CHILD_CHECK(!dbb_buffer_get_info(b)->read_only);
 	CHILD_CHECK(child_check_bytes(b, a->seed) == 0);
@@ -278,16 +278,16 @@ static int child_other_uid(struct harness_ctx *ctx, void *arg)
 
 	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "nobody", &c) == 0);
-	CHILD_CHECK(dbb_import_by_name(c, a->name, false, &b) == -EACCES);
+	CHILD_CHECK(dbb_open_by_name(c, a->name, false, &b) == -EACCES);
 	CHILD_CHECK(b == NULL);
-	CHILD_CHECK(harness_ro_refused(dbb_import_by_name(c, a->name, true, &b),
+	CHILD_CHECK(harness_ro_refused(dbb_open_by_name(c, a->name, true, &b),
 				       -EACCES));
 	CHILD_CHECK(strlen(dbb_client_last_error(c)) > 0);
 	CHILD_CHECK(harness_post(ctx->out, 'D') == 0);
 	CHILD_CHECK(harness_await(ctx->in, -1) == 'G');
-	CHILD_CHECK(dbb_import_by_name(c, a->name, false, &b) == 0);
+	CHILD_CHECK(dbb_open_by_name(c, a->name, false, &b) == 0);
 	/* Granted, yet not the owner: may not destroy or grant. */
-	CHILD_CHECK(dbb_destroy(c, dbb_buffer_get_info(b)->id) == -EPERM);
+	CHILD_CHECK(dbb_remove(c, dbb_buffer_get_info(b)->id) == -EPERM);
 	CHILD_CHECK(dbb_grant(c, dbb_buffer_get_info(b)->id, DBB_GRANT_UID,
 			      NOBODY, DBB_ACCESS_READ_WRITE) == -EPERM);
 	CHILD_CHECK(child_check_bytes(b, a->seed) == 0);
@@ -340,15 +340,15 @@ static int child_group_grants(struct harness_ctx *ctx, void *arg)
 	(void)arg;
 	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "nobody", &c) == 0);
-	CHILD_CHECK(harness_ro_refused(dbb_import_by_name(c, "grant/none", true,
+	CHILD_CHECK(harness_ro_refused(dbb_open_by_name(c, "grant/none", true,
 						       &b), -EACCES));
-	CHILD_CHECK(dbb_import_by_name(c, "grant/gid", false, &b) == 0);
+	CHILD_CHECK(dbb_open_by_name(c, "grant/gid", false, &b) == 0);
 	dbb_buffer_free(b);
 	b = NULL;
-	CHILD_CHECK(dbb_import_by_name(c, "grant/all", false, &b) == 0);
+	CHILD_CHECK(dbb_open_by_name(c, "grant/all", false, &b) == 0);
 	dbb_buffer_free(b);
 	b = NULL;
-	CHILD_CHECK(harness_ro_refused(dbb_import_by_name(c, "grant/revoked",
+	CHILD_CHECK(harness_ro_refused(dbb_open_by_name(c, "grant/revoked",
 						       true, &b), -EACCES));
 	dbb_client_destroy(c);
 	return 0;
@@ -401,8 +401,8 @@ static int child_read_only(struct harness_ctx *ctx, void *arg)
 
 	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "reader", &c) == 0);
-	CHILD_CHECK(dbb_import_by_name(c, a->name, false, &b) == -EACCES);
-	CHILD_CHECK(dbb_import_by_name(c, a->name, true, &b) == 0);
+	CHILD_CHECK(dbb_open_by_name(c, a->name, false, &b) == -EACCES);
+	CHILD_CHECK(dbb_open_by_name(c, a->name, true, &b) == 0);
 	CHILD_CHECK(dbb_buffer_get_info(b)->read_only);
 	fd = dbb_buffer_get_fd(b);
 	/* Writable shared mappings fail, through the library and directly. */
@@ -464,8 +464,9 @@ static int child_quota(struct harness_ctx *ctx, void *arg)
 {
 	struct dbb_client *c = NULL;
 	struct dbb_buffer *b[4] = { 0 };
-	struct dbb_alloc_params p = { .size = 512 * 1024 };
-	struct dbb_stats st;
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = 512 * 1024 };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	(void)arg;
 	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
@@ -512,7 +513,8 @@ static void test_over_quota_nothing_leaked(void **state)
 	struct fixture *f = *state;
 	struct harness_child ch;
 	struct dbb_client *root;
-	struct dbb_stats before, after;
+	struct dbb_stats before = { .struct_size = sizeof(before) };
+	struct dbb_stats after = { .struct_size = sizeof(after) };
 	struct dbb_buffer *big;
 	int fds_base, fds;
 
@@ -562,22 +564,18 @@ static int setup_holds(void **state)
 	return fixture_start(state, holds_config);
 }
 
-static uint64_t id_of(struct dbb_buffer *b)
-{
-	return dbb_buffer_get_info(b)->id;
-}
-
 /* Holds are per (buffer, connection) and bounded per connection: an
- * allocation is a hold, a release frees one, a repeated import of a held
- * buffer is not a new one. */
+ * allocation is a hold, freeing a connection's last handle of a buffer
+ * releases it, a second handle of a held buffer is no new hold. */
 static void test_hold_limit(void **state)
 {
 	struct fixture *f = *state;
 	struct dbb_client *a = connect_ok(f, "allocator");
 	struct dbb_client *b = connect_ok(f, "importer");
-	struct dbb_alloc_params p = { .size = 4096, .name = "holds/3" };
-	struct dbb_buffer *h[4], *x = NULL;
-	struct dbb_stats st;
+	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = 4096,
+				      .name = "holds/3" };
+	struct dbb_buffer *h[4], *o[3], *x = NULL, *again = NULL;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int fds;
 
 	h[0] = alloc_ok(a, 4096, "holds/0", DBB_LIFETIME_CLIENT);
@@ -590,29 +588,32 @@ static void test_hold_limit(void **state)
 	assert_int_equal(fds, daemon_fds(f, a));
 	assert_int_equal(0, dbb_stats(a, &st));
 	assert_int_equal(3, st.buffers);
-	/* Releasing one makes room; releasing twice is -ENOENT. */
-	assert_int_equal(0, dbb_release(a, id_of(h[2])));
-	assert_int_equal(-ENOENT, dbb_release(a, id_of(h[2])));
-	assert_int_equal(-ENOENT, dbb_release(a, id_of(h[2]) + 1000));
+	/* Freeing the handle releases the hold, which makes room; the
+	 * buffer stays its owner's. */
+	dbb_buffer_free(h[2]);
+	h[2] = NULL;
 	h[3] = alloc_ok(a, 4096, "holds/3", DBB_LIFETIME_CLIENT);
-	/* The importer: three holds, a fourth refused. */
-	assert_int_equal(0, dbb_import_by_name(b, "holds/0", false, &x));
-	dbb_buffer_free(x);
-	assert_int_equal(0, dbb_import_by_name(b, "holds/1", false, &x));
-	dbb_buffer_free(x);
-	assert_int_equal(0, dbb_import_by_name(b, "holds/3", false, &x));
-	dbb_buffer_free(x);
-	x = NULL;
-	assert_int_equal(-EMFILE, dbb_import_by_name(b, "holds/2", false, &x));
+	assert_int_equal(0, dbb_stats(a, &st));
+	assert_int_equal(4, st.buffers);
+	/* The opener: three holds, a fourth refused. */
+	assert_int_equal(0, dbb_open_by_name(b, "holds/0", false, &o[0]));
+	assert_int_equal(0, dbb_open_by_name(b, "holds/1", false, &o[1]));
+	assert_int_equal(0, dbb_open_by_name(b, "holds/3", false, &o[2]));
+	assert_int_equal(-EMFILE, dbb_open_by_name(b, "holds/2", false, &x));
 	assert_null(x);
-	/* Importing a buffer it holds already is no new hold (read-only
-	 * where the backend allows a read-only import at all). */
-	assert_int_equal(0, dbb_import_by_name(b, "holds/1",
-					       harness_backend_read_only(), &x));
+	/* A second handle of a held buffer is no new hold (read-only where
+	 * the backend allows a read-only open at all), and freeing it keeps
+	 * the hold of the first. */
+	assert_int_equal(0, dbb_open_by_name(b, "holds/1",
+					     harness_backend_read_only(), &again));
+	dbb_buffer_free(again);
+	assert_int_equal(-EMFILE, dbb_open_by_name(b, "holds/2", false, &x));
+	/* Freeing the last handle of holds/0 makes room. */
+	dbb_buffer_free(o[0]);
+	assert_int_equal(0, dbb_open_by_name(b, "holds/2", false, &x));
 	dbb_buffer_free(x);
-	assert_int_equal(0, dbb_release(b, id_of(h[0])));
-	assert_int_equal(0, dbb_import_by_name(b, "holds/2", false, &x));
-	dbb_buffer_free(x);
+	dbb_buffer_free(o[1]);
+	dbb_buffer_free(o[2]);
 	for (int i = 0; i < 4; i++)
 		dbb_buffer_free(h[i]);
 	dbb_client_destroy(b);
@@ -628,17 +629,17 @@ static void test_layout_checked_against_size(void **state)
 {
 	struct fixture *f = *state;
 	struct dbb_client *c = connect_ok(f, "images");
-	struct dbb_image_layout l = {
+	struct dbb_image_layout l = { .struct_size = sizeof(l),
 		.fourcc = 0x34325258,		/* XR24 */
 		.width = 64, .height = 64, .n_planes = 1,
 		.planes = { { 0, 256 } },
 	};
-	struct dbb_alloc_params p = {
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
 		.size = 4096, .name = "image", .layout = &l,
 	};
 	struct dbb_buffer *b = NULL;
 	const struct dbb_buffer_info *info;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int fds = daemon_fds(f, c);
 
 	/* 64 rows of 256 bytes do not fit in 4 KiB. */
@@ -663,9 +664,9 @@ static void test_layout_checked_against_size(void **state)
 	l.planes[0].stride = 256;
 	assert_int_equal(0, dbb_alloc(c, &p, &b));
 	info = dbb_buffer_get_info(b);
-	assert_true(info->has_layout);
-	assert_int_equal(256, info->layout.planes[0].stride);
-	assert_int_equal(64, info->layout.height);
+	assert_non_null(info->layout);
+	assert_int_equal(256, info->layout->planes[0].stride);
+	assert_int_equal(64, info->layout->height);
 	dbb_buffer_free(b);
 	dbb_client_destroy(c);
 	finish(f);
@@ -686,7 +687,7 @@ static void test_memfd_sealed(void **state)
 
 	assert_string_equal(harness_backend(), info->backend);
 	assert_int_equal(harness_backend_is_dmabuf(), info->is_dmabuf);
-	assert_int_equal(0, dbb_import_by_name(c2, "sealed", false, &imp));
+	assert_int_equal(0, dbb_open_by_name(c2, "sealed", false, &imp));
 	fds[0] = dbb_buffer_get_fd(b);
 	fds[1] = dbb_buffer_get_fd(imp);
 	for (int i = 0; i < 2; i++) {
@@ -733,7 +734,7 @@ static void test_memfd_pages_resident(void **state)
 	struct stat st;
 	void *p;
 
-	assert_int_equal(0, dbb_import_by_name(c2, "resident",
+	assert_int_equal(0, dbb_open_by_name(c2, "resident",
 					       harness_backend_read_only(),
 					       &imp));
 	/*
@@ -804,7 +805,7 @@ static void test_persistent_buffer_stays(void **state)
 	struct dbb_client *c = connect_ok(f, "later");
 	struct dbb_buffer_info *info = NULL;
 	struct dbb_buffer *b = NULL;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	uint64_t id;
 	void *m = NULL;
 
@@ -820,14 +821,14 @@ static void test_persistent_buffer_stays(void **state)
 	dbb_buffer_info_free(info);
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(1, st.persistent);
-	assert_int_equal(0, dbb_import_by_name(c, a.name, false, &b));
+	assert_int_equal(0, dbb_open_by_name(c, a.name, false, &b));
 	check_buffer(b, a.seed);
 	assert_int_equal(0, dbb_buffer_map(b, false, &m));
 	/* Destroy: gone from the registry, still in our fd and mapping. */
-	assert_int_equal(-ENOENT, dbb_destroy(c, id + 1000));
-	assert_int_equal(0, dbb_destroy(c, id));
+	assert_int_equal(-ENOENT, dbb_remove(c, id + 1000));
+	assert_int_equal(0, dbb_remove(c, id));
 	assert_int_equal(-ENOENT, dbb_info_by_name(c, a.name, &info));
-	assert_int_equal(-ENOENT, dbb_destroy(c, id));
+	assert_int_equal(-ENOENT, dbb_remove(c, id));
 	assert_int_equal(-1, harness_check(m, a.size, a.seed));
 	assert_int_equal(0, dbb_buffer_unmap(b, m));
 	dbb_buffer_free(b);
@@ -853,7 +854,7 @@ static void assert_two_holders(const struct dbb_buffer_info *info,
 
 	assert_int_equal(2, info->n_holders);
 	for (size_t i = 0; i < info->n_holders; i++) {
-		const struct dbb_holder *h = &info->holders[i];
+		const struct dbb_holder *h = dbb_buffer_info_get_holder(info, i);
 
 		assert_int_equal(0, h->uid);
 		assert_true(h->writable);
@@ -867,8 +868,8 @@ static void assert_two_holders(const struct dbb_buffer_info *info,
 	}
 	assert_true(seen_p);
 	assert_true(seen_c);
-	assert_int_not_equal(info->holders[0].client_id,
-			     info->holders[1].client_id);
+	assert_int_not_equal(dbb_buffer_info_get_holder(info, 0)->client_id,
+			     dbb_buffer_info_get_holder(info, 1)->client_id);
 }
 
 static void test_producer_consumer_8mib(void **state)
@@ -953,15 +954,16 @@ static int child_eventful(struct harness_ctx *ctx, void *arg)
 {
 	struct dbb_client *c = NULL;
 	struct dbb_buffer *b1 = NULL, *b2 = NULL;
-	struct dbb_alloc_params p = { .size = 4096, .name = "ev/one" };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p),
+				      .size = 4096, .name = "ev/one" };
 
 	(void)arg;
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "eventful", &c) == 0);
 	CHILD_CHECK(dbb_alloc(c, &p, &b1) == 0);
 	p.name = NULL;
 	CHILD_CHECK(dbb_alloc(c, &p, &b2) == 0);
-	CHILD_CHECK(dbb_publish(c, dbb_buffer_get_info(b2)->id, "ev/two") == 0);
-	CHILD_CHECK(dbb_destroy(c, dbb_buffer_get_info(b1)->id) == 0);
+	CHILD_CHECK(dbb_set_name(c, dbb_buffer_get_info(b2)->id, "ev/two") == 0);
+	CHILD_CHECK(dbb_remove(c, dbb_buffer_get_info(b1)->id) == 0);
 	dbb_buffer_free(b1);
 	dbb_buffer_free(b2);
 	dbb_client_destroy(c);	/* b2 leaves with us */
@@ -971,15 +973,17 @@ static int child_eventful(struct harness_ctx *ctx, void *arg)
 static void test_watch_events(void **state)
 {
 	struct fixture *f = *state;
-	static const struct dbb_event_listener listener = { on_event };
+	static const struct dbb_event_listener listener = {
+		.struct_size = sizeof(listener), .buffer_event = on_event,
+	};
 	struct event_log log = { .n = 0 }, quiet = { .n = 0 };
 	struct dbb_client *w = connect_ok(f, "watcher");
 	struct dbb_client *nw = connect_ok(f, "not-watching");
 	struct harness_child ch;
 	uint64_t id1, id2;
 
-	dbb_client_set_listener(w, &listener, &log);
-	dbb_client_set_listener(nw, &listener, &quiet);
+	assert_int_equal(0, dbb_client_set_listener(w, &listener, &log));
+	assert_int_equal(0, dbb_client_set_listener(nw, &listener, &quiet));
 	assert_int_equal(0, dbb_watch(w, true));
 	start_child(f, &ch, child_eventful, NULL, 0);
 	end_child(&ch);

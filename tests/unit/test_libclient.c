@@ -354,7 +354,7 @@ static void test_broker_gone(void **state)
 {
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_close);
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int ret;
 
 	assert_int_equal(0, fake_wait(f));
@@ -389,7 +389,9 @@ static void record_event(struct dbb_client *client, enum dbb_event_type type,
 	events_seen++;
 }
 
-static const struct dbb_event_listener recorder = { .buffer_event = record_event };
+static const struct dbb_event_listener recorder = {
+	.struct_size = sizeof(recorder), .buffer_event = record_event,
+};
 
 static void test_gone_delivers_then_epipe(void **state)
 {
@@ -399,7 +401,7 @@ static void test_gone_delivers_then_epipe(void **state)
 
 	assert_int_equal(0, fake_wait(f));
 	events_seen = 0;
-	dbb_client_set_listener(c, &recorder, &calls);
+	assert_int_equal(0, dbb_client_set_listener(c, &recorder, &calls));
 	/* The event that came before the close still reaches the listener. */
 	assert_int_equal(-EPIPE, dbb_client_dispatch(c));
 	assert_int_equal(1, calls);
@@ -421,7 +423,7 @@ static void test_undecodable_frame(void **state)
 {
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_garbage_then_ok);
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	assert_int_equal(-EPROTO, dbb_stats(c, &st));
 	/* The connection is still usable afterwards. */
@@ -484,7 +486,7 @@ static void test_missing_fd(void **state)
 	struct dbb_client *c = fake_connect(f, script_missing_fd);
 	struct dbb_buffer *buf = NULL;
 
-	assert_int_equal(-EPROTO, dbb_import_by_id(c, 9, false, &buf));
+	assert_int_equal(-EPROTO, dbb_open_by_id(c, 9, false, &buf));
 	assert_null(buf);
 	fake_end(f, c);
 }
@@ -507,7 +509,7 @@ static void test_error_with_fd(void **state)
 	int before = count_open_fds();
 
 	c = fake_connect(f, script_error_fd);
-	assert_int_equal(-EPROTO, dbb_destroy(c, 1));
+	assert_int_equal(-EPROTO, dbb_remove(c, 1));
 	fake_end(f, c);
 	assert_int_equal(before, count_open_fds());
 }
@@ -533,10 +535,10 @@ static void test_error_status_passthrough(void **state)
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_error_status);
 	struct dbb_buffer *buf = NULL;
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	assert_string_equal("", dbb_client_last_error(c));
-	assert_int_equal(-EACCES, dbb_import_by_name(c, "cam0", true, &buf));
+	assert_int_equal(-EACCES, dbb_open_by_name(c, "cam0", true, &buf));
 	assert_null(buf);
 	assert_string_equal("uid 1000 may not import cam0", dbb_client_last_error(c));
 	assert_int_equal(0, dbb_stats(c, &st));
@@ -555,7 +557,7 @@ static void test_future_seq(void **state)
 {
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_future_seq);
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	assert_int_equal(-EPROTO, dbb_stats(c, &st));
 	fake_end(f, c);
@@ -573,7 +575,7 @@ static void test_stale_seq_skipped(void **state)
 {
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_stale_seq);
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(7, st.clients);
@@ -616,14 +618,14 @@ static void test_events_queued_during_call(void **state)
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_events_during_call);
 	struct pollfd pfd = { .events = POLLIN };
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int calls = 0;
 
 	events_seen = 0;
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(2, st.clients);
 	assert_int_equal(2, dbb_client_pending_events(c));
-	dbb_client_set_listener(c, &recorder, &calls);
+	assert_int_equal(0, dbb_client_set_listener(c, &recorder, &calls));
 	/* The queued two, and the one pending on the socket by now. */
 	pfd.fd = dbb_client_get_fd(c);
 	assert_int_equal(1, poll(&pfd, 1, 5000));
@@ -657,13 +659,13 @@ static void test_event_queue_bounded(void **state)
 {
 	struct fake *f = *state;
 	struct dbb_client *c = fake_connect(f, script_event_flood);
-	struct dbb_stats st;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
 	int calls = 0;
 
 	events_seen = 0;
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(1024, dbb_client_pending_events(c));
-	dbb_client_set_listener(c, &recorder, &calls);
+	assert_int_equal(0, dbb_client_set_listener(c, &recorder, &calls));
 	assert_int_equal(1024, dbb_client_dispatch(c));
 	/* The oldest were dropped. */
 	assert_int_equal(MANY_EVENTS - 1024 + 1, event_ids[0]);
@@ -744,21 +746,23 @@ static void check_frame_info(const struct dbb_buffer_info *info)
 	assert_string_equal("memfd", info->backend);
 	assert_false(info->is_dmabuf);
 	assert_int_equal(DBB_LIFETIME_PERSISTENT, info->lifetime);
-	assert_true(info->has_layout);
-	assert_int_equal(0x34325258, info->layout.fourcc);
-	assert_int_equal(128, info->layout.planes[0].stride);
+	assert_non_null(info->layout);
+	assert_int_equal(0x34325258, info->layout->fourcc);
+	assert_int_equal(128, info->layout->planes[0].stride);
 	assert_int_equal(1, info->n_holders);
-	assert_string_equal("unit", info->holders[0].client_name);
+	assert_string_equal("unit", dbb_buffer_info_get_holder(info, 0)->client_name);
+	assert_null(dbb_buffer_info_get_holder(info, 1));
 	assert_int_equal(0, info->n_grants);
 }
 
 static void test_alloc_map(void **state)
 {
 	struct image_layout_holder { struct dbb_image_layout l; } lay = {
-		{ .fourcc = 0x34325258, .width = 32, .height = 64, .n_planes = 1,
+		{ .struct_size = sizeof(lay.l), .fourcc = 0x34325258,
+		  .width = 32, .height = 64, .n_planes = 1,
 		  .planes = { { 0, 128 } } }
 	};
-	struct dbb_alloc_params params = {
+	struct dbb_alloc_params params = { .struct_size = sizeof(params),
 		.size = 8192, .name = "frame",
 		.lifetime = DBB_LIFETIME_PERSISTENT, .layout = &lay.l,
 	};
@@ -768,7 +772,8 @@ static void test_alloc_map(void **state)
 	uint8_t *p;
 	int fd;
 
-	assert_int_equal(-EINVAL, dbb_alloc(c, &(struct dbb_alloc_params){ 0 }, &buf));
+	assert_int_equal(-EINVAL, dbb_alloc(c, &(struct dbb_alloc_params){
+		.struct_size = sizeof(params) }, &buf));
 	assert_int_equal(0, dbb_alloc(c, &params, &buf));
 	check_frame_info(dbb_buffer_get_info(buf));
 	assert_int_equal(-EINVAL, dbb_buffer_begin_cpu_access(buf, 0));
@@ -784,6 +789,104 @@ static void test_alloc_map(void **state)
 	assert_int_equal(-EBADF, dbb_buffer_take_fd(buf));
 	dbb_buffer_free(buf);
 	close(fd);
+	fake_end(f, c);
+}
+
+/* Two opens of buffer 11, a Stats, the Release, a Stats, a third open. */
+static void script_two_handles(int conn)
+{
+	BufferInfo info = DMABUF_BROKER__V1__BUFFER_INFO__INIT;
+	int fd = fake_memfd(4096);
+	Request *req;
+
+	info.id = 11;
+	info.size = 4096;
+	info.backend = "memfd";
+	fake_buffer(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT),
+		    &info, fd);
+	fake_buffer(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT),
+		    &info, fd);
+	/* Freeing the first handle sent nothing: the Stats come next. */
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 1);
+	req = fake_recv(conn);
+	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_RELEASE);
+	FAKE_EXPECT(req->release->id == 11);
+	fake_status(conn, req->seq, 0, NULL);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 2);
+	fake_buffer(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT),
+		    &info, fd);
+	close(fd);
+	/* Nothing more: the client is destroyed before its last handle. */
+	fake_wait_hangup(conn);
+}
+
+static void test_free_releases_last_handle(void **state)
+{
+	struct fake *f = *state;
+	struct dbb_client *c = fake_connect(f, script_two_handles);
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_buffer *a = NULL, *b = NULL, *late = NULL;
+
+	assert_int_equal(0, dbb_open_by_id(c, 11, false, &a));
+	assert_int_equal(0, dbb_open_by_name(c, "frame", false, &b));
+	dbb_buffer_free(a);
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(1, st.clients);
+	dbb_buffer_free(b);
+	/* The Release's reply is passed over by seq. */
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(2, st.clients);
+	assert_int_equal(0, dbb_open_by_id(c, 11, false, &late));
+	dbb_client_destroy(c);
+	/* The handle outlives its client, fd and all. */
+	assert_true(fcntl(dbb_buffer_get_fd(late), F_GETFD) >= 0);
+	assert_int_equal(11, dbb_buffer_get_info(late)->id);
+	dbb_buffer_free(late);
+	assert_int_equal(0, fake_wait(f));
+}
+
+static void script_stats_once(int conn)
+{
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 7);
+}
+
+/* The struct_size rule: too small is refused, a newer program's larger
+ * struct is taken when the fields the library does not know are zero
+ * (and filled as far as the library knows when it is an output). */
+static void test_struct_size(void **state)
+{
+	struct newer_params {
+		struct dbb_alloc_params p;
+		uint64_t future;
+	} np = { .p = { .struct_size = sizeof(np), .size = 4096 }, .future = 1 };
+	struct newer_stats {
+		struct dbb_stats s;
+		uint64_t future;
+	} ns;
+	struct dbb_image_layout l = { .struct_size = 4, .n_planes = 1 };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = 4096,
+				      .layout = &l };
+	struct dbb_stats old = { .struct_size = sizeof(uint32_t) };
+	struct dbb_event_listener none = { .struct_size = 0 };
+	struct fake *f = *state;
+	struct dbb_client *c = fake_connect(f, script_stats_once);
+	struct dbb_buffer *buf = NULL;
+
+	assert_int_equal(-E2BIG, dbb_alloc(c, &np.p, &buf));
+	np.p.struct_size = 4;
+	assert_int_equal(-EINVAL, dbb_alloc(c, &np.p, &buf));
+	assert_int_equal(-EINVAL, dbb_alloc(c, &p, &buf));
+	assert_null(buf);
+	assert_int_equal(-EINVAL, dbb_stats(c, &old));
+	assert_int_equal(-EINVAL, dbb_client_set_listener(c, &none, NULL));
+	memset(&ns, 0xff, sizeof(ns));
+	ns.s.struct_size = sizeof(ns);
+	assert_int_equal(0, dbb_stats(c, &ns.s));
+	assert_int_equal(sizeof(ns), ns.s.struct_size);
+	assert_int_equal(7, ns.s.clients);
+	assert_int_equal(0, ns.s.my_max_buffers);
+	assert_int_equal(0, ns.future);
 	fake_end(f, c);
 }
 
@@ -812,7 +915,7 @@ static void test_import_read_only_map(void **state)
 	struct dbb_buffer *buf = NULL;
 	uint8_t *p;
 
-	assert_int_equal(0, dbb_import_by_id(c, 5, true, &buf));
+	assert_int_equal(0, dbb_open_by_id(c, 5, true, &buf));
 	assert_true(dbb_buffer_get_info(buf)->read_only);
 	assert_int_equal(-EACCES, dbb_buffer_map(buf, true, (void **)&p));
 	assert_int_equal(0, dbb_buffer_map(buf, false, (void **)&p));
@@ -953,6 +1056,8 @@ int main(void)
 		T(test_event_queue_bounded),
 		T(test_watch),
 		T(test_alloc_map),
+		T(test_free_releases_last_handle),
+		T(test_struct_size),
 		T(test_import_read_only_map),
 		T(test_list_pages),
 		T(test_backends),
