@@ -35,6 +35,7 @@ extern const char *const broker_features[];
 
 struct backend_set;
 struct config;
+struct persist;
 struct quota;
 struct registry;
 struct watch;
@@ -48,6 +49,7 @@ struct broker {
 	struct worker *worker;		/* allocates large buffers */
 	struct quota *quota;		/* charges kept until memory is freed */
 	struct watch *watch;		/* clients that asked for events */
+	struct persist *persist;	/* the fd store; main.c's */
 	uint32_t nclients;		/* connected, for Stats */
 	uint64_t requests;
 	uint64_t errors;

@@ -13,6 +13,7 @@
 #include "describe.h"
 #include "imgfmt.h"
 #include "log.h"
+#include "persist.h"
 #include "registry.h"
 #include "broker.h"
 #include "worker.h"
@@ -242,6 +243,10 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 		return reply_error(r, ret, "size out of range");
 	if (c->conn->nholds >= br->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
+	if (p->lifetime == REGISTRY_LIFETIME_PERSISTENT &&
+	    persist_room(br->persist) < 0)
+		return reply_error(r, -ENOSPC, "the fd store that keeps "
+				   "persistent buffers across restarts is full");
 	return 0;
 }
 

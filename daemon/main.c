@@ -18,6 +18,7 @@
 #include "backends/backend.h"
 #include "config.h"
 #include "log.h"
+#include "persist.h"
 #include "quota.h"
 #include "registry.h"
 #include "server.h"
@@ -39,6 +40,7 @@ struct main_state {
 	struct event_base *base;
 	struct server srv;
 	bool srv_ready;
+	struct persist *persist;	/* the fd store, in srv.broker too */
 	struct event *ev_sigterm, *ev_sigint;
 	struct event *ev_watchdog, *ev_status;
 	struct timeval watchdog_tv;
@@ -203,8 +205,12 @@ static void main_fini(struct main_state *st)
 	struct event *evs[] = { st->ev_sigterm, st->ev_sigint, st->ev_status,
 				st->ev_watchdog };
 
+	/* What the registry's teardown removes stays in the fd store for
+	 * the next start. */
+	persist_stop(st->persist);
 	if (st->srv_ready)
 		server_fini(&st->srv);
+	persist_destroy(st->persist);
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (evs[i])
 			event_free(evs[i]);
@@ -231,8 +237,16 @@ static int main_setup(struct main_state *st, const struct main_opts *o)
 	if (!st->base)
 		return -ENOMEM;
 	st->srv_ready = true;
-	if ((ret = server_init(&st->srv, st->base, &st->cfg, &st->backends)) < 0 ||
-	    (ret = server_listen(&st->srv)) < 0)
+	if ((ret = server_init(&st->srv, st->base, &st->cfg, &st->backends)) < 0)
+		return ret;
+	/* The fd store's fds come in LISTEN_FDS too, which server_listen()
+	 * consumes. */
+	st->persist = persist_create(&st->srv.broker);
+	if (!st->persist)
+		return -ENOMEM;
+	st->srv.broker.persist = st->persist;
+	if ((ret = server_listen(&st->srv)) < 0 ||
+	    (ret = persist_start(st->persist)) < 0)
 		return ret;
 	if ((ret = main_add_events(st)) < 0)
 		log_msg(LOG_ERR, "cannot set up events: %s", strerror(-ret));

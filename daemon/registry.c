@@ -278,12 +278,12 @@ static void registry_uncharge(struct registry *reg, uid_t uid, uint64_t size)
 	}
 }
 
-/* Links @b into the tables and its owner; cannot fail. */
+/* Links @b, whose id is set, into the tables and its owner; cannot
+ * fail. */
 static void registry_buffer_link(struct registry *reg,
 				 struct registry_buffer *b,
 				 struct registry_conn *conn)
 {
-	b->id = reg->next_id++;
 	b->owner = conn;
 	conn->refs++;
 	HASH_ADD(hh_id, reg->by_id, id, sizeof(b->id), b);
@@ -324,6 +324,7 @@ int registry_buffer_add(struct registry *reg, struct registry_conn *conn,
 		registry_buffer_free(b);
 		return ret;
 	}
+	b->id = reg->next_id++;
 	registry_buffer_link(reg, b, conn);
 	ret = registry_hold_add(reg, b, conn, true, 0);
 	if (ret < 0) {
@@ -334,6 +335,49 @@ int registry_buffer_add(struct registry *reg, struct registry_conn *conn,
 	b->fd = fd;
 	*out = b;
 	return 0;
+}
+
+int registry_buffer_restore(struct registry *reg, struct registry_conn *owner,
+			    const struct registry_new *p, uint64_t id,
+			    uint64_t created_usec, int fd,
+			    struct registry_buffer **out)
+{
+	struct registry_buffer *b;
+	int ret;
+
+	if ((p->name && *p->name && !registry_name_valid(p->name)) ||
+	    (p->lifetime != REGISTRY_LIFETIME_CLIENT &&
+	     p->lifetime != REGISTRY_LIFETIME_PERSISTENT) ||
+	    id < reg->next_id || id == UINT64_MAX)
+		return -EINVAL;
+	if (p->name && *p->name && registry_buffer_by_name(reg, p->name))
+		return -EEXIST;
+	b = registry_buffer_new(p);
+	if (!b)
+		return -ENOMEM;
+	ret = registry_charge(reg, owner->uid, p->size);
+	if (ret < 0) {
+		registry_buffer_free(b);
+		return ret;
+	}
+	b->id = id;
+	b->created_usec = created_usec;
+	registry_buffer_link(reg, b, owner);
+	registry_reserve_ids(reg, id + 1);
+	b->fd = fd;
+	*out = b;
+	return 0;
+}
+
+uint64_t registry_id_limit(const struct registry *reg)
+{
+	return reg->next_id;
+}
+
+void registry_reserve_ids(struct registry *reg, uint64_t limit)
+{
+	if (limit > reg->next_id)
+		reg->next_id = limit;
 }
 
 void registry_buffer_remove(struct registry *reg, struct registry_buffer *b)

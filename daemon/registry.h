@@ -144,7 +144,7 @@ enum registry_event {
 typedef void (*registry_event_fn)(void *ctx, enum registry_event ev,
 				  struct registry_buffer *b);
 
-#define REGISTRY_MAX_SUBSCRIBERS 4
+#define REGISTRY_MAX_SUBSCRIBERS 6
 
 struct registry;
 
@@ -205,6 +205,30 @@ int registry_buffer_add(struct registry *reg, struct registry_conn *conn,
 			const struct registry_new *p,
 			const struct registry_quota *quota, int fd,
 			struct registry_buffer **out);
+
+/*
+ * Puts back a buffer an earlier run of the broker registered (persist.c),
+ * under its old @id and creation time, owned by @owner (a record of the
+ * connection that made it) and charged to its uid without a quota check:
+ * it was charged before.  Nobody holds it.  Not announced: the caller sets
+ * it up (grants) and calls registry_buffer_announce().  @id must not be
+ * below registry_id_limit() (restore in ascending id order, before any
+ * other buffer), so that the table stays in id order; the limit moves past
+ * it.  Returns 0 and sets *@out (the registry then owns @fd), -EINVAL for
+ * a bad name or lifetime or an id below the limit, -EEXIST when the name
+ * is taken, -ENOMEM.
+ */
+int registry_buffer_restore(struct registry *reg, struct registry_conn *owner,
+			    const struct registry_new *p, uint64_t id,
+			    uint64_t created_usec, int fd,
+			    struct registry_buffer **out);
+
+/* Every id handed out so far is below this. */
+uint64_t registry_id_limit(const struct registry *reg);
+
+/* Hands out no id below @limit from now on (ids an earlier run may have
+ * given out).  Never lowers the limit. */
+void registry_reserve_ids(struct registry *reg, uint64_t limit);
 
 /* Removes @b (REMOVED), its holds and its quota charge. */
 void registry_buffer_remove(struct registry *reg, struct registry_buffer *b);

@@ -1,0 +1,788 @@
+/* SPDX-License-Identifier: MIT */
+#include "persist.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <uthash.h>
+
+#include "backends/backend.h"
+#include "broker.h"
+#include "handlers.h"
+#include "log.h"
+#include "registry.h"
+
+#define PERSIST_STATE_NAME PERSIST_FDNAME_PREFIX "state-"
+#define PERSIST_BUF_NAME PERSIST_FDNAME_PREFIX "buf-"
+#define PERSIST_FDNAME_MAX 64
+#define PERSIST_SLOTS 2
+
+/*
+ * Ids are reserved in blocks: the state records a limit above every id
+ * handed out, rewritten only when an Alloc reaches it, so client-lifetime
+ * buffers (not persisted) cost no write and still never share an id with
+ * a buffer of an earlier run.
+ */
+#define PERSIST_ID_BLOCK 1024u
+
+/* A state larger than this is not believed: ~200 bytes a buffer. */
+#define PERSIST_STATE_MAX (64u << 20)
+
+#define PERSIST_MAGIC "DBBSTAT1"
+
+/* A stored fd systemd passed back, by name. */
+struct persist_passed {
+	UT_hash_handle hh;
+	uint64_t id;
+	int fd;
+};
+
+/* A passed fd of ours that nothing will use. */
+struct persist_stray {
+	struct persist_stray *next;
+	int fd;
+	char *name;		/* to remove from the store; NULL: keep */
+};
+
+/* At the start of each state memfd, before the packed PersistedState. */
+struct persist_header {
+	char magic[8];
+	uint64_t generation;	/* the newer intact slot wins */
+	uint64_t length;	/* of the packed message that follows */
+	uint64_t checksum;	/* FNV-1a of those bytes */
+};
+
+struct persist {
+	struct broker *br;
+	bool on;			/* stores are made */
+	bool stopping;
+	int slot_fd[PERSIST_SLOTS];
+	uint64_t generation;		/* of the last state written */
+	uint64_t id_limit;		/* as last written */
+	unsigned store_max;
+	unsigned nstored;		/* slots + buffers in the store */
+	struct persist_passed *passed;	/* buffer fds until restored */
+	struct persist_stray *strays;	/* fds to close at start */
+};
+
+bool persist_fdname_is_ours(const char *name)
+{
+	return name && !strncmp(name, PERSIST_FDNAME_PREFIX,
+				strlen(PERSIST_FDNAME_PREFIX));
+}
+
+static uint64_t persist_checksum(const uint8_t *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* ---- the store ---- */
+
+/* Stored fds are memfds and dma-bufs: nothing for systemd to poll. */
+static int persist_store_fd(const char *name, int fd)
+{
+	char msg[PERSIST_FDNAME_MAX + 40];
+	int ret;
+
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
+	ret = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
+	return ret > 0 ? 0 : ret == 0 ? -ENOTCONN : ret;
+}
+
+static int persist_store_remove(const char *name)
+{
+	int ret = sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
+
+	return ret > 0 ? 0 : ret == 0 ? -ENOTCONN : ret;
+}
+
+static void persist_buf_fdname(char *out, uint64_t id)
+{
+	snprintf(out, PERSIST_FDNAME_MAX, PERSIST_BUF_NAME "%" PRIu64, id);
+}
+
+/* The store cannot be reached: say so once and stop using it. */
+static void persist_lose(struct persist *p, const char *what, int err)
+{
+	log_msg(LOG_ERR, "fd store: cannot %s (%s): persistent buffers are "
+		"no longer kept across a broker restart", what, strerror(-err));
+	p->on = false;
+}
+
+/* ---- writing the state ---- */
+
+/* Fills @pb with @b; grants and planes go into the arrays given. */
+static void persist_describe(const struct broker *br,
+			     const struct registry_buffer *b,
+			     DmabufBroker__V1__PersistedBuffer *pb,
+			     DmabufBroker__V1__ImageLayout *layout,
+			     DmabufBroker__V1__Plane *planes,
+			     DmabufBroker__V1__Plane **plane_ptrs,
+			     DmabufBroker__V1__Grant *grants,
+			     DmabufBroker__V1__Grant **grant_ptrs)
+{
+	dmabuf_broker__v1__persisted_buffer__init(pb);
+	pb->id = b->id;
+	pb->name = b->name ? b->name : "";
+	pb->size = b->size;
+	pb->created_usec = b->created_usec;
+	pb->backend = (char *)br->backends->list[b->backend].name;
+	pb->owner_uid = (uint32_t)b->owner->uid;
+	pb->owner_pid = (uint32_t)b->owner->pid;
+	pb->owner_name = b->owner->name;
+	if (b->layout) {
+		dmabuf_broker__v1__image_layout__init(layout);
+		layout->fourcc = b->layout->fourcc;
+		layout->modifier = b->layout->modifier;
+		layout->width = b->layout->width;
+		layout->height = b->layout->height;
+		layout->n_planes = b->layout->nplanes;
+		layout->planes = plane_ptrs;
+		for (uint32_t i = 0; i < b->layout->nplanes; i++) {
+			dmabuf_broker__v1__plane__init(&planes[i]);
+			planes[i].offset = b->layout->planes[i].offset;
+			planes[i].stride = b->layout->planes[i].stride;
+			plane_ptrs[i] = &planes[i];
+		}
+		pb->layout = layout;
+	}
+	pb->n_grants = b->ngrants;
+	pb->grants = grant_ptrs;
+	for (uint8_t i = 0; i < b->ngrants; i++) {
+		const struct policy_grant *g = &b->grants[i];
+
+		dmabuf_broker__v1__grant__init(&grants[i]);
+		grants[i].access = (DmabufBroker__V1__Access)g->access;
+		if (g->subject == POLICY_SUBJECT_UID) {
+			grants[i].subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+			grants[i].uid = g->id;
+		} else if (g->subject == POLICY_SUBJECT_GID) {
+			grants[i].subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_GID;
+			grants[i].gid = g->id;
+		} else {
+			grants[i].subject_case =
+				DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
+			grants[i].everyone = 1;
+		}
+		grant_ptrs[i] = &grants[i];
+	}
+}
+
+/* One persistent buffer's messages, laid out for packing. */
+struct persist_entry {
+	DmabufBroker__V1__PersistedBuffer pb;
+	DmabufBroker__V1__ImageLayout layout;
+	DmabufBroker__V1__Plane planes[IMGFMT_MAX_PLANES];
+	DmabufBroker__V1__Plane *plane_ptrs[IMGFMT_MAX_PLANES];
+};
+
+/* The registry's persistent buffers but @skip (one about to leave),
+ * packed into a malloc'ed buffer: its length, or -ENOMEM. */
+static ssize_t persist_pack(const struct persist *p,
+			    const struct registry_buffer *skip, uint8_t **out)
+{
+	DmabufBroker__V1__PersistedState st = DMABUF_BROKER__V1__PERSISTED_STATE__INIT;
+	const struct registry *reg = p->br->reg;
+	struct persist_entry *e = NULL;
+	DmabufBroker__V1__Grant *grants = NULL, **grant_ptrs = NULL;
+	size_t n = 0, ngrants = 0, gi = 0;
+	ssize_t len = -ENOMEM;
+
+	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
+	     b = registry_buffer_next(b)) {
+		if (b != skip && b->lifetime == REGISTRY_LIFETIME_PERSISTENT) {
+			n++;
+			ngrants += b->ngrants;
+		}
+	}
+	st.id_limit = p->id_limit;
+	st.n_buffers = n;
+	st.buffers = calloc(n ? n : 1, sizeof(*st.buffers));
+	e = calloc(n ? n : 1, sizeof(*e));
+	grants = calloc(ngrants ? ngrants : 1, sizeof(*grants));
+	grant_ptrs = calloc(ngrants ? ngrants : 1, sizeof(*grant_ptrs));
+	if (!st.buffers || !e || !grants || !grant_ptrs)
+		goto out_free;
+	n = 0;
+	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
+	     b = registry_buffer_next(b)) {
+		if (b == skip || b->lifetime != REGISTRY_LIFETIME_PERSISTENT)
+			continue;
+		persist_describe(p->br, b, &e[n].pb, &e[n].layout, e[n].planes,
+				 e[n].plane_ptrs, &grants[gi], &grant_ptrs[gi]);
+		st.buffers[n] = &e[n].pb;
+		gi += b->ngrants;
+		n++;
+	}
+	len = (ssize_t)dmabuf_broker__v1__persisted_state__get_packed_size(&st);
+	*out = malloc(len ? (size_t)len : 1);
+	if (*out)
+		dmabuf_broker__v1__persisted_state__pack(&st, *out);
+	else
+		len = -ENOMEM;
+out_free:
+	free(grant_ptrs);
+	free(grants);
+	free(e);
+	free(st.buffers);
+	return len;
+}
+
+static int persist_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * Writes the state, without @skip, into the slot the last write did not
+ * use: the message first, its header last, so that a write cut short
+ * leaves that slot unbelievable and the other one intact.
+ */
+static void persist_write(struct persist *p, const struct registry_buffer *skip)
+{
+	struct persist_header h = { .magic = PERSIST_MAGIC };
+	int fd = p->slot_fd[(p->generation + 1) % PERSIST_SLOTS];
+	uint8_t *buf = NULL;
+	ssize_t len;
+	int ret;
+
+	if (!p->on || p->stopping)
+		return;
+	len = persist_pack(p, skip, &buf);
+	if (len < 0) {
+		ret = (int)len;
+		goto err;
+	}
+	h.generation = p->generation + 1;
+	h.length = (uint64_t)len;
+	h.checksum = persist_checksum(buf, (size_t)len);
+	if ((ret = persist_pwrite_all(fd, buf, (size_t)len, sizeof(h))) < 0 ||
+	    (ftruncate(fd, (off_t)(sizeof(h) + (size_t)len)) < 0 &&
+	     (ret = -errno) < 0) ||
+	    (ret = persist_pwrite_all(fd, &h, sizeof(h), 0)) < 0)
+		goto err;
+	p->generation++;
+	free(buf);
+	return;
+
+err:
+	free(buf);
+	persist_lose(p, "write the state", ret);
+}
+
+/* ---- following the registry ---- */
+
+/* A new buffer: reserve ids past it, store it if it is persistent. */
+static void persist_on_added(struct persist *p, struct registry_buffer *b)
+{
+	char name[PERSIST_FDNAME_MAX];
+	bool dirty = false;
+	int ret;
+
+	if (b->id >= p->id_limit) {
+		p->id_limit = b->id + 1 + PERSIST_ID_BLOCK;
+		dirty = true;
+	}
+	if (b->lifetime == REGISTRY_LIFETIME_PERSISTENT) {
+		persist_buf_fdname(name, b->id);
+		ret = persist_store_fd(name, b->fd);
+		if (ret < 0) {
+			persist_lose(p, "store a buffer", ret);
+			return;
+		}
+		p->nstored++;
+		dirty = true;
+	}
+	if (dirty)
+		persist_write(p, NULL);
+}
+
+static void persist_on_removed(struct persist *p, struct registry_buffer *b)
+{
+	char name[PERSIST_FDNAME_MAX];
+	int ret;
+
+	persist_buf_fdname(name, b->id);
+	/* The state first: a state naming a buffer whose fd is gone is
+	 * believed less the buffer; a stored fd the state does not name is
+	 * dropped at the next start. */
+	persist_write(p, b);
+	if (!p->on)
+		return;
+	ret = persist_store_remove(name);
+	if (ret < 0) {
+		persist_lose(p, "remove a buffer", ret);
+		return;
+	}
+	p->nstored--;
+}
+
+static void persist_on_registry(void *ctx, enum registry_event ev,
+				struct registry_buffer *b)
+{
+	struct persist *p = ctx;
+
+	if (!p->on || p->stopping)
+		return;
+	if (ev == REGISTRY_ADDED)
+		persist_on_added(p, b);
+	else if (b->lifetime != REGISTRY_LIFETIME_PERSISTENT)
+		return;
+	else if (ev == REGISTRY_REMOVED)
+		persist_on_removed(p, b);
+	else
+		persist_write(p, NULL);	/* NAMED, GRANTED */
+}
+
+/* ---- restoring ---- */
+
+/*
+ * The message of one state slot, or NULL with the reason logged: a slot
+ * that is empty, cut short, corrupt or does not decode is not believed.
+ */
+static DmabufBroker__V1__PersistedState *
+persist_read_slot(int fd, unsigned slot, uint64_t *generation)
+{
+	DmabufBroker__V1__PersistedState *st = NULL;
+	struct persist_header h;
+	const char *why = NULL;
+	struct stat sb;
+	uint8_t *buf;
+
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		why = "not a memfd";
+	else if ((size_t)sb.st_size < sizeof(h))
+		return NULL;		/* never written */
+	else if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+		 memcmp(h.magic, PERSIST_MAGIC, sizeof(h.magic)))
+		why = "no header";
+	else if (h.length > PERSIST_STATE_MAX ||
+		 h.length > (uint64_t)sb.st_size - sizeof(h))
+		why = "length past its end";
+	if (why)
+		goto out_log;
+	buf = malloc(h.length ? h.length : 1);
+	if (!buf)
+		return NULL;
+	if (pread(fd, buf, h.length, sizeof(h)) != (ssize_t)h.length ||
+	    persist_checksum(buf, h.length) != h.checksum)
+		why = "checksum mismatch";
+	else if (!(st = dmabuf_broker__v1__persisted_state__unpack(NULL,
+								  h.length,
+								  buf)))
+		why = "does not decode";
+	free(buf);
+	if (st) {
+		*generation = h.generation;
+		return st;
+	}
+out_log:
+	log_msg(LOG_WARNING, "fd store: state slot %u not believed: %s",
+		slot, why);
+	return NULL;
+}
+
+/* Whether @fd is what @pb says: its size, on an available backend.
+ * Returns the backend's index, or -1 with @why set. */
+static int persist_check_buffer(const struct broker *br,
+				const DmabufBroker__V1__PersistedBuffer *pb,
+				int fd, const char **why)
+{
+	int i = backend_set_find(br->backends, pb->backend);
+	struct stat sb;
+	off_t end;
+
+	/* A memfd's size is in its inode; a dma-buf tells through
+	 * SEEK_END, which leaves its offset alone (memfds share theirs
+	 * with the holders' fds). */
+	if (fstat(fd, &sb) < 0)
+		end = -1;
+	else if (S_ISREG(sb.st_mode))
+		end = sb.st_size;
+	else
+		end = lseek(fd, 0, SEEK_END);
+
+	if (i < 0 || !br->backends->list[i].available) {
+		*why = "its backend is not available";
+		return -1;
+	}
+	if (end < 0 || (uint64_t)end != pb->size) {
+		*why = "its fd's size does not match";
+		return -1;
+	}
+	return i;
+}
+
+/* The owner record for @pb: connections of the earlier run, closed. */
+static struct registry_conn *
+persist_owner(struct registry *reg, const DmabufBroker__V1__PersistedBuffer *pb,
+	      struct registry_conn **last)
+{
+	struct registry_conn *c = *last;
+
+	/* A connection's buffers are mostly neighbours in id order. */
+	if (c && c->uid == (uid_t)pb->owner_uid &&
+	    c->pid == (pid_t)pb->owner_pid && !strcmp(c->name, pb->owner_name))
+		return c;
+	c = registry_conn_open(reg, 0, (uid_t)pb->owner_uid,
+			       (pid_t)pb->owner_pid, pb->owner_name);
+	if (!c)
+		return NULL;
+	if (*last)
+		registry_conn_close(reg, *last);
+	*last = c;
+	return c;
+}
+
+/* Puts back one buffer whose fd is @fd; 0 or -errno with @why set.  The
+ * fd is the registry's on success. */
+static int persist_restore_one(struct persist *p,
+			       const DmabufBroker__V1__PersistedBuffer *pb,
+			       int fd, struct registry_conn **owner,
+			       const char **why)
+{
+	struct broker *br = p->br;
+	struct imgfmt_layout layout;
+	struct registry_buffer *b;
+	struct registry_conn *conn;
+	struct registry_new rn;
+	char lwhy[128];
+	int i = persist_check_buffer(br, pb, fd, why);
+	int ret;
+
+	if (i < 0)
+		return -EINVAL;
+	if (pb->layout && handlers_buffer_layout_from(pb->layout, pb->size,
+						      &layout, lwhy,
+						      sizeof(lwhy)) < 0) {
+		*why = "its layout is invalid";
+		return -EINVAL;
+	}
+	rn = (struct registry_new){
+		.size = pb->size,
+		.name = pb->name,
+		.lifetime = REGISTRY_LIFETIME_PERSISTENT,
+		.backend = (uint8_t)i,
+		.layout = pb->layout ? &layout : NULL,
+	};
+	if (!(conn = persist_owner(br->reg, pb, owner))) {
+		*why = strerror(ENOMEM);
+		return -ENOMEM;
+	}
+	ret = registry_buffer_restore(br->reg, conn, &rn, pb->id,
+				      pb->created_usec, fd, &b);
+	if (ret < 0) {
+		*why = ret == -EEXIST ? "its name is taken" :
+		       ret == -EINVAL ? "its id or name is invalid" :
+		       strerror(-ret);
+		return ret;
+	}
+	for (size_t g = 0; g < pb->n_grants; g++) {
+		struct policy_grant pg;
+
+		if (handlers_buffer_grant_from(pb->grants[g], &pg) < 0 ||
+		    policy_grants_apply(&b->grants, &b->ngrants, &pg) < 0)
+			log_msg(LOG_WARNING, "fd store: buffer %" PRIu64
+				": grant %zu dropped", pb->id, g);
+	}
+	registry_buffer_announce(br->reg, b);
+	return 0;
+}
+
+/* Takes @fd (a passed "dbb-buf-<id>") out of the store and closes it. */
+static void persist_drop_passed(struct persist_passed *pp, const char *why)
+{
+	char name[PERSIST_FDNAME_MAX];
+
+	log_msg(LOG_WARNING, "fd store: buffer %" PRIu64 " dropped: %s",
+		pp->id, why);
+	persist_buf_fdname(name, pp->id);
+	persist_store_remove(name);
+	close(pp->fd);
+}
+
+/* Restores every buffer of @st whose fd came back; the fds used are taken
+ * out of @passed. */
+static void persist_restore_state(struct persist *p,
+				  const DmabufBroker__V1__PersistedState *st,
+				  struct persist_passed **passed)
+{
+	struct registry_conn *owner = NULL;
+	unsigned restored = 0;
+
+	for (size_t i = 0; i < st->n_buffers; i++) {
+		const DmabufBroker__V1__PersistedBuffer *pb = st->buffers[i];
+		struct persist_passed *pp;
+		const char *why;
+
+		HASH_FIND(hh, *passed, &pb->id, sizeof(pb->id), pp);
+		if (!pp) {
+			log_msg(LOG_WARNING, "fd store: buffer %" PRIu64
+				" lost: its fd did not come back", pb->id);
+			continue;
+		}
+		HASH_DEL(*passed, pp);
+		if (persist_restore_one(p, pb, pp->fd, &owner, &why) < 0) {
+			persist_drop_passed(pp, why);
+		} else {
+			restored++;
+			p->nstored++;
+		}
+		free(pp);
+	}
+	registry_conn_close(p->br->reg, owner);
+	if (st->id_limit > p->id_limit)
+		p->id_limit = st->id_limit;
+	log_msg(LOG_INFO, "fd store: %u persistent buffers restored, ids "
+		"continue at %" PRIu64, restored, p->id_limit);
+}
+
+/* Closes @fd in persist_start() (the server checks every passed fd
+ * before that), removing @name (may be NULL) from the store then. */
+static void persist_stray(struct persist *p, int fd, const char *name)
+{
+	struct persist_stray *st = calloc(1, sizeof(*st));
+
+	if (!st || (name && !(st->name = strdup(name)))) {
+		free(st);
+		return;		/* left open: a leak, not a bad close */
+	}
+	st->fd = fd;
+	st->next = p->strays;
+	p->strays = st;
+}
+
+/* Closes the strays, taking them out of the store when @unstore. */
+static void persist_close_strays(struct persist *p, bool unstore)
+{
+	while (p->strays) {
+		struct persist_stray *st = p->strays;
+
+		p->strays = st->next;
+		if (unstore && st->name)
+			persist_store_remove(st->name);
+		close(st->fd);
+		free(st->name);
+		free(st);
+	}
+}
+
+/* Sorts out one fd systemd passed: a state slot, a buffer, or a stale
+ * name of ours, closed. */
+static void persist_take_passed(struct persist *p, int fd, const char *name,
+				struct persist_passed **passed)
+{
+	struct persist_passed *pp = NULL;
+	unsigned slot;
+	uint64_t id;
+	char tail;
+
+	if (sscanf(name, PERSIST_STATE_NAME "%u%c", &slot, &tail) == 1 &&
+	    slot < PERSIST_SLOTS) {
+		if (p->slot_fd[slot] < 0) {
+			p->slot_fd[slot] = fd;
+			return;
+		}
+	} else if (sscanf(name, PERSIST_BUF_NAME "%" SCNu64 "%c", &id,
+			  &tail) == 1) {
+		HASH_FIND(hh, *passed, &id, sizeof(id), pp);
+		if (!pp && (pp = calloc(1, sizeof(*pp)))) {
+			pp->id = id;
+			pp->fd = fd;
+			HASH_ADD(hh, *passed, id, sizeof(pp->id), pp);
+			/* Whatever happens to it, no id of the earlier run
+			 * is handed out again. */
+			if (id >= p->id_limit)
+				p->id_limit = id + 1;
+			return;
+		}
+	} else {
+		log_msg(LOG_WARNING, "fd store: dropping unexpected fd '%s'",
+			name);
+		persist_stray(p, fd, name);
+		return;
+	}
+	/* A second fd under a name already taken (or no memory to keep
+	 * it): removing the name would remove the first one too. */
+	log_msg(LOG_WARNING, "fd store: closing an extra fd '%s'", name);
+	persist_stray(p, fd, NULL);
+}
+
+/* Reads back what an earlier run stored. */
+static void persist_restore(struct persist *p)
+{
+	DmabufBroker__V1__PersistedState *st[PERSIST_SLOTS] = { NULL };
+	uint64_t gen[PERSIST_SLOTS] = { 0 };
+	struct persist_passed *passed = p->passed, *pp, *tmp;
+	int best = -1;
+
+	p->passed = NULL;
+	for (unsigned s = 0; s < PERSIST_SLOTS; s++) {
+		if (p->slot_fd[s] >= 0)
+			st[s] = persist_read_slot(p->slot_fd[s], s, &gen[s]);
+		if (st[s] && (best < 0 || gen[s] > gen[best]))
+			best = (int)s;
+	}
+	if (best >= 0) {
+		p->generation = gen[best];
+		persist_restore_state(p, st[best], &passed);
+	} else if (passed) {
+		log_msg(LOG_ERR, "fd store: buffers came back without a state "
+			"to describe them");
+	}
+	HASH_ITER(hh, passed, pp, tmp) {
+		HASH_DEL(passed, pp);
+		persist_drop_passed(pp, "the state does not describe it");
+		free(pp);
+	}
+	for (unsigned s = 0; s < PERSIST_SLOTS; s++)
+		dmabuf_broker__v1__persisted_state__free_unpacked(st[s], NULL);
+	registry_reserve_ids(p->br->reg, p->id_limit);
+	p->id_limit = registry_id_limit(p->br->reg);
+}
+
+/* ---- set-up ---- */
+
+/* How many fds the store takes: $FDSTORE (systemd >= 254), else the
+ * shipped unit's FileDescriptorStoreMax=. */
+static unsigned persist_store_max(void)
+{
+	const char *e = getenv("FDSTORE");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return PERSIST_DEFAULT_STORE_MAX;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	return errno || *end || v > UINT32_MAX ? PERSIST_DEFAULT_STORE_MAX :
+						 (unsigned)v;
+}
+
+/* Creates and stores the state slots that did not come back. */
+static int persist_open_slots(struct persist *p)
+{
+	for (unsigned s = 0; s < PERSIST_SLOTS; s++) {
+		char name[PERSIST_FDNAME_MAX];
+		int ret;
+
+		if (p->slot_fd[s] >= 0) {
+			p->nstored++;
+			continue;
+		}
+		snprintf(name, sizeof(name), PERSIST_STATE_NAME "%u", s);
+		p->slot_fd[s] = memfd_create(name, MFD_CLOEXEC);
+		if (p->slot_fd[s] < 0)
+			return -errno;
+		if ((ret = persist_store_fd(name, p->slot_fd[s])) < 0)
+			return ret;
+		p->nstored++;
+	}
+	return 0;
+}
+
+struct persist *persist_create(struct broker *br)
+{
+	struct persist *p = calloc(1, sizeof(*p));
+	char **names = NULL;
+	int n;
+
+	if (!p)
+		return NULL;
+	p->br = br;
+	p->slot_fd[0] = p->slot_fd[1] = -1;
+	p->id_limit = 1;
+	p->store_max = persist_store_max();
+	n = sd_listen_fds_with_names(0, &names);
+	for (int i = 0; i < n; i++) {
+		if (persist_fdname_is_ours(names[i]))
+			persist_take_passed(p, SD_LISTEN_FDS_START + i,
+					    names[i], &p->passed);
+		free(names[i]);
+	}
+	free(names);
+	return p;
+}
+
+int persist_start(struct persist *p)
+{
+	int ret;
+
+	persist_close_strays(p, true);
+	persist_restore(p);
+	if (!getenv("NOTIFY_SOCKET")) {
+		log_msg(LOG_NOTICE, "not under systemd (no NOTIFY_SOCKET): "
+			"persistent buffers last until the broker exits");
+	} else if (p->store_max < PERSIST_SLOTS + 1) {
+		log_msg(LOG_WARNING, "fd store holds %u fds: persistent buffers "
+			"last until the broker exits", p->store_max);
+	} else if ((ret = persist_open_slots(p)) < 0) {
+		persist_lose(p, "store the state", ret);
+	} else {
+		p->on = true;
+		persist_write(p, NULL);
+	}
+	if ((ret = registry_subscribe(p->br->reg, persist_on_registry, p)) < 0)
+		return ret;
+	if (p->on)
+		log_msg(LOG_INFO, "fd store: persistent buffers are kept across "
+			"restarts (%u of %u fds used)", p->nstored,
+			p->store_max);
+	return 0;
+}
+
+int persist_room(const struct persist *p)
+{
+	return p && p->on && p->nstored >= p->store_max ? -ENOSPC : 0;
+}
+
+void persist_stop(struct persist *p)
+{
+	if (p)
+		p->stopping = true;
+}
+
+void persist_destroy(struct persist *p)
+{
+	struct persist_passed *pp, *tmp;
+
+	if (!p)
+		return;
+	HASH_ITER(hh, p->passed, pp, tmp) {
+		HASH_DEL(p->passed, pp);
+		close(pp->fd);
+		free(pp);
+	}
+	persist_close_strays(p, false);
+	for (unsigned s = 0; s < PERSIST_SLOTS; s++) {
+		if (p->slot_fd[s] >= 0)
+			close(p->slot_fd[s]);
+	}
+	free(p);
+}

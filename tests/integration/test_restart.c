@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Crash safety: the daemon under a test supervisor that keeps its fd store
+ * and starts it again as systemd does (supervisor.h).  Persistent buffers
+ * come back after SIGKILL and after SIGTERM with their ids, names, bytes,
+ * grants and quota; client-lifetime ones do not; ids are never reused;
+ * Destroy takes a buffer out of the store; a corrupt state or a stray fd
+ * in the store is survived, and what is not restored is closed.
+ *
+ * Clients speak the raw protocol (harness_raw_*): the tests need the
+ * replies' BufferInfo and nothing of the library.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "supervisor.h"
+
+#define P1_NAME "crash/p1"
+#define P2_NAME "crash/p2"
+#define C1_NAME "crash/c1"
+#define SIZE_1 (64u * 1024u)
+#define SIZE_2 (192u * 1024u)
+#define NOBODY 65534u
+#define WAIT_MS harness_timeout_ms(10000)
+
+typedef DmabufBroker__V1__ServerMessage Msg;
+
+/* ---- requests ---- */
+
+/* Sends @req and returns the Response's status; *@out (may be NULL) gets
+ * the message to free, *@fd (may be NULL) the fd it carried or -1. */
+static int call(int sock, DmabufBroker__V1__Request *req, Msg **out, int *fd)
+{
+	static uint64_t seq = 100;
+	Msg *m = NULL;
+	int r;
+
+	req->seq = seq++;
+	if (fd)
+		*fd = -1;
+	r = harness_raw_send(sock, req, false);
+	if (r == 0)
+		r = harness_raw_response(sock, WAIT_MS, &m, fd);
+	if (r < 0)
+		return r;
+	r = m->response->status;
+	if (out)
+		*out = m;
+	else
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* Allocates on the backend under test; the id in *@id, the fd in *@fd
+ * (NULL: closed).  Grants @grant_uid READ when it is not 0. */
+static int alloc(int sock, uint64_t size, const char *name, bool persistent,
+		 uint32_t grant_uid, uint64_t *id, int *fd)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
+	DmabufBroker__V1__Grant *gp = &g;
+	Msg *m = NULL;
+	int myfd, r;
+
+	a.size = size;
+	a.name = (char *)(name ? name : "");
+	a.lifetime = persistent ? DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT :
+				  DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT;
+	a.backend = (char *)harness_backend();
+	if (grant_uid) {
+		g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+		g.uid = grant_uid;
+		g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ;
+		a.n_grants = 1;
+		a.grants = &gp;
+	}
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_ALLOC;
+	req.alloc = &a;
+	r = call(sock, &req, &m, &myfd);
+	if (r == 0 && id)
+		*id = m->response->buffer->id;
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	if (fd)
+		*fd = myfd;
+	else if (myfd >= 0)
+		close(myfd);
+	return r;
+}
+
+static int publish(int sock, uint64_t id, const char *name)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__PublishRequest p = DMABUF_BROKER__V1__PUBLISH_REQUEST__INIT;
+
+	p.id = id;
+	p.name = (char *)name;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_PUBLISH;
+	req.publish = &p;
+	return call(sock, &req, NULL, NULL);
+}
+
+/* Grants everyone read-write access to @id. */
+static int grant_everyone(int sock, uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__GrantRequest gr = DMABUF_BROKER__V1__GRANT_REQUEST__INIT;
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
+
+	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
+	g.everyone = 1;
+	g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
+	gr.id = id;
+	gr.grant = &g;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GRANT;
+	req.grant = &gr;
+	return call(sock, &req, NULL, NULL);
+}
+
+static int destroy(int sock, uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__DestroyRequest d = DMABUF_BROKER__V1__DESTROY_REQUEST__INIT;
+
+	d.id = id;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_DESTROY;
+	req.destroy = &d;
+	return call(sock, &req, NULL, NULL);
+}
+
+/* Info by @name; the message in *@out. */
+static int info(int sock, const char *name, Msg **out)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__InfoRequest i = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
+
+	i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
+	i.name = (char *)name;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_INFO;
+	req.info = &i;
+	return call(sock, &req, out, NULL);
+}
+
+static int info_id(int sock, uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__InfoRequest i = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
+
+	i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
+	i.id = id;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_INFO;
+	req.info = &i;
+	return call(sock, &req, NULL, NULL);
+}
+
+static int import(int sock, uint64_t id, bool read_only, int *fd)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__ImportRequest i = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
+
+	i.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
+	i.id = id;
+	i.read_only = read_only;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_IMPORT;
+	req.import = &i;
+	return call(sock, &req, NULL, fd);
+}
+
+/* The caller's quota usage. */
+static int usage(int sock, uint64_t *bytes, uint64_t *buffers)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__StatsRequest st = DMABUF_BROKER__V1__STATS_REQUEST__INIT;
+	Msg *m = NULL;
+	int r;
+
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_STATS;
+	req.stats = &st;
+	r = call(sock, &req, &m, NULL);
+	if (r == 0) {
+		*bytes = m->response->stats->caller->bytes;
+		*buffers = m->response->stats->caller->buffers;
+	}
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+static void *map(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/* ---- fixture ---- */
+
+struct fixture {
+	struct supervisor s;
+	int fresh_fds;		/* the daemon's fds with no buffer */
+};
+
+static int fixture_start(void **state, const char *fdstore)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	*state = f;
+	if (!f || supervisor_start(&f->s, NULL, fdstore) < 0)
+		return -1;
+	f->fresh_fds = harness_fd_count(f->s.d.pid);
+	return f->fresh_fds < 0 ? -1 : 0;
+}
+
+static int setup(void **state)
+{
+	return fixture_start(state, NULL);
+}
+
+/* A store of four fds: the two state slots and two buffers. */
+static int setup_small_store(void **state)
+{
+	return fixture_start(state, "4");
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f) {
+		supervisor_fini(&f->s);
+		free(f);
+	}
+	return 0;
+}
+
+/* The daemon's fds settle at @want (fresh + buffers it holds). */
+static void assert_daemon_fds(struct fixture *f, int want)
+{
+	int got = harness_wait_fd_count(f->s.d.pid, want, WAIT_MS);
+
+	if (got != want)
+		harness_dump_fds(f->s.d.pid);
+	assert_int_equal(want, got);
+}
+
+static void kill_and_restart(struct fixture *f)
+{
+	assert_int_equal(0, supervisor_kill(&f->s));
+	assert_int_equal(0, supervisor_restart(&f->s));
+}
+
+/* ---- tests ---- */
+
+/* A child as nobody: the READ grant survived the crash. */
+static int child_nobody_imports(struct harness_ctx *ctx, void *arg)
+{
+	uint64_t id = *(uint64_t *)arg;
+	int sock, fd = -1;
+
+	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
+	sock = harness_raw_client(ctx->socket, "nobody");
+	CHILD_CHECK(sock >= 0);
+	CHILD_CHECK(import(sock, id, false, &fd) == -EACCES);
+	CHILD_CHECK(harness_ro_refused(import(sock, id, true, &fd), 0));
+	if (fd >= 0)
+		close(fd);
+	close(sock);
+	return 0;
+}
+
+static void check_restored(int sock, uint64_t id, const char *name,
+			   uint64_t size, size_t ngrants)
+{
+	Msg *m = NULL;
+	DmabufBroker__V1__BufferInfo *b;
+
+	assert_int_equal(0, info(sock, name, &m));
+	b = m->response->buffer;
+	assert_int_equal(id, b->id);
+	assert_string_equal(name, b->name);
+	assert_int_equal(size, b->size);
+	assert_int_equal(getuid(), b->owner_uid);
+	assert_string_equal("owner", b->owner_name);
+	assert_string_equal(harness_backend(), b->backend);
+	assert_int_equal(DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT,
+			 b->lifetime);
+	assert_int_equal(ngrants, b->n_grants);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+}
+
+static void test_kill_keeps_persistent(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id1, id2, idc, idn, bytes, buffers;
+	int sock, fd1, fd2, fdn;
+	uint8_t *m1, *m2, *mn;
+	struct harness_child child;
+
+	sock = harness_raw_client(f->s.d.socket, "owner");
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, NOBODY, &id1,
+				  &fd1));
+	assert_int_equal(0, alloc(sock, SIZE_2, NULL, true, 0, &id2, &fd2));
+	assert_int_equal(0, publish(sock, id2, P2_NAME));
+	assert_int_equal(0, grant_everyone(sock, id2));
+	assert_int_equal(0, alloc(sock, SIZE_1, C1_NAME, false, 0, &idc, NULL));
+	m1 = map(fd1, SIZE_1);
+	m2 = map(fd2, SIZE_2);
+	harness_fill(m1, SIZE_1, 1);
+	harness_fill(m2, SIZE_2, 2);
+
+	kill_and_restart(f);
+	close(sock);
+	assert_daemon_fds(f, f->fresh_fds + 2);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	check_restored(sock, id1, P1_NAME, SIZE_1, 1);
+	check_restored(sock, id2, P2_NAME, SIZE_2, 1);
+	assert_int_equal(-ENOENT, info(sock, C1_NAME, NULL));
+	assert_int_equal(0, usage(sock, &bytes, &buffers));
+	assert_int_equal(SIZE_1 + SIZE_2, bytes);
+	assert_int_equal(2, buffers);
+
+	/* The same memory: what the old mapping writes, a new import of
+	 * the restarted broker's reads, and the other way round. */
+	assert_int_equal(0, import(sock, id1, false, &fdn));
+	mn = map(fdn, SIZE_1);
+	assert_int_equal(-1, harness_check(mn, SIZE_1, 1));
+	harness_fill(m1, SIZE_1, 3);
+	assert_int_equal(-1, harness_check(mn, SIZE_1, 3));
+	harness_fill(mn, SIZE_1, 4);
+	assert_int_equal(-1, harness_check(m1, SIZE_1, 4));
+	assert_int_equal(-1, harness_check(m2, SIZE_2, 2));
+
+	/* The client-lifetime buffer's id is not handed out again either. */
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, false, 0, &idn, NULL));
+	assert_true(idn > idc && idc > id2 && id2 > id1);
+
+	if (getuid() == 0) {
+		assert_int_equal(0, harness_child_start(&child, f->s.d.socket,
+							child_nobody_imports,
+							&id1));
+		assert_int_equal(0, harness_child_wait(&child, WAIT_MS));
+	}
+	munmap(mn, SIZE_1);
+	munmap(m1, SIZE_1);
+	munmap(m2, SIZE_2);
+	close(fdn);
+	close(fd1);
+	close(fd2);
+	close(sock);
+}
+
+/* `systemctl restart`: SIGTERM, a clean exit, and the store kept. */
+static void test_term_keeps_persistent(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id, bytes, buffers;
+	int sock = harness_raw_client(f->s.d.socket, "owner");
+	int fd, fdn;
+	uint8_t *m;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, NOBODY, &id,
+				  &fd));
+	m = map(fd, SIZE_1);
+	harness_fill(m, SIZE_1, 5);
+	close(sock);
+	assert_int_equal(0, supervisor_term(&f->s));
+	assert_int_equal(0, supervisor_restart(&f->s));
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	check_restored(sock, id, P1_NAME, SIZE_1, 1);
+	assert_int_equal(0, usage(sock, &bytes, &buffers));
+	assert_int_equal(SIZE_1, bytes);
+	assert_int_equal(0, import(sock, id, false, &fdn));
+	munmap(m, SIZE_1);
+	m = map(fdn, SIZE_1);
+	assert_int_equal(-1, harness_check(m, SIZE_1, 5));
+	munmap(m, SIZE_1);
+	close(fdn);
+	close(fd);
+	close(sock);
+}
+
+static void test_destroy_leaves_store(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id, keep;
+	char name[64];
+	int sock = harness_raw_client(f->s.d.socket, "owner");
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &id, NULL));
+	assert_int_equal(0, alloc(sock, SIZE_1, P2_NAME, true, 0, &keep, NULL));
+	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)id);
+	assert_int_equal(0, supervisor_wait_stored(&f->s, name, true, WAIT_MS));
+	assert_int_equal(0, destroy(sock, id));
+	assert_int_equal(0, supervisor_wait_stored(&f->s, name, false,
+						   WAIT_MS));
+	kill_and_restart(f);
+	close(sock);
+	assert_daemon_fds(f, f->fresh_fds + 1);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	assert_int_equal(-ENOENT, info_id(sock, id));
+	assert_int_equal(0, info_id(sock, keep));
+	close(sock);
+}
+
+/* Both state slots overwritten: nothing is believed, every buffer fd is
+ * closed and taken out of the store, and ids still move on. */
+static void test_corrupt_state(void **state)
+{
+	struct fixture *f = *state;
+	static const char junk[256] = "not a state";
+	uint64_t id, idn;
+	int sock = harness_raw_client(f->s.d.socket, "owner");
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &id, NULL));
+	assert_int_equal(0, supervisor_kill(&f->s));
+	close(sock);
+	for (int slot = 0; slot < 2; slot++) {
+		char name[32];
+		int fd;
+
+		snprintf(name, sizeof(name), "dbb-state-%d", slot);
+		fd = supervisor_stored(&f->s, name);
+		assert_true(fd >= 0);
+		assert_int_equal(sizeof(junk), pwrite(fd, junk, sizeof(junk), 0));
+		close(fd);
+	}
+	assert_int_equal(0, supervisor_restart(&f->s));
+	assert_daemon_fds(f, f->fresh_fds);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	assert_int_equal(-ENOENT, info_id(sock, id));
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &idn, NULL));
+	assert_true(idn > id);
+	/* The state is sound again. */
+	kill_and_restart(f);
+	close(sock);
+	sock = harness_raw_client(f->s.d.socket, "again");
+	assert_true(sock >= 0);
+	assert_int_equal(0, info_id(sock, idn));
+	close(sock);
+}
+
+/* A buffer fd the state does not describe is closed and dropped; its id
+ * is not handed out. */
+static void test_stray_fd(void **state)
+{
+	struct fixture *f = *state;
+	int stray = memfd_create("stray", MFD_CLOEXEC);
+	int bogus = memfd_create("bogus", MFD_CLOEXEC);
+	uint64_t idn;
+	int sock;
+
+	assert_true(stray >= 0 && bogus >= 0);
+	assert_int_equal(0, ftruncate(stray, SIZE_1));
+	assert_int_equal(0, supervisor_kill(&f->s));
+	assert_int_equal(0, supervisor_add(&f->s, "dbb-buf-5000", stray));
+	assert_int_equal(0, supervisor_add(&f->s, "dbb-bogus", bogus));
+	close(stray);
+	close(bogus);
+	assert_int_equal(0, supervisor_restart(&f->s));
+	assert_int_equal(0, supervisor_wait_stored(&f->s, "dbb-buf-5000", false,
+						   WAIT_MS));
+	assert_int_equal(0, supervisor_wait_stored(&f->s, "dbb-bogus", false,
+						   WAIT_MS));
+	assert_daemon_fds(f, f->fresh_fds);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, true, 0, &idn, NULL));
+	assert_true(idn > 5000);
+	close(sock);
+}
+
+/* A full store refuses persistent Allocs, not client-lifetime ones. */
+static void test_store_full(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id1, id2;
+	char name[64];
+	int sock = harness_raw_client(f->s.d.socket, "owner");
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, true, 0, &id1, NULL));
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, true, 0, &id2, NULL));
+	assert_int_equal(-ENOSPC, alloc(sock, SIZE_1, NULL, true, 0, NULL,
+					NULL));
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, false, 0, NULL, NULL));
+	assert_int_equal(0, destroy(sock, id1));
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, true, 0, &id1, NULL));
+	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)id1);
+	assert_int_equal(0, supervisor_wait_stored(&f->s, name, true, WAIT_MS));
+	assert_int_equal(4, supervisor_nstored(&f->s));
+	close(sock);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_kill_keeps_persistent),
+		T(test_term_keeps_persistent),
+		T(test_destroy_leaves_store),
+		T(test_corrupt_state),
+		T(test_stray_fd),
+		cmocka_unit_test_setup_teardown(test_store_full,
+						setup_small_store, teardown),
+	};
+#undef T
+	return cmocka_run_group_tests_name("restart", tests, NULL, NULL);
+}
