@@ -3,14 +3,34 @@
 
 #include <time.h>
 
-const char *const broker_features[] = {
+#include "config.h"
+
+/* What every broker of this version can do. */
+static const char *const broker_features_always[] = {
 	"alloc-format",		/* AllocRequest fourcc/width/height/modifiers */
 	"contiguous",		/* ALLOC_FLAG_CONTIGUOUS */
 	"read-only",		/* ImportRequest.read_only, enforced or refused */
 	"pin",			/* PinRequest */
 	"adopt",		/* AdoptRequest */
-	NULL,
 };
+
+#define BROKER_NALWAYS \
+	(sizeof(broker_features_always) / sizeof(broker_features_always[0]))
+
+_Static_assert(BROKER_NALWAYS + 1 <= BROKER_MAX_FEATURES,
+	       "struct broker.features is too short");
+
+void broker_init_features(struct broker *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < BROKER_NALWAYS; i++)
+		b->features[n++] = broker_features_always[i];
+	/* Hello.resume_token honoured (resume.c) */
+	if (b->cfg->resume_grace_ms)
+		b->features[n++] = "resume";
+	b->features[n] = NULL;
+}
 
 uint64_t broker_monotonic_usec(void)
 {

@@ -15,13 +15,8 @@
 #define BROKER_VERSION "0.1.0"
 #define BROKER_PROTOCOL_VERSION 1u
 
-/*
- * What this broker can do beyond protocol version 1's first form, named in
- * HelloReply.features; a client lists those it relies on in
- * Hello.required_features.  docs/protocol.md says what each means.
- * NULL-terminated.
- */
-extern const char *const broker_features[];
+/* The most features a broker names (struct broker.features). */
+#define BROKER_MAX_FEATURES 8
 
 /*
  * Event priorities: accepting connections, freeing dead clients and buffer
@@ -35,9 +30,9 @@ extern const char *const broker_features[];
 
 struct backend_set;
 struct config;
-struct persist;
 struct quota;
 struct registry;
+struct resume;
 struct watch;
 struct worker;
 
@@ -49,12 +44,24 @@ struct broker {
 	struct worker *worker;		/* allocates large buffers */
 	struct quota *quota;		/* charges kept until memory is freed */
 	struct watch *watch;		/* clients that asked for events */
-	struct persist *persist;	/* the fd store; main.c's */
+	struct resume *resume;		/* broken connections' sessions */
+	/*
+	 * What this broker can do beyond protocol version 1's first form,
+	 * named in HelloReply.features; a client lists those it relies on
+	 * in Hello.required_features.  docs/protocol.md says what each
+	 * means.  NULL-terminated; set by broker_init_features().
+	 */
+	const char *features[BROKER_MAX_FEATURES + 1];
+	uint64_t next_client_id;	/* connection ids, never reused */
 	uint32_t nclients;		/* connected, for Stats */
 	uint64_t requests;
 	uint64_t errors;
 	uint64_t start_usec;		/* CLOCK_MONOTONIC */
 };
+
+/* Fills b->features: those every broker has, and "resume" when b->cfg
+ * keeps broken connections' sessions. */
+void broker_init_features(struct broker *b);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t broker_monotonic_usec(void);

@@ -15,6 +15,7 @@
 #include "peer.h"
 #include "reply.h"
 #include "registry.h"
+#include "resume.h"
 #include "broker.h"
 #include "wire.h"
 #include "worker.h"
@@ -58,6 +59,7 @@ void client_violation(struct client *c, const char *why)
 	if (c->dead)
 		return;
 	log_ctx_limited(LOG_NOTICE, &ctx, "disconnecting client: %s", why);
+	c->violated = true;
 	client_kill(c, NULL);
 }
 
@@ -95,7 +97,8 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	peer_free(c->peer_conn);
-	registry_conn_close(c->broker->reg, c->conn);
+	if (c->violated || !resume_detach(c->broker->resume, c->conn))
+		registry_conn_close(c->broker->reg, c->conn);
 	if (c->ev_hello)
 		event_free(c->ev_hello);
 	free(c);

@@ -51,6 +51,7 @@ struct client {
 	bool hello;		/* Hello accepted */
 	bool watching;
 	bool dead;		/* killed; waiting to be freed */
+	bool violated;		/* killed for breaking the protocol */
 	bool closing;		/* kill once the queue is flushed */
 	struct policy_peer peer;
 };
@@ -65,8 +66,10 @@ struct client *client_create(struct broker *b,
 			     const struct client_owner *owner, int fd,
 			     uint64_t id, const struct policy_peer *peer);
 
-/* Frees a dead client: drops its books in the registry, closes its socket
- * and queued fds.  Only its owner calls this, after being told. */
+/* Frees a dead client: closes its socket and queued fds, and hands its
+ * books in the registry to the broker's resumable sessions (resume.c),
+ * or drops them when they are not kept.  Only its owner calls this,
+ * after being told. */
 void client_free(struct client *c);
 
 /* Marks @c dead (logging @why at debug level unless NULL) and schedules
@@ -91,7 +94,8 @@ void client_wait_job(struct client *c, struct worker_job *job);
 void client_job_done(struct client *c);
 
 /* Kills @c for breaking the protocol, logging @why as a (rate-limited)
- * notice: the daemon's one message about it. */
+ * notice: the daemon's one message about it.  Nothing of @c is kept for a
+ * resume. */
 void client_violation(struct client *c, const char *why);
 
 /*

@@ -59,6 +59,8 @@ int config_init(struct config *cfg)
 	cfg->max_buffer_size = 1ull << 30;
 	cfg->max_holds_per_client = 4096;
 	cfg->hello_timeout = 10;
+	cfg->resume_grace_ms = 10000;
+	cfg->max_detached_per_uid = 16;
 	cfg->quota.bytes = 4ull << 30;
 	cfg->quota.buffers = 1024;
 	if (config_set_backends(cfg, CONFIG_DEFAULT_BACKENDS, err,
@@ -200,7 +202,7 @@ enum config_kind {
 	CONFIG_QUOTA_COUNT,	/* plain number, 0 allowed, uint64_t */
 };
 
-/* A key of [limits], [quota] or [quota.UID]. */
+/* A numeric key of [broker], [limits], [quota] or [quota.UID]. */
 struct config_key {
 	const char *section;	/* "quota" also matches quota.UID */
 	const char *name;
@@ -219,6 +221,10 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct config, max_holds_per_client) },
 	{ "limits", "hello_timeout", CONFIG_U32_OR_0,
 	  offsetof(struct config, hello_timeout) },
+	{ "limits", "max_detached_per_uid", CONFIG_U32,
+	  offsetof(struct config, max_detached_per_uid) },
+	{ "broker", "resume_grace_ms", CONFIG_U32_OR_0,
+	  offsetof(struct config, resume_grace_ms) },
 	{ "quota", "bytes", CONFIG_QUOTA_SIZE,
 	  offsetof(struct config_quota, bytes) },
 	{ "quota", "buffers", CONFIG_QUOTA_COUNT,
@@ -359,30 +365,42 @@ static int config_broker_key(struct config_ctx *ctx, const char *name,
 	return 0;
 }
 
+/* The numeric key @name of @section ("quota" for every quota section),
+ * or NULL. */
+static const struct config_key *config_key_find(const char *section,
+						const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (!strcmp(k->section, section) && !strcmp(k->name, name))
+			return k;
+	}
+	return NULL;
+}
+
 static int config_handler(void *user, const char *section, const char *name,
 			  const char *value)
 {
 	struct config_ctx *ctx = user;
 	bool quota = !strcmp(section, "quota") || !strncmp(section, "quota.", 6);
+	const struct config_key *k;
 	void *base = ctx->cfg;
 
 	if (ctx->failed)
 		return 0;
+	k = config_key_find(quota ? "quota" : section, name);
 	if (!strcmp(section, "broker"))
-		return config_broker_key(ctx, name, value);
+		return k ? config_set_number(ctx, k, base, value) :
+			   config_broker_key(ctx, name, value);
 	if (!quota && strcmp(section, "limits")) {
 		config_fail(ctx, "unknown section [%s]", section);
 		return 0;
 	}
 	if (quota && !(base = config_section_quota(ctx, section)))
 		return 0;
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
-		const struct config_key *k = &config_keys[i];
-
-		if (!strcmp(k->section, quota ? "quota" : section) &&
-		    !strcmp(k->name, name))
-			return config_set_number(ctx, k, base, value);
-	}
+	if (k)
+		return config_set_number(ctx, k, base, value);
 	config_fail(ctx, "unknown key '%s' in [%s]", name, section);
 	return 0;
 }

@@ -48,6 +48,10 @@ struct config {
 	uint64_t max_buffer_size;
 	uint32_t max_holds_per_client;
 	uint32_t hello_timeout;			/* seconds; 0: none */
+	/* How long a broken connection's session waits for its client to
+	 * resume it (resume.c); 0: sessions end with their connection. */
+	uint32_t resume_grace_ms;
+	uint32_t max_detached_per_uid;		/* sessions waiting, per uid */
 	struct config_quota quota;		/* default for every uid */
 	struct config_uid_quota *uid_quotas;
 };

@@ -2,7 +2,7 @@
 DAEMON_SRC := $(wildcard daemon/*.c)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 DAEMON_BIN := $(B)/daemon/dmabuf-brokerd
-DAEMON_PKGS := libevent libsystemd libprotobuf-c inih libdrm
+DAEMON_PKGS := libevent libsystemd libprotobuf-c inih libdrm nettle
 
 # One file per backend; the unit tests of the config link them too, since
 # config validation reads the backend table.

@@ -20,9 +20,9 @@
 #include "config.h"
 #include "describe.h"
 #include "log.h"
-#include "persist.h"
 #include "quota.h"
 #include "registry.h"
+#include "resume.h"
 #include "watch.h"
 #include "wire.h"
 #include "worker.h"
@@ -104,12 +104,13 @@ static void server_add_client(struct server *s, int fd)
 		close(fd);
 		return;
 	}
-	c = client_create(&s->broker, &owner, fd, s->next_client_id, &peer);
+	c = client_create(&s->broker, &owner, fd, s->broker.next_client_id,
+			  &peer);
 	if (!c) {
 		log_msg(LOG_ERR, "cannot set up a client: out of memory");
 		return;
 	}
-	s->next_client_id++;
+	s->broker.next_client_id++;
 	DL_APPEND(s->clients, c);
 	s->broker.nclients++;
 }
@@ -169,7 +170,8 @@ int server_init(struct server *s, struct event_base *base,
 	br->backends = backends;
 	br->start_usec = broker_monotonic_usec();
 	s->listen_fd = -1;
-	s->next_client_id = 1;
+	br->next_client_id = 1;
+	broker_init_features(br);
 	if (event_base_priority_init(base, BROKER_NPRIO) < 0)
 		return -EINVAL;
 	br->reg = registry_create();
@@ -179,8 +181,9 @@ int server_init(struct server *s, struct event_base *base,
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
 	br->worker = worker_create(base, BROKER_PRIO_CLIENT);
+	br->resume = br->reg ? resume_create(br) : NULL;
 	if (!br->reg || !br->watch || !s->ev_reap || !s->ev_backoff ||
-	    !br->worker)
+	    !br->worker || !br->resume)
 		return -ENOMEM;
 	event_priority_set(s->ev_reap, BROKER_PRIO_HIGH);
 	event_priority_set(s->ev_backoff, BROKER_PRIO_HIGH);
@@ -281,15 +284,12 @@ static char *server_sockname(int fd)
 	return strdup(addr.sun_path);
 }
 
-/* Uses the first listening SOCK_SEQPACKET socket systemd passed; the fds
- * of the fd store that persist.c took are not ours to close. */
-static int server_take_activated(struct server *s, int n, char **names)
+/* Uses the first listening SOCK_SEQPACKET socket systemd passed. */
+static int server_take_activated(struct server *s, int n)
 {
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 
-		if (names && persist_fdname_is_ours(names[i]))
-			continue;
 		if (s->listen_fd < 0 &&
 		    sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0) {
 			s->listen_fd = fd;
@@ -311,18 +311,14 @@ static int server_take_activated(struct server *s, int n, char **names)
 
 int server_listen(struct server *s)
 {
-	char **names = NULL;
-	int n = sd_listen_fds_with_names(1, &names);
+	int n = sd_listen_fds(1);
 	int ret;
 
 	if (n < 0) {
 		log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
 		return n;
 	}
-	ret = n > 0 ? server_take_activated(s, n, names) : server_bind(s);
-	for (char **name = names; name && *name; name++)
-		free(*name);
-	free(names);
+	ret = n > 0 ? server_take_activated(s, n) : server_bind(s);
 	if (ret < 0) {
 		log_msg(LOG_ERR, "cannot listen on %s: %s",
 			n > 0 ? "the socket systemd passed" : s->broker.cfg->socket_path,
@@ -351,6 +347,9 @@ void server_fini(struct server *s)
 
 	s->stopping = true;
 	watch_stop(s->broker.watch);
+	/* Broken connections' sessions end; live ones are not kept. */
+	resume_destroy(s->broker.resume);
+	s->broker.resume = NULL;
 	DL_FOREACH_SAFE(s->clients, c, tmp) {
 		if (!c->dead)
 			client_kill(c, NULL);

@@ -31,12 +31,12 @@ struct server {
 	struct client *clients;		/* live and dying, DL */
 	struct client *dead;		/* waiting for ev_reap, via dead_next */
 	bool stopping;			/* no events while tearing down */
-	uint64_t next_client_id;
 };
 
 /*
  * Sets up @s on @base with @cfg and @backends (both must outlive it):
- * the registry, the worker, the quota keeper and the watchers.  Returns 0
+ * the registry, the worker, the quota keeper, the watchers and the
+ * resumable sessions.  Returns 0
  * or a negative errno.
  */
 int server_init(struct server *s, struct event_base *base,

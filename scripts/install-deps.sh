@@ -10,7 +10,7 @@ build_pkgs=(
 	build-essential pkg-config
 	libevent-dev libsystemd-dev
 	protobuf-c-compiler libprotobuf-c-dev
-	libdrm-dev libinih-dev libjson-c-dev uthash-dev
+	libdrm-dev libinih-dev libjson-c-dev uthash-dev nettle-dev
 	libcmocka-dev valgrind jq
 	scdoc man-db
 )

@@ -128,6 +128,18 @@ static void test_bad_number(void **state)
 	load_fails(f, "[limits]\nhello_timeout = 4294967296\n", 2,
 		   "bad number");
 	load_fails(f, "[quota]\nbuffers = 1K\n", 2, "bad number");
+	load_fails(f, "[broker]\nresume_grace_ms = 10s\n", 2,
+		   "bad number '10s' for resume_grace_ms");
+	load_fails(f, "[broker]\nresume_grace_ms = -1\n", 2, "bad number");
+	load_fails(f, "[broker]\nresume_grace_ms = 4294967296\n", 2,
+		   "bad number");
+	load_fails(f, "[limits]\nmax_detached_per_uid = 0\n", 2,
+		   "at least 1");
+	/* Each key in its own section only. */
+	load_fails(f, "[limits]\nresume_grace_ms = 5\n", 2,
+		   "unknown key 'resume_grace_ms' in [limits]");
+	load_fails(f, "[broker]\nmax_detached_per_uid = 5\n", 2,
+		   "unknown key 'max_detached_per_uid' in [broker]");
 	load_fails(f, "[broker]\nsocket_mode = 0999\n", 2, "bad mode");
 	load_fails(f, "[broker]\nsocket_mode = 01777\n", 2, "bad mode");
 }
@@ -238,6 +250,8 @@ static void test_defaults(void **state)
 	assert_int_equal(1ull << 30, f->cfg.max_buffer_size);
 	assert_int_equal(4096, f->cfg.max_holds_per_client);
 	assert_int_equal(10, f->cfg.hello_timeout);
+	assert_int_equal(10000, f->cfg.resume_grace_ms);
+	assert_int_equal(16, f->cfg.max_detached_per_uid);
 	assert_int_equal(4ull << 30, q.bytes);
 	assert_int_equal(1024, q.buffers);
 	/* An empty file changes nothing. */
@@ -252,12 +266,17 @@ static void test_broker_section(void **state)
 	assert_int_equal(0, load(f, "[broker]\n"
 				 "socket = /tmp/x/socket ; inline comment\n"
 				 "socket_mode = 0600\n"
-				 "backends = memfd,kmod\n"));
+				 "backends = memfd,kmod\n"
+				 "resume_grace_ms = 250\n"));
 	assert_string_equal("/tmp/x/socket", f->cfg.socket_path);
 	assert_int_equal(0600, f->cfg.socket_mode);
 	assert_int_equal(2, f->cfg.nbackends);
 	assert_string_equal("memfd", f->cfg.backends[0]);
 	assert_string_equal("kmod", f->cfg.backends[1]);
+	assert_int_equal(250, f->cfg.resume_grace_ms);
+	/* 0: sessions end with their connection. */
+	assert_int_equal(0, load(f, "[broker]\nresume_grace_ms = 0\n"));
+	assert_int_equal(0, f->cfg.resume_grace_ms);
 }
 
 static void test_limits_section(void **state)
@@ -269,12 +288,14 @@ static void test_limits_section(void **state)
 				 "max_request_size = 4K\n"
 				 "max_buffer_size = 2G\n"
 				 "max_holds_per_client = 10\n"
-				 "hello_timeout = 3\n"));
+				 "hello_timeout = 3\n"
+				 "max_detached_per_uid = 2\n"));
 	assert_int_equal(8, f->cfg.max_clients);
 	assert_int_equal(4096, f->cfg.max_request_size);
 	assert_int_equal(2ull << 30, f->cfg.max_buffer_size);
 	assert_int_equal(10, f->cfg.max_holds_per_client);
 	assert_int_equal(3, f->cfg.hello_timeout);
+	assert_int_equal(2, f->cfg.max_detached_per_uid);
 	/* 0: no time limit on Hello. */
 	assert_int_equal(0, load(f, "[limits]\nhello_timeout = 0\n"));
 	assert_int_equal(0, f->cfg.hello_timeout);
@@ -324,6 +345,9 @@ static void test_sample_config(void **state)
 	assert_int_equal(defaults.max_holds_per_client,
 			 f->cfg.max_holds_per_client);
 	assert_int_equal(defaults.hello_timeout, f->cfg.hello_timeout);
+	assert_int_equal(defaults.resume_grace_ms, f->cfg.resume_grace_ms);
+	assert_int_equal(defaults.max_detached_per_uid,
+			 f->cfg.max_detached_per_uid);
 	assert_int_equal(defaults.quota.bytes, f->cfg.quota.bytes);
 	assert_int_equal(defaults.quota.buffers, f->cfg.quota.buffers);
 	assert_null(f->cfg.uid_quotas);
