@@ -30,6 +30,7 @@
 
 struct backend_set;
 struct config;
+struct persist;
 struct quota;
 struct registry;
 struct resume;
@@ -44,6 +45,7 @@ struct broker {
 	struct worker *worker;		/* allocates large buffers */
 	struct quota *quota;		/* charges kept until memory is freed */
 	struct watch *watch;		/* clients that asked for events */
+	struct persist *persist;	/* the fd store; main.c's */
 	struct resume *resume;		/* broken connections' sessions */
 	/*
 	 * What this broker can do beyond protocol version 1's first form,

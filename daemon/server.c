@@ -20,6 +20,7 @@
 #include "config.h"
 #include "describe.h"
 #include "log.h"
+#include "persist.h"
 #include "quota.h"
 #include "registry.h"
 #include "resume.h"
@@ -284,12 +285,15 @@ static char *server_sockname(int fd)
 	return strdup(addr.sun_path);
 }
 
-/* Uses the first listening SOCK_SEQPACKET socket systemd passed. */
-static int server_take_activated(struct server *s, int n)
+/* Uses the first listening SOCK_SEQPACKET socket systemd passed; the fds
+ * of the fd store that persist.c took are not ours to close. */
+static int server_take_activated(struct server *s, int n, char **names)
 {
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 
+		if (names && persist_fdname_is_ours(names[i]))
+			continue;
 		if (s->listen_fd < 0 &&
 		    sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) > 0) {
 			s->listen_fd = fd;
@@ -311,14 +315,18 @@ static int server_take_activated(struct server *s, int n)
 
 int server_listen(struct server *s)
 {
-	int n = sd_listen_fds(1);
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names);
 	int ret;
 
 	if (n < 0) {
 		log_msg(LOG_ERR, "sd_listen_fds: %s", strerror(-n));
 		return n;
 	}
-	ret = n > 0 ? server_take_activated(s, n) : server_bind(s);
+	ret = n > 0 ? server_take_activated(s, n, names) : server_bind(s);
+	for (char **name = names; name && *name; name++)
+		free(*name);
+	free(names);
 	if (ret < 0) {
 		log_msg(LOG_ERR, "cannot listen on %s: %s",
 			n > 0 ? "the socket systemd passed" : s->broker.cfg->socket_path,
