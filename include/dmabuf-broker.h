@@ -15,7 +15,8 @@
  *    on success and a negative errno on failure.  Errors the broker reports
  *    are passed through unchanged (e.g. -ENOENT, -EACCES, -EDQUOT); the
  *    broker's message for the calling thread's last failed call is
- *    available from dbb_client_last_error().
+ *    available from dbb_client_last_error().  -EPIPE/-ECONNRESET: the
+ *    broker went away.
  *  - Ownership: pointers returned through an out parameter are owned by
  *    the caller and freed with the matching _free() or _destroy()
  *    function; every destructor accepts NULL.  Pointers returned directly
@@ -47,7 +48,28 @@
  *    it points to, dbb_holder, dbb_grant, dbb_backend) are reached only
  *    through pointers, and elements only through _get(i) functions, never
  *    by indexing an array: they too grow at the end.
- *  - A client is not thread-safe: use one per thread or lock around it.
+ *  - Timeouts: no call blocks longer than the client's timeout
+ *    (DBB_DEFAULT_TIMEOUT_MS unless set at connect or with
+ *    dbb_client_set_timeout()), counted from the call's start and covering
+ *    its wait for other threads' calls; past it the call returns
+ *    -ETIMEDOUT.  That holds for connecting too: a broker that accepts
+ *    connections but does not answer (stopped, hung) fails the connect.
+ *    Signals do not end a wait (EINTR is retried within the deadline)
+ *    unless the client is interruptible (DBB_CONNECT_INTERRUPTIBLE,
+ *    dbb_client_set_interruptible()): then a signal handler that runs
+ *    during the wait makes the call return -EINTR.  A call that timed out
+ *    or was interrupted may still be carried out by the broker: its reply
+ *    comes later and is passed over by the next call (replies carry the
+ *    request's seq), a buffer it brings being released at once; the
+ *    connection stays usable.  Whether the request took effect is for
+ *    the caller to find out (dbb_info_by_name(), dbb_list()).
+ *  - Threads: a client may be used from several threads at once.  Calls
+ *    on one client are serialized (one request at a time on the
+ *    connection); events read by any call are queued for
+ *    dbb_client_dispatch(), which calls the listener without holding the
+ *    client, so the listener may call the library.  Buffer handles may be
+ *    used and freed from any thread.  dbb_client_destroy() must not race
+ *    with other calls on the same client.
  *  - The library never prints.
  */
 #ifndef DMABUF_BROKER_H
@@ -65,6 +87,9 @@ extern "C" {
 #define DBB_DEFAULT_SOCKET "/run/dmabuf-broker/socket"
 /* Environment variable that overrides the default socket path. */
 #define DBB_SOCKET_ENV "DMABUF_BROKER_SOCKET"
+
+/* How long a call may block unless the client says otherwise. */
+#define DBB_DEFAULT_TIMEOUT_MS 5000
 
 #define DBB_MAX_PLANES 4
 #define DBB_MAX_NAME 255
@@ -154,18 +179,44 @@ const struct dbb_grant *dbb_buffer_info_get_grant(const struct dbb_buffer_info *
 
 /* ---- connection ---- */
 
+/* Connect flags. */
+#define DBB_CONNECT_INTERRUPTIBLE (1u << 0)	/* signals end calls: -EINTR */
+
+/* How to connect; the caller sets struct_size. */
+struct dbb_connect_params {
+	uint32_t struct_size;		/* sizeof(struct dbb_connect_params) */
+	uint32_t flags;			/* DBB_CONNECT_* */
+	int timeout_ms;			/* 0: DBB_DEFAULT_TIMEOUT_MS */
+	/* NULL: $DMABUF_BROKER_SOCKET, else DBB_DEFAULT_SOCKET */
+	const char *socket_path;
+	const char *client_name;	/* NULL: the program's name */
+};
+
 /*
- * Connects to the broker at @socket_path (NULL: $DMABUF_BROKER_SOCKET, else
- * DBB_DEFAULT_SOCKET) and introduces itself as @client_name (NULL: the
- * program's name).  On success *@out owns the connection.
- * Returns 0, -ENOENT/-ECONNREFUSED when no broker listens, -EPROTO when the
- * broker speaks another protocol version, or another negative errno.
+ * Connects to the broker and introduces itself (Hello), both within the
+ * timeout.  On success *@out owns the connection.  Returns 0,
+ * -ENOENT/-ECONNREFUSED when no broker listens, -ETIMEDOUT when it does
+ * not answer, -EPROTO when it speaks another protocol version, -EINVAL
+ * for unknown flags or a negative timeout, or another negative errno.
  */
+int dbb_client_connect_with(const struct dbb_connect_params *params,
+			    struct dbb_client **out);
+
+/* dbb_client_connect_with() with @socket_path and @client_name, defaults
+ * for the rest. */
 int dbb_client_connect(const char *socket_path, const char *client_name,
 		       struct dbb_client **out);
 
+/* Sets how long each later call may block (> 0, else -EINVAL). */
+int dbb_client_set_timeout(struct dbb_client *client, int timeout_ms);
+
+/* Whether a signal handler running during a wait ends the call with
+ * -EINTR (true) or the wait goes on until the deadline (false). */
+int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible);
+
 /* Closes the connection.  Client-lifetime buffers it allocated go away in
- * the broker; fds already handed out stay valid.  Accepts NULL. */
+ * the broker, and its holds with them; fds already handed out stay valid,
+ * and so do buffer handles (to be freed still).  Accepts NULL. */
 void dbb_client_destroy(struct dbb_client *client);
 
 /* The id the broker gave this connection. */
@@ -175,8 +226,9 @@ uint64_t dbb_client_get_id(const struct dbb_client *client);
  * Owned by the client. */
 const char *dbb_client_get_server_version(const struct dbb_client *client);
 
-/* The broker's message for the last failed request, "" if none.  Owned by
- * the client, valid until its next call. */
+/* The message of the calling thread's last failed call on @client (the
+ * broker's, or the library's), "" if none.  Owned by the library, valid
+ * until the thread's next call. */
 const char *dbb_client_last_error(const struct dbb_client *client);
 
 /* ---- buffers ---- */
@@ -394,14 +446,15 @@ int dbb_watch(struct dbb_client *client, bool enable);
  * oldest dropped beyond that. */
 int dbb_client_get_fd(const struct dbb_client *client);
 
-/* Delivers queued events and reads what is pending without blocking.
+/* Delivers queued events and reads what is pending without blocking
+ * (beyond waiting for other threads' calls).
  * Without a listener the events are discarded.  Returns the number of
  * events delivered, or a negative errno (-EPIPE when the broker went away;
  * events that arrived before are delivered first). */
 int dbb_client_dispatch(struct dbb_client *client);
 
 /* Number of events queued but not yet delivered. */
-size_t dbb_client_pending_events(const struct dbb_client *client);
+size_t dbb_client_pending_events(struct dbb_client *client);
 
 #ifdef __cplusplus
 }

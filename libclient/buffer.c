@@ -43,7 +43,7 @@ int buffer_new(struct dbb_client *client, int fd,
 		HASH_ADD(hh, client->holds, id, sizeof(h->id), h);
 	}
 	h->handles++;
-	client->refs++;
+	client->refs++;		/* under the lock, as connection_unref() */
 	buffer->client = client;
 	buffer->fd = fd;
 	buffer->info = info;
@@ -61,20 +61,19 @@ void buffer_holds_clear(struct dbb_client *client)
 	}
 }
 
-/* Counts a handle of buffer @id gone; sends Release with the last. */
-static void buffer_unhold(struct dbb_client *client, uint64_t id)
+bool buffer_held(const struct dbb_client *client, uint64_t id)
 {
-	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
 	struct buffer_holds *h;
 
 	HASH_FIND(hh, client->holds, &id, sizeof(id), h);
-	if (!h || --h->handles)
-		return;
-	HASH_DEL(client->holds, h);
-	free(h);
-	if (client->gone)
-		return;
+	return h != NULL;
+}
+
+void buffer_release(struct dbb_client *client, uint64_t id)
+{
+	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_RELEASE;
 	req.release = &body;
 	body.id = id;
@@ -83,13 +82,31 @@ static void buffer_unhold(struct dbb_client *client, uint64_t id)
 	connection_send_only(client, &req);
 }
 
+/* Counts a handle of buffer @id gone; releases the hold with the last. */
+static void buffer_unhold(struct dbb_client *client, uint64_t id)
+{
+	struct buffer_holds *h;
+
+	HASH_FIND(hh, client->holds, &id, sizeof(id), h);
+	if (!h || --h->handles)
+		return;
+	HASH_DEL(client->holds, h);
+	free(h);
+	buffer_release(client, id);
+}
+
 void dbb_buffer_free(struct dbb_buffer *buffer)
 {
+	struct dbb_client *client;
+
 	if (!buffer)
 		return;
-	if (!buffer->client->destroyed)
-		buffer_unhold(buffer->client, buffer->info->id);
-	connection_unref(buffer->client);
+	client = buffer->client;
+	connection_lock_always(client);
+	if (!client->destroyed)
+		buffer_unhold(client, buffer->info->id);
+	connection_unlock(client);
+	connection_unref(client);
 	if (buffer->fd >= 0)
 		close(buffer->fd);
 	free(buffer->info);

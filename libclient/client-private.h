@@ -9,9 +9,11 @@
 #ifndef DBB_CLIENT_PRIVATE_H
 #define DBB_CLIENT_PRIVATE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <uthash.h>
 
@@ -35,6 +37,8 @@
 	(offsetof(type, field) + sizeof(((type *)0)->field))
 
 /* Sizes of the first version of each caller-allocated struct. */
+#define STRUCTS_CONNECT_PARAMS_V1 \
+	offsetofend(struct dbb_connect_params, client_name)
 #define STRUCTS_ALLOC_PARAMS_V1 offsetofend(struct dbb_alloc_params, flags)
 #define STRUCTS_IMAGE_LAYOUT_V1 offsetofend(struct dbb_image_layout, planes)
 #define STRUCTS_STATS_V1 offsetofend(struct dbb_stats, my_max_buffers)
@@ -61,19 +65,28 @@ struct buffer_holds {
 	UT_hash_handle hh;
 };
 
+/*
+ * One lock serializes every exchange with the broker and guards all that
+ * follows it; a call holds it from sending its request to converting the
+ * reply, so replies come back to the thread that asked.
+ */
 struct dbb_client {
+	pthread_mutex_t lock;
 	/* The caller's reference (until dbb_client_destroy()) and one per
 	 * buffer handle, which may outlive the caller's. */
 	unsigned refs;
 	bool destroyed;
 	struct buffer_holds *holds;
-	int sock;
+	int sock;				/* non-blocking */
+	int timeout_ms;
+	bool interruptible;
+	/* When the call holding the lock gives up (CLOCK_MONOTONIC). */
+	struct timespec deadline;
 	uint64_t id;
 	uint64_t last_seq;
 	char server_version[64];
 	/* The broker closed the connection (seen while reading). */
 	int gone;
-	char last_error[CONNECTION_ERROR_MAX];
 	struct dbb_event_listener listener;	/* the library's version */
 	void *userdata;
 	struct events_queue events;
@@ -89,8 +102,21 @@ struct connection_reply {
 };
 
 /*
- * Sends @req with a fresh seq and reads until its Response arrives, queueing
- * Events that come first.  On success the Response has status 0, body
+ * Takes the client's lock for one public call, waiting for it no longer
+ * than the client's timeout, and sets the call's deadline.  Returns 0,
+ * -ETIMEDOUT, or -EINVAL for a NULL or destroyed client.
+ */
+int connection_lock(struct dbb_client *client);
+void connection_unlock(struct dbb_client *client);
+/* Takes the lock however long it takes, for what cannot fail (freeing a
+ * handle); sets a deadline for what it sends. */
+void connection_lock_always(struct dbb_client *client);
+
+/*
+ * With the lock held: sends @req with a fresh seq and reads until its
+ * Response arrives or the deadline passes (-ETIMEDOUT; -EINTR when
+ * interrupted and the client is interruptible), queueing Events that come
+ * first.  On success the Response has status 0, body
  * @body (any body when NOT_SET) and exactly @nfds fds (0 or 1); @reply owns
  * the message and fd.  Returns a broker status (< 0) as is, -EPROTO for a
  * malformed reply, -EPIPE/-ECONNRESET when the broker is gone.
@@ -106,14 +132,14 @@ int connection_call_fd(struct dbb_client *client,
 		       struct connection_reply *reply);
 /* Frees the message and closes the fd still owned by @reply. */
 void connection_reply_clear(struct connection_reply *reply);
-/* Reads one datagram without blocking: queues an event, drops stale
- * responses.  Returns 1 when something was read, 0 when nothing was
- * pending, or a negative errno. */
+/* With the lock held: reads one datagram without blocking: queues an
+ * event, drops stale responses.  Returns 1 when something was read, 0 when
+ * nothing was pending, or a negative errno. */
 int connection_read_pending(struct dbb_client *client);
-/* Records a library-side message for dbb_client_last_error(). */
-void connection_set_error(struct dbb_client *client, const char *msg);
-/* Sends @req with a fresh seq and does not wait for the reply, which is
- * discarded by seq when it comes. */
+/* Records a message for dbb_client_last_error() in the calling thread. */
+void connection_set_error(const struct dbb_client *client, const char *msg);
+/* With the lock held: sends @req with a fresh seq and does not wait for
+ * the reply, which is discarded by seq when it comes. */
 int connection_send_only(struct dbb_client *client,
 			 DmabufBroker__V1__Request *req);
 /* Drops a reference to @client, freeing it with the last. */
@@ -124,12 +150,18 @@ void connection_unref(struct dbb_client *client);
 int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 		    struct dbb_buffer_info **out);
 
-/* A buffer handle of @client owning @fd and @info (both taken on
- * success); counts as one of the client's handles of the buffer. */
+/* With the lock held: a buffer handle of @client owning @fd and @info
+ * (both taken on success); counts as one of the client's handles of the
+ * buffer. */
 int buffer_new(struct dbb_client *client, int fd,
 	       struct dbb_buffer_info *info, struct dbb_buffer **out);
 /* Forgets the counts of handles (the client is going away). */
 void buffer_holds_clear(struct dbb_client *client);
+/* With the lock held: whether the caller has a handle of buffer @id. */
+bool buffer_held(const struct dbb_client *client, uint64_t id);
+/* With the lock held: asks the broker to drop the connection's hold on
+ * buffer @id, not waiting for the reply. */
+void buffer_release(struct dbb_client *client, uint64_t id);
 
 /* Copies the caller's struct @src (its struct_size first) into @dst, the
  * library's version of @size bytes, zeroing what the caller's lacks.
@@ -148,7 +180,8 @@ int list_buffers_append(struct dbb_buffer_list *list,
 int list_backends_from_proto(const DmabufBroker__V1__BackendsReply *pb,
 			     struct dbb_backend_list **out);
 
-/* Converts and queues an event (dropping the oldest when full). */
+/* With the lock held: converts and queues an event (dropping the oldest
+ * when full). */
 void events_push(struct dbb_client *client, const DmabufBroker__V1__Event *ev);
 /* Frees every queued event. */
 void events_clear(struct dbb_client *client);

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The connection to the broker: socket, Hello handshake, and the blocking
- * request/reply exchange that matches replies by seq and queues the events
- * that arrive in between.
+ * The connection to the broker: socket, Hello handshake, the client's lock,
+ * and the request/reply exchange that matches replies by seq and queues
+ * the events that arrive in between.
+ *
+ * The socket is non-blocking; every wait is a poll() bounded by the call's
+ * deadline.  A call that gives up (timeout, or a signal on an
+ * interruptible client) leaves its reply to come later: replies carry the
+ * seq of their request and come in request order, so the next call passes
+ * over it, releasing any buffer it handed out.
  */
 #include "client-private.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +26,103 @@
 /* The broker accepts client names of at most this many bytes. */
 #define CONNECTION_NAME_MAX 64u
 
-void connection_set_error(struct dbb_client *client, const char *msg)
+/* The calling thread's last error message, and the client it concerns. */
+static __thread const struct dbb_client *connection_error_client;
+static __thread char connection_error[CONNECTION_ERROR_MAX];
+
+void connection_set_error(const struct dbb_client *client, const char *msg)
 {
-	snprintf(client->last_error, sizeof(client->last_error), "%s", msg);
+	connection_error_client = client;
+	snprintf(connection_error, sizeof(connection_error), "%s", msg);
+}
+
+const char *dbb_client_last_error(const struct dbb_client *client)
+{
+	return client && client == connection_error_client ? connection_error : "";
+}
+
+static struct timespec connection_deadline(int timeout_ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += timeout_ms / 1000;
+	t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* Milliseconds left until @deadline (rounded up), 0 once it passed. */
+static int connection_remaining_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+	int64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 +
+	     (deadline->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	return (int)((ns + 999999) / 1000000);
+}
+
+/* Waits for @events on the socket until the call's deadline.  A signal
+ * ends the wait only for an interruptible client. */
+static int connection_wait(struct dbb_client *client, short events)
+{
+	struct pollfd pfd = { .fd = client->sock, .events = events };
+	int left, n;
+
+	for (;;) {
+		left = connection_remaining_ms(&client->deadline);
+		if (left == 0) {
+			connection_set_error(client, "the broker did not answer in time");
+			return -ETIMEDOUT;
+		}
+		n = poll(&pfd, 1, left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno == EINTR && client->interruptible) {
+			connection_set_error(client, "interrupted");
+			return -EINTR;
+		}
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int connection_lock(struct dbb_client *client)
+{
+	struct timespec deadline;
+	int err;
+
+	if (!client)
+		return -EINVAL;
+	deadline = connection_deadline(__atomic_load_n(&client->timeout_ms,
+						       __ATOMIC_RELAXED));
+	err = pthread_mutex_clocklock(&client->lock, CLOCK_MONOTONIC, &deadline);
+	if (err == ETIMEDOUT) {
+		connection_set_error(client, "another thread's call did not end in time");
+		return -ETIMEDOUT;
+	}
+	if (err)
+		return -err;
+	if (client->destroyed) {
+		pthread_mutex_unlock(&client->lock);
+		return -EINVAL;
+	}
+	client->deadline = deadline;
+	/* Each call starts with no message of its own. */
+	connection_set_error(client, "");
+	return 0;
+}
+
+void connection_unlock(struct dbb_client *client)
+{
+	pthread_mutex_unlock(&client->lock);
 }
 
 void connection_reply_clear(struct connection_reply *reply)
@@ -38,13 +139,26 @@ static int connection_send(struct dbb_client *client, int send_fd,
 			   DmabufBroker__V1__Request *req)
 {
 	ssize_t len;
+	int ret;
 
+	if (client->gone)
+		return -EPIPE;
 	req->seq = ++client->last_seq;
 	len = wire_pack(&req->base, client->frame, sizeof(client->frame));
 	if (len < 0)
 		return (int)len;
-	return wire_send(client->sock, client->frame, (size_t)len, &send_fd,
-			 send_fd >= 0 ? 1 : 0, 0);
+	for (;;) {
+		ret = wire_send(client->sock, client->frame, (size_t)len,
+				&send_fd, send_fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+		if (ret != -EAGAIN)
+			break;
+		ret = connection_wait(client, POLLOUT);
+		if (ret < 0)
+			break;
+	}
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		client->gone = 1;
+	return ret;
 }
 
 int connection_send_only(struct dbb_client *client,
@@ -53,14 +167,23 @@ int connection_send_only(struct dbb_client *client,
 	return connection_send(client, -1, req);
 }
 
-/* Reads and decodes one datagram into @reply (msg and fd). */
-static int connection_recv(struct dbb_client *client, int flags,
+/* Reads and decodes one datagram into @reply (msg and fd), waiting for it
+ * until the deadline unless @wait is false (-EAGAIN then). */
+static int connection_recv(struct dbb_client *client, bool wait,
 			   struct connection_reply *reply)
 {
 	ssize_t n;
 
-	n = wire_recv(client->sock, client->frame, sizeof(client->frame),
-		      reply->fds, DBB_WIRE_MAX_FDS, &reply->nfds, flags);
+	for (;;) {
+		n = wire_recv(client->sock, client->frame, sizeof(client->frame),
+			      reply->fds, DBB_WIRE_MAX_FDS, &reply->nfds,
+			      MSG_DONTWAIT);
+		if (n != -EAGAIN || !wait)
+			break;
+		n = connection_wait(client, POLLIN);
+		if (n < 0)
+			return (int)n;
+	}
 	if (n == 0) {
 		client->gone = 1;
 		connection_set_error(client, "the broker closed the connection");
@@ -104,6 +227,23 @@ static int connection_take_event(struct dbb_client *client,
 	return ret;
 }
 
+/*
+ * Drops the reply to a call that gave up on it (timed out or interrupted).
+ * A buffer it handed out is a hold nobody has a handle of: released, so
+ * that the broker's holders stay true.
+ */
+static void connection_drop_stale(struct dbb_client *client,
+				  struct connection_reply *reply)
+{
+	const DmabufBroker__V1__Response *resp = reply->resp;
+
+	if (resp->status == 0 && reply->nfds == 1 &&
+	    resp->body_case == DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER &&
+	    !buffer_held(client, resp->buffer->id))
+		buffer_release(client, resp->buffer->id);
+	connection_reply_clear(reply);
+}
+
 /* Checks the Response to our request against what the call expects. */
 static int connection_check(struct dbb_client *client,
 			    struct connection_reply *reply,
@@ -145,10 +285,9 @@ int connection_call_fd(struct dbb_client *client,
 	int ret;
 
 	*reply = (struct connection_reply){ .nfds = 0 };
-	client->last_error[0] = '\0';
 	ret = connection_send(client, send_fd, req);
 	while (ret == 0) {
-		ret = connection_recv(client, 0, reply);
+		ret = connection_recv(client, true, reply);
 		if (ret < 0)
 			break;
 		if (!reply->resp) {
@@ -156,8 +295,7 @@ int connection_call_fd(struct dbb_client *client,
 			continue;
 		}
 		if (reply->resp->seq < req->seq) {
-			/* Stale: the reply to a call that gave up on it. */
-			connection_reply_clear(reply);
+			connection_drop_stale(client, reply);
 			continue;
 		}
 		if (reply->resp->seq > req->seq) {
@@ -179,15 +317,15 @@ int connection_read_pending(struct dbb_client *client)
 	struct connection_reply reply = { .nfds = 0 };
 	int ret;
 
-	ret = connection_recv(client, MSG_DONTWAIT, &reply);
-	if (ret == -EAGAIN || ret == -EWOULDBLOCK)
+	ret = connection_recv(client, false, &reply);
+	if (ret == -EAGAIN)
 		return 0;
 	if (ret < 0)
 		return ret;
 	if (!reply.resp)
 		return connection_take_event(client, &reply) < 0 ? -EPROTO : 1;
 	/* No call is outstanding: any Response is stale. */
-	connection_reply_clear(&reply);
+	connection_drop_stale(client, &reply);
 	return 1;
 }
 
@@ -204,22 +342,39 @@ static void connection_default_name(char *out, size_t cap)
 	out[i] = '\0';
 }
 
-static int connection_open(const char *path)
+/* A non-blocking socket connected to @path.  A listener whose backlog is
+ * full refuses at once (-EAGAIN): tried again until the deadline. */
+static int connection_open(struct dbb_client *client, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int sock;
+	int sock, err, left;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, path);
-	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
 		return -errno;
-	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int err = -errno;
-
-		close(sock);
-		return err;
+	while (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		err = -errno;
+		if (err == -EINTR && !client->interruptible)
+			continue;
+		if (err != -EAGAIN) {
+			close(sock);
+			return err;
+		}
+		left = connection_remaining_ms(&client->deadline);
+		if (left == 0) {
+			close(sock);
+			connection_set_error(client, "the broker's backlog stayed full");
+			return -ETIMEDOUT;
+		}
+		/* Nothing to poll on a socket not yet connected. */
+		if (poll(NULL, 0, left < 10 ? left : 10) < 0 &&
+		    client->interruptible) {
+			close(sock);
+			return -EINTR;
+		}
 	}
 	return sock;
 }
@@ -253,29 +408,41 @@ static int connection_hello(struct dbb_client *client, const char *name)
 	return ret;
 }
 
-int dbb_client_connect(const char *socket_path, const char *client_name,
-		       struct dbb_client **out)
+int dbb_client_connect_with(const struct dbb_connect_params *user,
+			    struct dbb_client **out)
 {
+	struct dbb_connect_params params;
 	struct dbb_client *client;
+	const char *path;
 	int ret;
 
-	if (!out)
+	if (!user || !out)
 		return -EINVAL;
-	if (!socket_path || !*socket_path)
-		socket_path = getenv(DBB_SOCKET_ENV);
-	if (!socket_path || !*socket_path)
-		socket_path = DBB_DEFAULT_SOCKET;
+	ret = structs_copy_in(&params, sizeof(params), STRUCTS_CONNECT_PARAMS_V1,
+			      user);
+	if (ret < 0)
+		return ret;
+	if (params.timeout_ms < 0 || (params.flags & ~DBB_CONNECT_INTERRUPTIBLE))
+		return -EINVAL;
+	path = params.socket_path;
+	if (!path || !*path)
+		path = getenv(DBB_SOCKET_ENV);
+	if (!path || !*path)
+		path = DBB_DEFAULT_SOCKET;
 	client = calloc(1, sizeof(*client));
 	if (!client)
 		return -ENOMEM;
+	pthread_mutex_init(&client->lock, NULL);
 	client->refs = 1;
-	client->sock = connection_open(socket_path);
-	if (client->sock < 0) {
-		ret = client->sock;
-		free(client);
-		return ret;
-	}
-	ret = connection_hello(client, client_name);
+	client->timeout_ms = params.timeout_ms ? params.timeout_ms :
+						 DBB_DEFAULT_TIMEOUT_MS;
+	client->interruptible = params.flags & DBB_CONNECT_INTERRUPTIBLE;
+	/* Connecting and the Hello share one deadline. */
+	client->deadline = connection_deadline(client->timeout_ms);
+	connection_set_error(client, "");
+	client->sock = connection_open(client, path);
+	ret = client->sock < 0 ? client->sock :
+				 connection_hello(client, params.client_name);
 	if (ret < 0) {
 		dbb_client_destroy(client);
 		return ret;
@@ -284,10 +451,35 @@ int dbb_client_connect(const char *socket_path, const char *client_name,
 	return 0;
 }
 
+int dbb_client_connect(const char *socket_path, const char *client_name,
+		       struct dbb_client **out)
+{
+	struct dbb_connect_params params = {
+		.struct_size = sizeof(params),
+		.socket_path = socket_path,
+		.client_name = client_name,
+	};
+
+	return dbb_client_connect_with(&params, out);
+}
+
+void connection_lock_always(struct dbb_client *client)
+{
+	pthread_mutex_lock(&client->lock);
+	client->deadline = connection_deadline(client->timeout_ms);
+}
+
 void connection_unref(struct dbb_client *client)
 {
-	if (--client->refs == 0)
-		free(client);
+	unsigned refs;
+
+	pthread_mutex_lock(&client->lock);
+	refs = --client->refs;
+	pthread_mutex_unlock(&client->lock);
+	if (refs)
+		return;
+	pthread_mutex_destroy(&client->lock);
+	free(client);
 }
 
 /* Closing the socket ends the session: the broker drops the connection's
@@ -296,15 +488,37 @@ void dbb_client_destroy(struct dbb_client *client)
 {
 	if (!client)
 		return;
+	pthread_mutex_lock(&client->lock);
 	client->destroyed = true;
 	events_clear(client);
 	buffer_holds_clear(client);
 	if (client->sock >= 0)
 		close(client->sock);
 	client->sock = -1;
+	pthread_mutex_unlock(&client->lock);
 	connection_unref(client);
 }
 
+int dbb_client_set_timeout(struct dbb_client *client, int timeout_ms)
+{
+	if (!client || timeout_ms <= 0)
+		return -EINVAL;
+	__atomic_store_n(&client->timeout_ms, timeout_ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible)
+{
+	int ret = connection_lock(client);
+
+	if (ret < 0)
+		return ret;
+	client->interruptible = interruptible;
+	connection_unlock(client);
+	return 0;
+}
+
+/* Set once by the Hello: no lock needed to read them. */
 uint64_t dbb_client_get_id(const struct dbb_client *client)
 {
 	return client->id;
@@ -313,11 +527,6 @@ uint64_t dbb_client_get_id(const struct dbb_client *client)
 const char *dbb_client_get_server_version(const struct dbb_client *client)
 {
 	return client->server_version;
-}
-
-const char *dbb_client_last_error(const struct dbb_client *client)
-{
-	return client->last_error;
 }
 
 int dbb_client_get_fd(const struct dbb_client *client)

@@ -68,18 +68,30 @@ void events_clear(struct dbb_client *client)
 	q->head = 0;
 }
 
-/* Delivers what is queued now (not what the listener causes to arrive). */
-static int events_deliver(struct dbb_client *client)
+/*
+ * Delivers @n queued events, taking each out under the lock and calling
+ * the listener without it, so that the listener may call the library
+ * (from this thread or another).
+ */
+static int events_deliver(struct dbb_client *client, size_t n)
 {
-	size_t n = client->events.count;
+	struct dbb_event_listener listener;
+	struct events_entry e;
 	int delivered = 0;
+	void *userdata;
 
-	while (n-- && client->events.count) {
-		struct events_entry e = events_pop(&client->events);
-
-		if (client->listener.buffer_event) {
-			client->listener.buffer_event(client, e.type, e.info,
-						      client->userdata);
+	while (n--) {
+		connection_lock_always(client);
+		if (client->destroyed || !client->events.count) {
+			connection_unlock(client);
+			break;
+		}
+		e = events_pop(&client->events);
+		listener = client->listener;
+		userdata = client->userdata;
+		connection_unlock(client);
+		if (listener.buffer_event) {
+			listener.buffer_event(client, e.type, e.info, userdata);
 			delivered++;
 		}
 		free(e.info);
@@ -94,37 +106,53 @@ int dbb_client_set_listener(struct dbb_client *client,
 	struct dbb_event_listener copy = { .struct_size = sizeof(copy) };
 	int ret;
 
-	if (!client)
-		return -EINVAL;
 	if (listener) {
 		ret = structs_copy_in(&copy, sizeof(copy), STRUCTS_LISTENER_V1,
 				      listener);
 		if (ret < 0)
 			return ret;
 	}
+	ret = connection_lock(client);
+	if (ret < 0)
+		return ret;
 	client->listener = copy;
 	client->userdata = userdata;
+	connection_unlock(client);
 	return 0;
 }
 
 int dbb_client_dispatch(struct dbb_client *client)
 {
-	int ret = 0, delivered;
+	int ret, delivered;
+	size_t queued;
+	bool gone;
 
+	ret = connection_lock(client);
+	if (ret < 0)
+		return ret;
 	/* Bounded, so a chatty broker cannot keep us here forever. */
 	for (size_t i = 0; i < EVENTS_QUEUE_MAX && !client->gone; i++) {
 		ret = connection_read_pending(client);
 		if (ret <= 0)
 			break;
 	}
+	/* What is queued now, not what the listener causes to arrive. */
+	queued = client->events.count;
+	gone = client->gone;
+	connection_unlock(client);
 	/* What arrived before a failure is still worth delivering. */
-	delivered = events_deliver(client);
-	if (client->gone)
+	delivered = events_deliver(client, queued);
+	if (gone)
 		return -EPIPE;
 	return ret < 0 ? ret : delivered;
 }
 
-size_t dbb_client_pending_events(const struct dbb_client *client)
+size_t dbb_client_pending_events(struct dbb_client *client)
 {
-	return client->events.count;
+	size_t n;
+
+	connection_lock_always(client);
+	n = client->events.count;
+	connection_unlock(client);
+	return n;
 }

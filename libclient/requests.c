@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One function per request: each builds its Request, makes the blocking
- * call (connection.c) and converts the reply.
+ * One function per request: each builds its Request, then under the
+ * client's lock makes the blocking call (connection.c) and converts the
+ * reply.
  */
 #include "client-private.h"
 
@@ -24,16 +25,21 @@ static int request_status(struct dbb_client *client,
 	struct connection_reply reply;
 	int ret;
 
+	ret = connection_lock(client);
+	if (ret < 0)
+		return ret;
 	ret = connection_call(client, req, BODY(_NOT_SET), 0, &reply);
 	connection_reply_clear(&reply);
+	connection_unlock(client);
 	return ret;
 }
 
-/* A call (sending @send_fd when >= 0) whose reply is a BufferInfo (and
- * an fd when @nfds is 1). */
-static int request_info(struct dbb_client *client,
-			DmabufBroker__V1__Request *req, int send_fd,
-			size_t nfds, struct dbb_buffer_info **info, int *fd)
+/* With the lock held: a call (sending @send_fd when >= 0) whose reply is
+ * a BufferInfo (and an fd when @nfds is 1). */
+static int request_info_locked(struct dbb_client *client,
+			       DmabufBroker__V1__Request *req, int send_fd,
+			       size_t nfds, struct dbb_buffer_info **info,
+			       int *fd)
 {
 	struct connection_reply reply;
 	int ret;
@@ -53,7 +59,24 @@ static int request_info(struct dbb_client *client,
 	return ret;
 }
 
-/* Like request_info(), wrapping the fd and description in a buffer. */
+static int request_info(struct dbb_client *client,
+			DmabufBroker__V1__Request *req,
+			struct dbb_buffer_info **info)
+{
+	int ret = connection_lock(client);
+
+	if (ret < 0)
+		return ret;
+	ret = request_info_locked(client, req, -1, 0, info, NULL);
+	connection_unlock(client);
+	return ret;
+}
+
+/*
+ * Like request_info(), wrapping the fd and description in a buffer.  The
+ * handle is counted under the same lock as the call, so that no other
+ * thread's free can release the hold in between.
+ */
 static int request_buffer(struct dbb_client *client,
 			  DmabufBroker__V1__Request *req, int send_fd,
 			  struct dbb_buffer **out)
@@ -61,14 +84,20 @@ static int request_buffer(struct dbb_client *client,
 	struct dbb_buffer_info *info;
 	int fd, ret;
 
-	ret = request_info(client, req, send_fd, 1, &info, &fd);
+	ret = connection_lock(client);
 	if (ret < 0)
 		return ret;
-	ret = buffer_new(client, fd, info, out);
-	if (ret < 0) {
-		close(fd);
-		free(info);
+	ret = request_info_locked(client, req, send_fd, 1, &info, &fd);
+	if (ret == 0) {
+		ret = buffer_new(client, fd, info, out);
+		if (ret < 0) {
+			/* The broker's hold has no handle: let it go. */
+			buffer_release(client, info->id);
+			close(fd);
+			free(info);
+		}
 	}
+	connection_unlock(client);
 	return ret;
 }
 
@@ -316,7 +345,7 @@ int dbb_info_by_id(struct dbb_client *client, uint64_t id,
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
 	body.id = id;
-	return request_info(client, &req, -1, 0, out, NULL);
+	return request_info(client, &req, out);
 }
 
 int dbb_info_by_name(struct dbb_client *client, const char *name,
@@ -329,7 +358,7 @@ int dbb_info_by_name(struct dbb_client *client, const char *name,
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
 	body.name = (char *)name;
-	return request_info(client, &req, -1, 0, out, NULL);
+	return request_info(client, &req, out);
 }
 
 /* Fetches the page after @*after into @list; sets *@after to the next. */
@@ -369,9 +398,15 @@ int dbb_list(struct dbb_client *client, struct dbb_buffer_list **out)
 	list = list_buffers_new();
 	if (!list)
 		return -ENOMEM;
+	ret = connection_lock(client);
+	if (ret < 0) {
+		dbb_buffer_list_free(list);
+		return ret;
+	}
 	do {
 		ret = request_list_page(client, list, &after);
 	} while (ret == 0 && after != 0);
+	connection_unlock(client);
 	if (ret < 0) {
 		dbb_buffer_list_free(list);
 		return ret;
@@ -416,11 +451,16 @@ int dbb_stats(struct dbb_client *client, struct dbb_stats *out)
 		return -EINVAL;
 	if (out->struct_size < STRUCTS_STATS_V1)
 		return -EINVAL;
-	ret = connection_call(client, &req, BODY(STATS), 0, &reply);
+	ret = connection_lock(client);
 	if (ret < 0)
 		return ret;
-	request_stats_copy(reply.resp->stats, &stats);
+	ret = connection_call(client, &req, BODY(STATS), 0, &reply);
+	if (ret == 0)
+		request_stats_copy(reply.resp->stats, &stats);
 	connection_reply_clear(&reply);
+	connection_unlock(client);
+	if (ret < 0)
+		return ret;
 	return structs_copy_out(out, &stats, sizeof(stats), STRUCTS_STATS_V1);
 }
 
@@ -433,10 +473,13 @@ int dbb_backends(struct dbb_client *client, struct dbb_backend_list **out)
 
 	if (!client || !out)
 		return -EINVAL;
-	ret = connection_call(client, &req, BODY(BACKENDS), 0, &reply);
+	ret = connection_lock(client);
 	if (ret < 0)
 		return ret;
-	ret = list_backends_from_proto(reply.resp->backends, out);
+	ret = connection_call(client, &req, BODY(BACKENDS), 0, &reply);
+	if (ret == 0)
+		ret = list_backends_from_proto(reply.resp->backends, out);
 	connection_reply_clear(&reply);
+	connection_unlock(client);
 	return ret;
 }

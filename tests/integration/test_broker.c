@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1023,6 +1025,156 @@ static void test_watch_events(void **state)
 	finish(f);
 }
 
+/* A stopped broker still takes connections (the listen backlog) and
+ * requests (the socket buffer) but answers none: connecting and calling
+ * time out.  Once it runs again, the connection it had answered before
+ * goes on, the late reply passed over. */
+static void test_stopped_broker_times_out(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_connect_params p = {
+		.struct_size = sizeof(p), .socket_path = f->d.socket,
+		.client_name = "late", .timeout_ms = 300,
+	};
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_client *c = connect_ok(f, "early"), *late = NULL;
+	int connected, called;
+
+	assert_int_equal(0, dbb_client_set_timeout(c, 300));
+	assert_int_equal(0, kill(f->d.pid, SIGSTOP));
+	connected = dbb_client_connect_with(&p, &late);
+	called = dbb_stats(c, &st);
+	assert_int_equal(0, kill(f->d.pid, SIGCONT));
+	assert_int_equal(-ETIMEDOUT, connected);
+	assert_null(late);
+	assert_int_equal(-ETIMEDOUT, called);
+	assert_int_equal(0, dbb_client_set_timeout(c, WAIT_MS));
+	st.buffers = 99;
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(0, st.buffers);
+	dbb_client_destroy(c);
+	finish(f);
+}
+
+/* One client shared by threads, as a media framework's streaming threads
+ * share an allocator: every call gets its own reply, holds stay counted
+ * right, while another thread reads events. */
+struct hammer {
+	struct dbb_client *c;
+	unsigned id, rounds;
+	int failed_line;	/* 0: every check passed */
+};
+
+#define HAMMER_CHECK(h, cond)                                                \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			(h)->failed_line = __LINE__;                         \
+			return NULL;                                         \
+		}                                                            \
+	} while (0)
+
+static void *hammer_run(void *arg)
+{
+	struct hammer *h = arg;
+
+	for (unsigned i = 0; i < h->rounds; i++) {
+		struct dbb_buffer *b = NULL, *again = NULL;
+		struct dbb_buffer_info *info = NULL;
+		char name[64];
+		struct dbb_alloc_params p = {
+			.struct_size = sizeof(p), .size = 4096, .name = name,
+		};
+		uint64_t id;
+		bool ok;
+
+		snprintf(name, sizeof(name), "thread%u/%u", h->id, i);
+		HAMMER_CHECK(h, dbb_alloc(h->c, &p, &b) == 0);
+		HAMMER_CHECK(h, !strcmp(dbb_buffer_get_info(b)->name, name));
+		id = dbb_buffer_get_info(b)->id;
+		HAMMER_CHECK(h, dbb_open_by_name(h->c, name, false, &again) == 0);
+		HAMMER_CHECK(h, dbb_buffer_get_info(again)->id == id);
+		HAMMER_CHECK(h, dbb_info_by_id(h->c, id, &info) == 0);
+		ok = !strcmp(info->name, name) && info->n_holders == 1;
+		dbb_buffer_info_free(info);
+		HAMMER_CHECK(h, ok);
+		dbb_buffer_free(again);
+		/* The last handle: the hold goes, which Info shows. */
+		dbb_buffer_free(b);
+		HAMMER_CHECK(h, dbb_info_by_id(h->c, id, &info) == 0);
+		ok = info->n_holders == 0;
+		dbb_buffer_info_free(info);
+		HAMMER_CHECK(h, ok);
+		HAMMER_CHECK(h, dbb_remove(h->c, id) == 0);
+	}
+	return NULL;
+}
+
+struct dispatcher {
+	struct dbb_client *c;
+	bool stop;		/* set by the main thread, atomically */
+	int error;
+};
+
+static void *dispatcher_run(void *arg)
+{
+	struct dispatcher *d = arg;
+	struct pollfd pfd = { .fd = dbb_client_get_fd(d->c), .events = POLLIN };
+	int r;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		if (poll(&pfd, 1, 100) < 0)
+			continue;
+		r = dbb_client_dispatch(d->c);
+		if (r < 0) {
+			d->error = r;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void ignore_event(struct dbb_client *client, enum dbb_event_type type,
+			 const struct dbb_buffer_info *info, void *userdata)
+{
+}
+
+static void test_threads_share_client(void **state)
+{
+	static const struct dbb_event_listener listener = {
+		.struct_size = sizeof(listener), .buffer_event = ignore_event,
+	};
+	struct fixture *f = *state;
+	struct dbb_client *c = connect_ok(f, "threads");
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct hammer h[4];
+	struct dispatcher d = { .c = c };
+	pthread_t t[4], dt;
+	int fds = daemon_fds(f, c);
+
+	assert_int_equal(0, dbb_client_set_listener(c, &listener, NULL));
+	assert_int_equal(0, dbb_watch(c, true));
+	assert_int_equal(0, pthread_create(&dt, NULL, dispatcher_run, &d));
+	for (unsigned i = 0; i < 4; i++) {
+		h[i] = (struct hammer){ .c = c, .id = i,
+					.rounds = harness_scaled(200, 20) };
+		assert_int_equal(0, pthread_create(&t[i], NULL, hammer_run, &h[i]));
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(0, pthread_join(t[i], NULL));
+		if (h[i].failed_line)
+			fail_msg("thread %u failed the check at line %d", i,
+				 h[i].failed_line);
+	}
+	__atomic_store_n(&d.stop, true, __ATOMIC_RELEASE);
+	assert_int_equal(0, pthread_join(dt, NULL));
+	assert_int_equal(0, d.error);
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(0, st.buffers);
+	assert_int_equal(fds, daemon_fds(f, c));
+	dbb_client_destroy(c);
+	finish(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1041,6 +1193,8 @@ int main(void)
 		T(test_persistent_buffer_stays),
 		T(test_producer_consumer_8mib),
 		T(test_watch_events),
+		T(test_stopped_broker_times_out),
+		T(test_threads_share_client),
 	};
 #undef T
 	return cmocka_run_group_tests_name("broker", tests, NULL, NULL);

@@ -345,6 +345,145 @@ static void test_connect_wrong_version(void **state)
 	assert_int_equal(0, fake_wait(f));
 }
 
+/* A broker that accepts connections (the kernel does, through the listen
+ * backlog) but never answers, as a stopped one: connecting times out. */
+static void test_connect_unanswered(void **state)
+{
+	struct fake *f = *state;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct dbb_connect_params p = {
+		.struct_size = sizeof(p), .socket_path = f->path,
+		.client_name = "unit", .timeout_ms = 200,
+	};
+	int lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct dbb_client *c = NULL;
+	int fds;
+
+	assert_true(lsock >= 0);
+	strcpy(addr.sun_path, f->path);
+	assert_int_equal(0, bind(lsock, (struct sockaddr *)&addr, sizeof(addr)));
+	assert_int_equal(0, listen(lsock, 0));
+	fds = count_open_fds();
+	/* The first waits for a Hello reply; later ones find the backlog
+	 * full.  Both end at the deadline, leaving nothing open. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(-ETIMEDOUT, dbb_client_connect_with(&p, &c));
+		assert_null(c);
+	}
+	assert_int_equal(fds, count_open_fds());
+	p.timeout_ms = -1;
+	assert_int_equal(-EINVAL, dbb_client_connect_with(&p, &c));
+	p.timeout_ms = 200;
+	p.flags = 1u << 31;
+	assert_int_equal(-EINVAL, dbb_client_connect_with(&p, &c));
+	close(lsock);
+}
+
+/* Open (not answered in time), Stats; then the late reply to the open,
+ * the Stats' reply, and the Release of the buffer nobody took. */
+static void script_late_reply(int conn)
+{
+	BufferInfo info = DMABUF_BROKER__V1__BUFFER_INFO__INIT;
+	uint64_t late = fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT);
+	uint64_t seq = fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS);
+	int fd = fake_memfd(4096);
+	Request *req;
+
+	info.id = 11;
+	info.size = 4096;
+	info.backend = "memfd";
+	fake_buffer(conn, late, &info, fd);
+	close(fd);
+	fake_stats(conn, seq, 2);
+	req = fake_recv(conn);
+	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_RELEASE);
+	FAKE_EXPECT(req->release->id == 11);
+	fake_status(conn, req->seq, 0, NULL);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 3);
+}
+
+static void test_timeout_late_reply(void **state)
+{
+	struct fake *f = *state;
+	struct dbb_client *c = fake_connect(f, script_late_reply);
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_buffer *b = NULL;
+	int fds;
+
+	assert_int_equal(-EINVAL, dbb_client_set_timeout(c, 0));
+	assert_int_equal(0, dbb_client_set_timeout(c, 100));
+	fds = count_open_fds();
+	assert_int_equal(-ETIMEDOUT, dbb_open_by_id(c, 11, false, &b));
+	assert_null(b);
+	assert_string_not_equal("", dbb_client_last_error(c));
+	assert_int_equal(0, dbb_client_set_timeout(c, 10000));
+	/* The late reply is passed over (its fd closed, its hold released):
+	 * each call gets its own. */
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(2, st.clients);
+	assert_int_equal(fds, count_open_fds());
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(3, st.clients);
+	fake_end(f, c);
+}
+
+static volatile sig_atomic_t signals_seen;
+
+static void count_signal(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+/* Signals the test until the client's next request comes; returns it. */
+static Request *fake_signal_until_request(int conn)
+{
+	struct pollfd pfd = { .fd = conn, .events = POLLIN };
+
+	/* The signal may land before the client waits: sent again until
+	 * the client shows, by its next request, that it saw one. */
+	do
+		FAKE_EXPECT(kill(getppid(), SIGUSR1) == 0);
+	while (poll(&pfd, 1, 50) == 0);
+	return fake_recv(conn);
+}
+
+/* Stats left unanswered while signalling, then Stats answered after
+ * signalling again. */
+static void script_signals(int conn)
+{
+	uint64_t first = fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS);
+	Request *req = fake_signal_until_request(conn);
+
+	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_STATS);
+	for (int i = 0; i < 3; i++)
+		FAKE_EXPECT(kill(getppid(), SIGUSR1) == 0);
+	fake_stats(conn, first, 1);
+	fake_stats(conn, req->seq, 2);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+}
+
+static void test_interruptible(void **state)
+{
+	struct sigaction sa = { .sa_handler = count_signal }, old;
+	struct fake *f = *state;
+	struct dbb_client *c = fake_connect(f, script_signals);
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(0, sigaction(SIGUSR1, &sa, &old));
+	assert_int_equal(0, dbb_client_set_interruptible(c, true));
+	assert_int_equal(-EINTR, dbb_stats(c, &st));
+	assert_true(signals_seen > 0);
+	/* Not interruptible: signals are waited through. */
+	assert_int_equal(0, dbb_client_set_interruptible(c, false));
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(2, st.clients);
+	fake_end(f, c);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
 static void script_close(int conn)
 {
 	(void)conn;
@@ -1040,6 +1179,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_connect_no_broker),
 		T(test_connect_wrong_version),
+		T(test_connect_unanswered),
+		T(test_timeout_late_reply),
+		T(test_interruptible),
 		T(test_broker_gone),
 		T(test_gone_delivers_then_epipe),
 		T(test_undecodable_frame),
