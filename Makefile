@@ -80,4 +80,6 @@ check: deps
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Dependency files only: an install tree staged under $(B) has folders named
+# *.d (rules.d, sysusers.d).
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
