@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "handlers.h"
 #include "log.h"
+#include "persist_state.h"
 #include "registry.h"
 
 #define PERSIST_STATE_NAME PERSIST_FDNAME_PREFIX "state-"
@@ -32,11 +33,6 @@
  */
 #define PERSIST_ID_BLOCK 1024u
 
-/* A state larger than this is not believed: ~200 bytes a buffer. */
-#define PERSIST_STATE_MAX (64u << 20)
-
-#define PERSIST_MAGIC "DBBSTAT1"
-
 /* A stored fd systemd passed back, by name. */
 struct persist_passed {
 	UT_hash_handle hh;
@@ -49,14 +45,6 @@ struct persist_stray {
 	struct persist_stray *next;
 	int fd;
 	char *name;		/* to remove from the store; NULL: keep */
-};
-
-/* At the start of each state memfd, before the packed PersistedState. */
-struct persist_header {
-	char magic[8];
-	uint64_t generation;	/* the newer intact slot wins */
-	uint64_t length;	/* of the packed message that follows */
-	uint64_t checksum;	/* FNV-1a of those bytes */
 };
 
 struct persist {
@@ -76,17 +64,6 @@ bool persist_fdname_is_ours(const char *name)
 {
 	return name && !strncmp(name, PERSIST_FDNAME_PREFIX,
 				strlen(PERSIST_FDNAME_PREFIX));
-}
-
-static uint64_t persist_checksum(const uint8_t *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
 }
 
 /* ---- the store ---- */
@@ -122,178 +99,25 @@ static void persist_lose(struct persist *p, const char *what, int err)
 	p->on = false;
 }
 
-/* ---- writing the state ---- */
-
-/* Fills @pb with @b; grants and planes go into the arrays given. */
-static void persist_describe(const struct broker *br,
-			     const struct registry_buffer *b,
-			     DmabufBroker__V1__PersistedBuffer *pb,
-			     DmabufBroker__V1__ImageLayout *layout,
-			     DmabufBroker__V1__Plane *planes,
-			     DmabufBroker__V1__Plane **plane_ptrs,
-			     DmabufBroker__V1__Grant *grants,
-			     DmabufBroker__V1__Grant **grant_ptrs)
-{
-	dmabuf_broker__v1__persisted_buffer__init(pb);
-	pb->id = b->id;
-	pb->name = b->name ? b->name : "";
-	pb->size = b->size;
-	pb->created_usec = b->created_usec;
-	pb->backend = (char *)br->backends->list[b->backend].name;
-	pb->owner_uid = (uint32_t)b->owner->uid;
-	pb->owner_pid = (uint32_t)b->owner->pid;
-	pb->owner_name = b->owner->name;
-	if (b->layout) {
-		dmabuf_broker__v1__image_layout__init(layout);
-		layout->fourcc = b->layout->fourcc;
-		layout->modifier = b->layout->modifier;
-		layout->width = b->layout->width;
-		layout->height = b->layout->height;
-		layout->n_planes = b->layout->nplanes;
-		layout->planes = plane_ptrs;
-		for (uint32_t i = 0; i < b->layout->nplanes; i++) {
-			dmabuf_broker__v1__plane__init(&planes[i]);
-			planes[i].offset = b->layout->planes[i].offset;
-			planes[i].stride = b->layout->planes[i].stride;
-			plane_ptrs[i] = &planes[i];
-		}
-		pb->layout = layout;
-	}
-	pb->n_grants = b->ngrants;
-	pb->grants = grant_ptrs;
-	for (uint8_t i = 0; i < b->ngrants; i++) {
-		const struct policy_grant *g = &b->grants[i];
-
-		dmabuf_broker__v1__grant__init(&grants[i]);
-		grants[i].access = (DmabufBroker__V1__Access)g->access;
-		if (g->subject == POLICY_SUBJECT_UID) {
-			grants[i].subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
-			grants[i].uid = g->id;
-		} else if (g->subject == POLICY_SUBJECT_GID) {
-			grants[i].subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_GID;
-			grants[i].gid = g->id;
-		} else {
-			grants[i].subject_case =
-				DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
-			grants[i].everyone = 1;
-		}
-		grant_ptrs[i] = &grants[i];
-	}
-}
-
-/* One persistent buffer's messages, laid out for packing. */
-struct persist_entry {
-	DmabufBroker__V1__PersistedBuffer pb;
-	DmabufBroker__V1__ImageLayout layout;
-	DmabufBroker__V1__Plane planes[IMGFMT_MAX_PLANES];
-	DmabufBroker__V1__Plane *plane_ptrs[IMGFMT_MAX_PLANES];
-};
-
-/* The registry's persistent buffers but @skip (one about to leave),
- * packed into a malloc'ed buffer: its length, or -ENOMEM. */
-static ssize_t persist_pack(const struct persist *p,
-			    const struct registry_buffer *skip, uint8_t **out)
-{
-	DmabufBroker__V1__PersistedState st = DMABUF_BROKER__V1__PERSISTED_STATE__INIT;
-	const struct registry *reg = p->br->reg;
-	struct persist_entry *e = NULL;
-	DmabufBroker__V1__Grant *grants = NULL, **grant_ptrs = NULL;
-	size_t n = 0, ngrants = 0, gi = 0;
-	ssize_t len = -ENOMEM;
-
-	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
-	     b = registry_buffer_next(b)) {
-		if (b != skip && b->lifetime == REGISTRY_LIFETIME_PERSISTENT) {
-			n++;
-			ngrants += b->ngrants;
-		}
-	}
-	st.id_limit = p->id_limit;
-	st.n_buffers = n;
-	st.buffers = calloc(n ? n : 1, sizeof(*st.buffers));
-	e = calloc(n ? n : 1, sizeof(*e));
-	grants = calloc(ngrants ? ngrants : 1, sizeof(*grants));
-	grant_ptrs = calloc(ngrants ? ngrants : 1, sizeof(*grant_ptrs));
-	if (!st.buffers || !e || !grants || !grant_ptrs)
-		goto out_free;
-	n = 0;
-	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
-	     b = registry_buffer_next(b)) {
-		if (b == skip || b->lifetime != REGISTRY_LIFETIME_PERSISTENT)
-			continue;
-		persist_describe(p->br, b, &e[n].pb, &e[n].layout, e[n].planes,
-				 e[n].plane_ptrs, &grants[gi], &grant_ptrs[gi]);
-		st.buffers[n] = &e[n].pb;
-		gi += b->ngrants;
-		n++;
-	}
-	len = (ssize_t)dmabuf_broker__v1__persisted_state__get_packed_size(&st);
-	*out = malloc(len ? (size_t)len : 1);
-	if (*out)
-		dmabuf_broker__v1__persisted_state__pack(&st, *out);
-	else
-		len = -ENOMEM;
-out_free:
-	free(grant_ptrs);
-	free(grants);
-	free(e);
-	free(st.buffers);
-	return len;
-}
-
-static int persist_pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/*
- * Writes the state, without @skip, into the slot the last write did not
- * use: the message first, its header last, so that a write cut short
- * leaves that slot unbelievable and the other one intact.
- */
+/* Writes the state, without @skip, into the slot the last write did not
+ * use; the store is given up when that fails. */
 static void persist_write(struct persist *p, const struct registry_buffer *skip)
 {
-	struct persist_header h = { .magic = PERSIST_MAGIC };
-	int fd = p->slot_fd[(p->generation + 1) % PERSIST_SLOTS];
 	uint8_t *buf = NULL;
 	ssize_t len;
 	int ret;
 
 	if (!p->on || p->stopping)
 		return;
-	len = persist_pack(p, skip, &buf);
-	if (len < 0) {
-		ret = (int)len;
-		goto err;
-	}
-	h.generation = p->generation + 1;
-	h.length = (uint64_t)len;
-	h.checksum = persist_checksum(buf, (size_t)len);
-	if ((ret = persist_pwrite_all(fd, buf, (size_t)len, sizeof(h))) < 0 ||
-	    (ftruncate(fd, (off_t)(sizeof(h) + (size_t)len)) < 0 &&
-	     (ret = -errno) < 0) ||
-	    (ret = persist_pwrite_all(fd, &h, sizeof(h), 0)) < 0)
-		goto err;
-	p->generation++;
+	len = persist_state_pack(p->br, p->id_limit, skip, &buf);
+	ret = len < 0 ? (int)len :
+	      persist_state_write(p->slot_fd[(p->generation + 1) % PERSIST_SLOTS],
+				  p->generation + 1, buf, (size_t)len);
 	free(buf);
-	return;
-
-err:
-	free(buf);
-	persist_lose(p, "write the state", ret);
+	if (ret < 0)
+		persist_lose(p, "write the state", ret);
+	else
+		p->generation++;
 }
 
 /* ---- following the registry ---- */
@@ -361,52 +185,6 @@ static void persist_on_registry(void *ctx, enum registry_event ev,
 }
 
 /* ---- restoring ---- */
-
-/*
- * The message of one state slot, or NULL with the reason logged: a slot
- * that is empty, cut short, corrupt or does not decode is not believed.
- */
-static DmabufBroker__V1__PersistedState *
-persist_read_slot(int fd, unsigned slot, uint64_t *generation)
-{
-	DmabufBroker__V1__PersistedState *st = NULL;
-	struct persist_header h;
-	const char *why = NULL;
-	struct stat sb;
-	uint8_t *buf;
-
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
-		why = "not a memfd";
-	else if ((size_t)sb.st_size < sizeof(h))
-		return NULL;		/* never written */
-	else if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-		 memcmp(h.magic, PERSIST_MAGIC, sizeof(h.magic)))
-		why = "no header";
-	else if (h.length > PERSIST_STATE_MAX ||
-		 h.length > (uint64_t)sb.st_size - sizeof(h))
-		why = "length past its end";
-	if (why)
-		goto out_log;
-	buf = malloc(h.length ? h.length : 1);
-	if (!buf)
-		return NULL;
-	if (pread(fd, buf, h.length, sizeof(h)) != (ssize_t)h.length ||
-	    persist_checksum(buf, h.length) != h.checksum)
-		why = "checksum mismatch";
-	else if (!(st = dmabuf_broker__v1__persisted_state__unpack(NULL,
-								  h.length,
-								  buf)))
-		why = "does not decode";
-	free(buf);
-	if (st) {
-		*generation = h.generation;
-		return st;
-	}
-out_log:
-	log_msg(LOG_WARNING, "fd store: state slot %u not believed: %s",
-		slot, why);
-	return NULL;
-}
 
 /* Whether @fd is what @pb says: its size, on an available backend.
  * Returns the backend's index, or -1 with @why set. */
@@ -645,7 +423,7 @@ static void persist_restore(struct persist *p)
 	p->passed = NULL;
 	for (unsigned s = 0; s < PERSIST_SLOTS; s++) {
 		if (p->slot_fd[s] >= 0)
-			st[s] = persist_read_slot(p->slot_fd[s], s, &gen[s]);
+			st[s] = persist_state_read(p->slot_fd[s], s, &gen[s]);
 		if (st[s] && (best < 0 || gen[s] > gen[best]))
 			best = (int)s;
 	}
