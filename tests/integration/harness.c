@@ -26,9 +26,12 @@
 
 #define HARNESS_MAX_ARGS 64
 
+/* Sessions end with their connection: tests that count what a departed
+ * client left behind see it gone at once (test_resume sets its own). */
 const char harness_default_config[] =
 	"[broker]\n"
 	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
 	"[limits]\n"
 	"max_clients = 256\n";
 

@@ -38,7 +38,7 @@ struct harness_daemon {
 	char log[HARNESS_PATH + 16];	/* the daemon's stdout + stderr */
 };
 
-/* A default config: memfd backend, default limits. */
+/* A default config: memfd backend, default limits, no resumable sessions. */
 extern const char harness_default_config[];
 
 /*
