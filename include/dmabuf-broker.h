@@ -190,6 +190,9 @@ struct dbb_connect_params {
 	/* NULL: $DMABUF_BROKER_SOCKET, else DBB_DEFAULT_SOCKET */
 	const char *socket_path;
 	const char *client_name;	/* NULL: the program's name */
+	/* Features the broker must have (NULL-terminated; NULL: none): a
+	 * broker without one refuses the connection, -EOPNOTSUPP. */
+	const char *const *required_features;
 };
 
 /*
@@ -225,6 +228,17 @@ uint64_t dbb_client_get_id(const struct dbb_client *client);
 /* The broker's version string from the handshake ("" if it sent none).
  * Owned by the client. */
 const char *dbb_client_get_server_version(const struct dbb_client *client);
+
+/*
+ * Whether the broker announced @feature in its handshake (docs/protocol.md
+ * lists them): "alloc-format" (dbb_alloc_params.fourcc), "contiguous"
+ * (DBB_ALLOC_CONTIGUOUS), "read-only" (read-only opens), "pin"
+ * (dbb_pin_memfd()), "adopt" (dbb_register_fd()), "resume".  A call that
+ * needs a feature the broker lacks fails with -EOPNOTSUPP without asking
+ * it.
+ */
+bool dbb_client_has_feature(const struct dbb_client *client,
+			    const char *feature);
 
 /* The message of the calling thread's last failed call on @client (the
  * broker's, or the library's), "" if none.  Owned by the library, valid

@@ -28,6 +28,11 @@
 /* Events kept for dbb_client_dispatch(); beyond this the oldest go. */
 #define EVENTS_QUEUE_MAX 1024u
 
+/* At most this many of the broker's features are kept, each name cut to
+ * CONNECTION_FEATURE_MAX - 1 bytes. */
+#define CONNECTION_FEATURES_MAX 32u
+#define CONNECTION_FEATURE_MAX 32u
+
 /* Room for the broker's message in dbb_client_last_error(). */
 #define CONNECTION_ERROR_MAX 512u
 
@@ -38,7 +43,7 @@
 
 /* Sizes of the first version of each caller-allocated struct. */
 #define STRUCTS_CONNECT_PARAMS_V1 \
-	offsetofend(struct dbb_connect_params, client_name)
+	offsetofend(struct dbb_connect_params, required_features)
 #define STRUCTS_ALLOC_PARAMS_V1 offsetofend(struct dbb_alloc_params, flags)
 #define STRUCTS_IMAGE_LAYOUT_V1 offsetofend(struct dbb_image_layout, planes)
 #define STRUCTS_STATS_V1 offsetofend(struct dbb_stats, my_max_buffers)
@@ -85,6 +90,9 @@ struct dbb_client {
 	uint64_t id;
 	uint64_t last_seq;
 	char server_version[64];
+	/* HelloReply.features, set by the Hello. */
+	char features[CONNECTION_FEATURES_MAX][CONNECTION_FEATURE_MAX];
+	size_t n_features;
 	/* The broker closed the connection (seen while reading). */
 	int gone;
 	struct dbb_event_listener listener;	/* the library's version */
@@ -136,6 +144,10 @@ void connection_reply_clear(struct connection_reply *reply);
  * event, drops stale responses.  Returns 1 when something was read, 0 when
  * nothing was pending, or a negative errno. */
 int connection_read_pending(struct dbb_client *client);
+/* Whether the broker has @feature; else records why for
+ * dbb_client_last_error() and returns -EOPNOTSUPP. */
+int connection_need_feature(const struct dbb_client *client,
+			    const char *feature);
 /* Records a message for dbb_client_last_error() in the calling thread. */
 void connection_set_error(const struct dbb_client *client, const char *msg);
 /* With the lock held: sends @req with a fresh seq and does not wait for

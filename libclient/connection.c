@@ -379,7 +379,42 @@ static int connection_open(struct dbb_client *client, const char *path)
 	return sock;
 }
 
-static int connection_hello(struct dbb_client *client, const char *name)
+/* Keeps the broker's features; the protocol has no more than a few. */
+static void connection_keep_features(struct dbb_client *client,
+				     const DmabufBroker__V1__HelloReply *h)
+{
+	client->n_features = 0;
+	for (size_t i = 0; i < h->n_features &&
+			   client->n_features < CONNECTION_FEATURES_MAX; i++)
+		snprintf(client->features[client->n_features++],
+			 CONNECTION_FEATURE_MAX, "%s", h->features[i]);
+}
+
+bool dbb_client_has_feature(const struct dbb_client *client,
+			    const char *feature)
+{
+	if (!client || !feature)
+		return false;
+	for (size_t i = 0; i < client->n_features; i++)
+		if (strcmp(client->features[i], feature) == 0)
+			return true;
+	return false;
+}
+
+int connection_need_feature(const struct dbb_client *client,
+			    const char *feature)
+{
+	char why[96];
+
+	if (dbb_client_has_feature(client, feature))
+		return 0;
+	snprintf(why, sizeof(why), "the broker lacks feature '%s'", feature);
+	connection_set_error(client, why);
+	return -EOPNOTSUPP;
+}
+
+static int connection_hello(struct dbb_client *client, const char *name,
+			    const char *const *required)
 {
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
 	DmabufBroker__V1__Hello hello = DMABUF_BROKER__V1__HELLO__INIT;
@@ -393,6 +428,9 @@ static int connection_hello(struct dbb_client *client, const char *name)
 	}
 	hello.protocol_version = CONNECTION_PROTOCOL;
 	hello.client_name = (char *)name;
+	while (required && required[hello.n_required_features])
+		hello.n_required_features++;
+	hello.required_features = (char **)required;
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
 	req.hello = &hello;
 	ret = connection_call(client, &req, DMABUF_BROKER__V1__RESPONSE__BODY_HELLO,
@@ -404,6 +442,7 @@ static int connection_hello(struct dbb_client *client, const char *name)
 	client->id = reply.resp->hello->client_id;
 	snprintf(client->server_version, sizeof(client->server_version), "%s",
 		 reply.resp->hello->server_version ? reply.resp->hello->server_version : "");
+	connection_keep_features(client, reply.resp->hello);
 	connection_reply_clear(&reply);
 	return ret;
 }
@@ -442,7 +481,8 @@ int dbb_client_connect_with(const struct dbb_connect_params *user,
 	connection_set_error(client, "");
 	client->sock = connection_open(client, path);
 	ret = client->sock < 0 ? client->sock :
-				 connection_hello(client, params.client_name);
+				 connection_hello(client, params.client_name,
+						  params.required_features);
 	if (ret < 0) {
 		dbb_client_destroy(client);
 		return ret;
@@ -518,7 +558,7 @@ int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible)
 	return 0;
 }
 
-/* Set once by the Hello: no lock needed to read them. */
+/* Set once by the Hello: no lock needed to read them (nor the features). */
 uint64_t dbb_client_get_id(const struct dbb_client *client)
 {
 	return client->id;

@@ -189,6 +189,16 @@ int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *user,
 	params = &rc.params;
 	if (params->size == 0 && params->fourcc == 0)
 		return -EINVAL;
+	if (params->fourcc || params->modifiers) {
+		ret = connection_need_feature(client, "alloc-format");
+		if (ret < 0)
+			return ret;
+	}
+	if (params->flags & DBB_ALLOC_CONTIGUOUS) {
+		ret = connection_need_feature(client, "contiguous");
+		if (ret < 0)
+			return ret;
+	}
 	body.size = params->size;
 	if (params->backend)
 		body.backend = (char *)params->backend;
@@ -212,6 +222,9 @@ int dbb_pin_memfd(struct dbb_client *client, int memfd, uint64_t offset,
 
 	if (!client || !out || memfd < 0 || length == 0)
 		return -EINVAL;
+	ret = connection_need_feature(client, "pin");
+	if (ret < 0)
+		return ret;
 	ret = request_common(params, &rc, &body.name, &body.lifetime,
 			     &body.layout);
 	if (ret < 0)
@@ -234,6 +247,9 @@ int dbb_register_fd(struct dbb_client *client, int dmabuf_fd,
 
 	if (!client || !out || dmabuf_fd < 0)
 		return -EINVAL;
+	ret = connection_need_feature(client, "adopt");
+	if (ret < 0)
+		return ret;
 	ret = request_common(params, &rc, &body.name, &body.lifetime,
 			     &body.layout);
 	if (ret < 0)
@@ -241,32 +257,47 @@ int dbb_register_fd(struct dbb_client *client, int dmabuf_fd,
 	return request_buffer(client, &req, dmabuf_fd, out);
 }
 
+/* An Import, by name or id as @body says. */
+static int request_open(struct dbb_client *client,
+			DmabufBroker__V1__ImportRequest *body, bool read_only,
+			struct dbb_buffer **out)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	int ret;
+
+	if (read_only) {
+		ret = connection_need_feature(client, "read-only");
+		if (ret < 0)
+			return ret;
+	}
+	body->read_only = read_only;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_IMPORT;
+	req.import = body;
+	return request_buffer(client, &req, -1, out);
+}
+
 int dbb_open_by_name(struct dbb_client *client, const char *name,
 		     bool read_only, struct dbb_buffer **out)
 {
 	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
-	REQ(import, IMPORT);
 
 	if (!client || !name || !out)
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME;
 	body.name = (char *)name;
-	body.read_only = read_only;
-	return request_buffer(client, &req, -1, out);
+	return request_open(client, &body, read_only, out);
 }
 
 int dbb_open_by_id(struct dbb_client *client, uint64_t id, bool read_only,
 		   struct dbb_buffer **out)
 {
 	DmabufBroker__V1__ImportRequest body = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
-	REQ(import, IMPORT);
 
 	if (!client || !out)
 		return -EINVAL;
 	body.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
 	body.id = id;
-	body.read_only = read_only;
-	return request_buffer(client, &req, -1, out);
+	return request_open(client, &body, read_only, out);
 }
 
 int dbb_set_name(struct dbb_client *client, uint64_t id, const char *name)

@@ -1056,6 +1056,30 @@ static void test_stopped_broker_times_out(void **state)
 	finish(f);
 }
 
+/* The broker refuses a connection that requires a feature it lacks, and
+ * lists those it has. */
+static void test_required_features(void **state)
+{
+	static const char *const known[] = { "alloc-format", "read-only", NULL };
+	static const char *const unknown[] = { "pin", "teleport", NULL };
+	struct fixture *f = *state;
+	struct dbb_connect_params p = {
+		.struct_size = sizeof(p), .socket_path = f->d.socket,
+		.client_name = "picky", .required_features = unknown,
+	};
+	struct dbb_client *c = NULL;
+
+	assert_int_equal(-EOPNOTSUPP, dbb_client_connect_with(&p, &c));
+	assert_null(c);
+	p.required_features = known;
+	assert_int_equal(0, dbb_client_connect_with(&p, &c));
+	assert_true(dbb_client_has_feature(c, "alloc-format"));
+	assert_true(dbb_client_has_feature(c, "read-only"));
+	assert_false(dbb_client_has_feature(c, "teleport"));
+	dbb_client_destroy(c);
+	finish(f);
+}
+
 /* One client shared by threads, as a media framework's streaming threads
  * share an allocator: every call gets its own reply, holds stay counted
  * right, while another thread reads events. */
@@ -1194,6 +1218,7 @@ int main(void)
 		T(test_producer_consumer_8mib),
 		T(test_watch_events),
 		T(test_stopped_broker_times_out),
+		T(test_required_features),
 		T(test_threads_share_client),
 	};
 #undef T

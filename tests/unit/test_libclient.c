@@ -46,6 +46,13 @@ typedef void (*fake_script)(int conn);
 /* The protocol version the fake's Hello reply claims. */
 static uint32_t fake_version = 1;
 
+/* The features it lists: a broker's full set unless a test says. */
+static const char *const fake_all_features[] = {
+	"alloc-format", "contiguous", "read-only", "pin", "adopt",
+};
+static const char *const *fake_features = fake_all_features;
+static size_t fake_n_features = 5;
+
 /* ---- the fake broker (runs in the child; failures exit non-zero) ---- */
 
 #define FAKE_EXPECT(cond)                                                    \
@@ -162,6 +169,8 @@ static void fake_hello(int conn)
 	FAKE_EXPECT(req->hello->protocol_version == 1);
 	FAKE_EXPECT(strcmp(req->hello->client_name, "unit") == 0);
 	hello.protocol_version = fake_version;
+	hello.n_features = fake_n_features;
+	hello.features = (char **)fake_features;
 	hello.client_id = 42;
 	hello.server_version = "fake";
 	resp.seq = req->seq;
@@ -225,6 +234,8 @@ static int fake_setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/sock", f->dir);
 	f->pid = -1;
 	fake_version = 1;
+	fake_features = fake_all_features;
+	fake_n_features = 5;
 	*state = f;
 	return 0;
 }
@@ -482,6 +493,37 @@ static void test_interruptible(void **state)
 	assert_int_equal(2, st.clients);
 	fake_end(f, c);
 	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* A broker with "pin" only: what needs another feature is refused here,
+ * never sent (the fake fails on any request). */
+static void test_features_checked_locally(void **state)
+{
+	static const char *const pin_only[] = { "pin" };
+	struct fake *f = *state;
+	struct dbb_client *c;
+	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = 4096 };
+	struct dbb_buffer *b = NULL;
+	int memfd = memfd_create("unit", MFD_CLOEXEC);
+
+	fake_features = pin_only;
+	fake_n_features = 1;
+	c = fake_connect(f, fake_wait_hangup);
+	assert_true(dbb_client_has_feature(c, "pin"));
+	assert_false(dbb_client_has_feature(c, "read-only"));
+	assert_false(dbb_client_has_feature(c, "pi"));
+	assert_int_equal(-EOPNOTSUPP, dbb_open_by_id(c, 11, true, &b));
+	assert_non_null(strstr(dbb_client_last_error(c), "read-only"));
+	assert_int_equal(-EOPNOTSUPP, dbb_open_by_name(c, "x", true, &b));
+	assert_int_equal(-EOPNOTSUPP, dbb_register_fd(c, memfd, &p, &b));
+	p.flags = DBB_ALLOC_CONTIGUOUS;
+	assert_int_equal(-EOPNOTSUPP, dbb_alloc(c, &p, &b));
+	p.flags = 0;
+	p.fourcc = 0x34325258;
+	assert_int_equal(-EOPNOTSUPP, dbb_alloc(c, &p, &b));
+	assert_null(b);
+	close(memfd);
+	fake_end(f, c);
 }
 
 static void script_close(int conn)
@@ -1182,6 +1224,7 @@ int main(void)
 		T(test_connect_unanswered),
 		T(test_timeout_late_reply),
 		T(test_interruptible),
+		T(test_features_checked_locally),
 		T(test_broker_gone),
 		T(test_gone_delivers_then_epipe),
 		T(test_undecodable_frame),
