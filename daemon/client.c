@@ -59,7 +59,7 @@ void client_violation(struct client *c, const char *why)
 	if (c->dead)
 		return;
 	log_ctx_limited(LOG_NOTICE, &ctx, "disconnecting client: %s", why);
-	c->violated = true;
+	c->no_resume = true;
 	client_kill(c, NULL);
 }
 
@@ -97,7 +97,7 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	peer_free(c->peer_conn);
-	if (c->violated || !resume_detach(c->broker->resume, c->conn))
+	if (c->no_resume || !resume_detach(c->broker->resume, c->conn))
 		registry_conn_close(c->broker->reg, c->conn);
 	if (c->ev_hello)
 		event_free(c->ev_hello);
@@ -155,6 +155,7 @@ static const struct client_entry client_table[] = {
 	[CLIENT_BODY(BACKENDS)] = { handlers_query_backends, 0 },
 	[CLIENT_BODY(PIN)] = { handlers_import_pin, 1 },
 	[CLIENT_BODY(ADOPT)] = { handlers_import_adopt, 1 },
+	[CLIENT_BODY(GOODBYE)] = { handlers_session_goodbye, 0 },
 };
 
 #define CLIENT_NTYPES (sizeof(client_table) / sizeof(client_table[0]))

@@ -51,7 +51,7 @@ struct client {
 	bool hello;		/* Hello accepted */
 	bool watching;
 	bool dead;		/* killed; waiting to be freed */
-	bool violated;		/* killed for breaking the protocol */
+	bool no_resume;		/* violation or Goodbye: nothing is kept */
 	bool closing;		/* kill once the queue is flushed */
 	struct policy_peer peer;
 };

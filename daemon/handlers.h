@@ -4,7 +4,7 @@
  * fd) and returns 0 or the negative errno it put in the reply.  A handler
  * may also kill the client (only Hello does, for a wrong version).
  *
- *   handlers_session.c  Hello, Watch
+ *   handlers_session.c  Hello, Watch, Goodbye
  *   handlers_buffer.c   Alloc, Import, Publish, Grant, Release, Destroy
  *   handlers_query.c    List, Info, Stats, Backends
  *   handlers_import.c   Pin (a client's memfd), Adopt (a client's dma-buf)
@@ -36,6 +36,9 @@ int handlers_session_hello(struct client *c,
 int handlers_session_watch(struct client *c,
 			   const DmabufBroker__V1__Request *req,
 			   struct reply *r, int *fds);
+int handlers_session_goodbye(struct client *c,
+			     const DmabufBroker__V1__Request *req,
+			     struct reply *r, int *fds);
 
 int handlers_buffer_alloc(struct client *c,
 			  const DmabufBroker__V1__Request *req,

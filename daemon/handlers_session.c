@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Hello (with its resume token) and Watch: the state of the connection
- * itself. */
+/* Hello (with its resume token), Watch and Goodbye: the state of the
+ * connection itself. */
 #include "handlers.h"
 
 #include <errno.h>
@@ -170,5 +170,15 @@ int handlers_session_watch(struct client *c,
 			   struct reply *r, int *fds)
 {
 	watch_set(c->broker->watch, c, req->watch->enable);
+	return 0;
+}
+
+int handlers_session_goodbye(struct client *c,
+			     const DmabufBroker__V1__Request *req,
+			     struct reply *r, int *fds)
+{
+	/* The client is done: nothing waits for a resume. */
+	c->no_resume = true;
+	client_close_after_reply(c);
 	return 0;
 }

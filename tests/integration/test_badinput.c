@@ -565,7 +565,7 @@ static void bad_unknown_request(struct fixture *f, unsigned n)
 		/* An empty body: only a seq. */
 		rq_init(&q, seq);
 		call_expect(s, &q.r, -EOPNOTSUPP);
-		/* A field number no v1 request has (16: the next oneof
+		/* A field number no v1 request has (17: the next oneof
 		 * member a later version might add; 99: far out). */
 		rq_init(&q, seq);
 		hl = harness_raw_pack(&q.r, &head);
@@ -573,7 +573,7 @@ static void bad_unknown_request(struct fixture *f, unsigned n)
 		free(head);
 		p = (size_t)hl;
 		if (i & 1) {
-			buf[p++] = 0x82;	/* field 16, wire type 2 */
+			buf[p++] = 0x8a;	/* field 17, wire type 2 */
 			buf[p++] = 0x01;
 			buf[p++] = 2;
 			buf[p++] = 0x08;	/* nested: field 1 varint */

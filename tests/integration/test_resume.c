@@ -76,6 +76,7 @@ struct rq {
 	DmabufBroker__V1__InfoRequest info;
 	DmabufBroker__V1__StatsRequest stats;
 	DmabufBroker__V1__WatchRequest watch;
+	DmabufBroker__V1__GoodbyeRequest goodbye;
 };
 
 static uint64_t next_seq = 100;
@@ -635,6 +636,35 @@ static void test_not_kept(void **state)
 	finish(f);
 }
 
+/* Goodbye ends the session on purpose: replied to, then disconnected,
+ * and nothing kept. */
+static void test_goodbye_keeps_nothing(void **state)
+{
+	struct fixture *f = *state;
+	DmabufBroker__V1__ServerMessage *m;
+	struct session a, b;
+	uint64_t id;
+	struct rq q;
+
+	hello_ok(f->d.socket, "app", NULL, 0, &a);
+	id = alloc_filled(a.sock, "resume/goodbye", 9);
+	rq_init(&q, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE);
+	dmabuf_broker__v1__goodbye_request__init(&q.goodbye);
+	q.r.goodbye = &q.goodbye;
+	m = call(a.sock, &q.r, NULL);
+	assert_non_null(m);
+	assert_int_equal(0, m->response->status);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	assert_int_equal(0, harness_raw_wait_eof(a.sock, WAIT_MS));
+	close(a.sock);
+	/* Gone at once: the grace is a minute. */
+	assert_int_equal(-ENOENT, wait_gone(f->obs.sock, id));
+	hello_ok(f->d.socket, "app", a.token, a.token_len, &b);
+	assert_false(b.resumed);
+	close(b.sock);
+	finish(f);
+}
+
 /* At the per-uid limit, one more break ends the uid's oldest session. */
 static void test_detached_cap(void **state)
 {
@@ -674,6 +704,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_not_kept, setup_long,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_goodbye_keeps_nothing,
+						setup_long, teardown),
 		cmocka_unit_test_setup_teardown(test_detached_cap, setup_cap,
 						teardown),
 	};
