@@ -9,6 +9,7 @@
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "persist.h"
 #include "registry.h"
 #include "resume.h"
 #include "broker.h"
@@ -113,6 +114,8 @@ static void handlers_session_token(struct client *c,
 	h->resume_token.data = token;
 	h->resume_token.len = RESUME_TOKEN_LEN;
 	h->resume_grace_ms = c->broker->cfg->resume_grace_ms;
+	/* A resumed session's buffers in the fd store go by the new token. */
+	persist_session_changed(c->broker->persist, c->conn);
 }
 
 int handlers_session_hello(struct client *c,

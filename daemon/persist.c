@@ -12,13 +12,16 @@
 
 #include <systemd/sd-daemon.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "backends/backend.h"
 #include "broker.h"
+#include "config.h"
 #include "handlers.h"
 #include "log.h"
 #include "persist_state.h"
 #include "registry.h"
+#include "resume.h"
 
 #define PERSIST_STATE_NAME PERSIST_FDNAME_PREFIX "state-"
 #define PERSIST_BUF_NAME PERSIST_FDNAME_PREFIX "buf-"
@@ -40,6 +43,19 @@ struct persist_passed {
 	int fd;
 };
 
+/* A buffer whose fd is in the store. */
+struct persist_id {
+	UT_hash_handle hh;
+	uint64_t id;
+};
+
+/* A resumable session of the earlier run, by its token's digest. */
+struct persist_session {
+	UT_hash_handle hh;
+	uint8_t hash[REGISTRY_TOKEN_HASH_LEN];
+	struct registry_conn *conn;
+};
+
 /* A passed fd of ours that nothing will use. */
 struct persist_stray {
 	struct persist_stray *next;
@@ -56,6 +72,8 @@ struct persist {
 	uint64_t id_limit;		/* as last written */
 	unsigned store_max;
 	unsigned nstored;		/* slots + buffers in the store */
+	unsigned nclient;		/* client-lifetime buffers of those */
+	struct persist_id *stored;	/* the buffers in the store */
 	struct persist_passed *passed;	/* buffer fds until restored */
 	struct persist_stray *strays;	/* fds to close at start */
 };
@@ -99,9 +117,47 @@ static void persist_lose(struct persist *p, const char *what, int err)
 	p->on = false;
 }
 
-/* Writes the state, without @skip, into the slot the last write did not
- * use; the store is given up when that fails. */
-static void persist_write(struct persist *p, const struct registry_buffer *skip)
+static struct persist_id *persist_find(const struct persist *p, uint64_t id)
+{
+	struct persist_id *pi;
+
+	HASH_FIND(hh, p->stored, &id, sizeof(id), pi);
+	return pi;
+}
+
+/* The state describes the buffers whose fd is in the store. */
+static bool persist_keep(void *ctx, const struct registry_buffer *b)
+{
+	return persist_find(ctx, b->id) != NULL;
+}
+
+/* Counts @b as stored; false when out of memory (then it is not). */
+static bool persist_add_stored(struct persist *p,
+			       const struct registry_buffer *b)
+{
+	struct persist_id *pi = calloc(1, sizeof(*pi));
+
+	if (!pi)
+		return false;
+	pi->id = b->id;
+	HASH_ADD(hh, p->stored, id, sizeof(pi->id), pi);
+	p->nstored++;
+	p->nclient += b->lifetime == REGISTRY_LIFETIME_CLIENT;
+	return true;
+}
+
+static void persist_del_stored(struct persist *p, struct persist_id *pi,
+			       const struct registry_buffer *b)
+{
+	HASH_DEL(p->stored, pi);
+	free(pi);
+	p->nstored--;
+	p->nclient -= b->lifetime == REGISTRY_LIFETIME_CLIENT;
+}
+
+/* Writes the state into the slot the last write did not use; the store is
+ * given up when that fails. */
+static void persist_write(struct persist *p)
 {
 	uint8_t *buf = NULL;
 	ssize_t len;
@@ -109,7 +165,7 @@ static void persist_write(struct persist *p, const struct registry_buffer *skip)
 
 	if (!p->on || p->stopping)
 		return;
-	len = persist_state_pack(p->br, p->id_limit, skip, &buf);
+	len = persist_state_pack(p->br, p->id_limit, persist_keep, p, &buf);
 	ret = len < 0 ? (int)len :
 	      persist_state_write(p->slot_fd[(p->generation + 1) % PERSIST_SLOTS],
 				  p->generation + 1, buf, (size_t)len);
@@ -122,7 +178,21 @@ static void persist_write(struct persist *p, const struct registry_buffer *skip)
 
 /* ---- following the registry ---- */
 
-/* A new buffer: reserve ids past it, store it if it is persistent. */
+/*
+ * Whether @b goes into the store: every persistent buffer (a full store
+ * refused its Alloc), and the client-lifetime buffers of connections that
+ * can resume (they hold a token) while those take at most half the store.
+ */
+static bool persist_wanted(const struct persist *p,
+			   const struct registry_buffer *b)
+{
+	if (b->lifetime == REGISTRY_LIFETIME_PERSISTENT)
+		return true;
+	return b->owner->has_token && p->nclient < p->store_max / 2 &&
+	       p->nstored < p->store_max;
+}
+
+/* A new buffer: reserve ids past it, store it if it is wanted. */
 static void persist_on_added(struct persist *p, struct registry_buffer *b)
 {
 	char name[PERSIST_FDNAME_MAX];
@@ -133,55 +203,69 @@ static void persist_on_added(struct persist *p, struct registry_buffer *b)
 		p->id_limit = b->id + 1 + PERSIST_ID_BLOCK;
 		dirty = true;
 	}
-	if (b->lifetime == REGISTRY_LIFETIME_PERSISTENT) {
+	if (persist_wanted(p, b) && persist_add_stored(p, b)) {
 		persist_buf_fdname(name, b->id);
 		ret = persist_store_fd(name, b->fd);
 		if (ret < 0) {
 			persist_lose(p, "store a buffer", ret);
 			return;
 		}
-		p->nstored++;
 		dirty = true;
 	}
 	if (dirty)
-		persist_write(p, NULL);
+		persist_write(p);
 }
 
-static void persist_on_removed(struct persist *p, struct registry_buffer *b)
+static void persist_on_removed(struct persist *p, struct registry_buffer *b,
+			       struct persist_id *pi)
 {
 	char name[PERSIST_FDNAME_MAX];
 	int ret;
 
-	persist_buf_fdname(name, b->id);
 	/* The state first: a state naming a buffer whose fd is gone is
 	 * believed less the buffer; a stored fd the state does not name is
 	 * dropped at the next start. */
-	persist_write(p, b);
+	persist_del_stored(p, pi, b);
+	persist_write(p);
 	if (!p->on)
 		return;
+	persist_buf_fdname(name, b->id);
 	ret = persist_store_remove(name);
-	if (ret < 0) {
+	if (ret < 0)
 		persist_lose(p, "remove a buffer", ret);
-		return;
-	}
-	p->nstored--;
 }
 
 static void persist_on_registry(void *ctx, enum registry_event ev,
 				struct registry_buffer *b)
 {
 	struct persist *p = ctx;
+	struct persist_id *pi;
 
 	if (!p->on || p->stopping)
 		return;
 	if (ev == REGISTRY_ADDED)
 		persist_on_added(p, b);
-	else if (b->lifetime != REGISTRY_LIFETIME_PERSISTENT)
+	else if (!(pi = persist_find(p, b->id)))
 		return;
 	else if (ev == REGISTRY_REMOVED)
-		persist_on_removed(p, b);
+		persist_on_removed(p, b, pi);
 	else
-		persist_write(p, NULL);	/* NAMED, GRANTED */
+		persist_write(p);	/* NAMED, GRANTED */
+}
+
+void persist_session_changed(struct persist *p,
+			     const struct registry_conn *conn)
+{
+	struct registry_buffer *b;
+
+	if (!p || !p->on || p->stopping)
+		return;
+	DL_FOREACH2(conn->owned, b, owned_next) {
+		if (persist_find(p, b->id)) {
+			persist_write(p);
+			return;
+		}
+	}
 }
 
 /* ---- restoring ---- */
@@ -238,17 +322,16 @@ persist_owner(struct registry *reg, const DmabufBroker__V1__PersistedBuffer *pb,
 	return c;
 }
 
-/* Puts back one buffer whose fd is @fd; 0 or -errno with @why set.  The
- * fd is the registry's on success. */
+/* Puts back one buffer whose fd is @fd, owned by @conn; 0 or -errno with
+ * @why set.  The fd is the registry's on success. */
 static int persist_restore_one(struct persist *p,
 			       const DmabufBroker__V1__PersistedBuffer *pb,
-			       int fd, struct registry_conn **owner,
+			       int fd, struct registry_conn *conn,
 			       const char **why)
 {
 	struct broker *br = p->br;
 	struct imgfmt_layout layout;
 	struct registry_buffer *b;
-	struct registry_conn *conn;
 	struct registry_new rn;
 	char lwhy[128];
 	int i = persist_check_buffer(br, pb, fd, why);
@@ -265,19 +348,15 @@ static int persist_restore_one(struct persist *p,
 	rn = (struct registry_new){
 		.size = pb->size,
 		.name = pb->name,
-		.lifetime = REGISTRY_LIFETIME_PERSISTENT,
+		.lifetime = (enum registry_lifetime)pb->lifetime,
 		.backend = (uint8_t)i,
 		.layout = pb->layout ? &layout : NULL,
 	};
-	if (!(conn = persist_owner(br->reg, pb, owner))) {
-		*why = strerror(ENOMEM);
-		return -ENOMEM;
-	}
 	ret = registry_buffer_restore(br->reg, conn, &rn, pb->id,
 				      pb->created_usec, fd, &b);
 	if (ret < 0) {
 		*why = ret == -EEXIST ? "its name is taken" :
-		       ret == -EINVAL ? "its id or name is invalid" :
+		       ret == -EINVAL ? "its id, name or lifetime is invalid" :
 		       strerror(-ret);
 		return ret;
 	}
@@ -289,8 +368,57 @@ static int persist_restore_one(struct persist *p,
 			log_msg(LOG_WARNING, "fd store: buffer %" PRIu64
 				": grant %zu dropped", pb->id, g);
 	}
+	/* Out of memory it stays out of the next state: lost at the next
+	 * restart, not now. */
+	persist_add_stored(p, b);
 	registry_buffer_announce(br->reg, b);
 	return 0;
+}
+
+/*
+ * The detached session a client-lifetime buffer @pb goes back to, made at
+ * its first buffer (resume_restore()), or NULL with @why set.  A uid gets
+ * at most max_detached_per_uid of them: one more would end its oldest,
+ * whose record @sessions still names.
+ */
+static struct registry_conn *
+persist_session(struct persist *p, const DmabufBroker__V1__PersistedBuffer *pb,
+		struct persist_session **sessions, const char **why)
+{
+	struct persist_session *ps, *tmp;
+	unsigned of_uid = 0;
+	int ret;
+
+	if (pb->owner_token_hash.len != REGISTRY_TOKEN_HASH_LEN) {
+		*why = "a client-lifetime buffer without a session";
+		return NULL;
+	}
+	HASH_FIND(hh, *sessions, pb->owner_token_hash.data,
+		  REGISTRY_TOKEN_HASH_LEN, ps);
+	if (ps)
+		return ps->conn;
+	HASH_ITER(hh, *sessions, ps, tmp)
+		of_uid += ps->conn->uid == (uid_t)pb->owner_uid;
+	if (of_uid >= p->br->cfg->max_detached_per_uid) {
+		*why = "its owner has too many sessions to resume";
+		return NULL;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps) {
+		*why = strerror(ENOMEM);
+		return NULL;
+	}
+	ret = resume_restore(p->br->resume, (uid_t)pb->owner_uid,
+			     (pid_t)pb->owner_pid, pb->owner_name,
+			     pb->owner_token_hash.data, 0, &ps->conn);
+	if (ret < 0) {
+		*why = ret == -EOPNOTSUPP ? "resuming is off" : strerror(-ret);
+		free(ps);
+		return NULL;
+	}
+	memcpy(ps->hash, pb->owner_token_hash.data, REGISTRY_TOKEN_HASH_LEN);
+	HASH_ADD(hh, *sessions, hash, sizeof(ps->hash), ps);
+	return ps->conn;
 }
 
 /* Takes @fd (a passed "dbb-buf-<id>") out of the store and closes it. */
@@ -311,13 +439,14 @@ static void persist_restore_state(struct persist *p,
 				  const DmabufBroker__V1__PersistedState *st,
 				  struct persist_passed **passed)
 {
-	struct registry_conn *owner = NULL;
+	struct persist_session *sessions = NULL, *ps, *tmp;
+	struct registry_conn *owner = NULL, *conn;
 	unsigned restored = 0;
 
 	for (size_t i = 0; i < st->n_buffers; i++) {
 		const DmabufBroker__V1__PersistedBuffer *pb = st->buffers[i];
 		struct persist_passed *pp;
-		const char *why;
+		const char *why = NULL;
 
 		HASH_FIND(hh, *passed, &pb->id, sizeof(pb->id), pp);
 		if (!pp) {
@@ -326,19 +455,25 @@ static void persist_restore_state(struct persist *p,
 			continue;
 		}
 		HASH_DEL(*passed, pp);
-		if (persist_restore_one(p, pb, pp->fd, &owner, &why) < 0) {
+		if (pb->lifetime == DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT)
+			conn = persist_session(p, pb, &sessions, &why);
+		else if (!(conn = persist_owner(p->br->reg, pb, &owner)))
+			why = strerror(ENOMEM);
+		if (!conn || persist_restore_one(p, pb, pp->fd, conn, &why) < 0)
 			persist_drop_passed(pp, why);
-		} else {
+		else
 			restored++;
-			p->nstored++;
-		}
 		free(pp);
 	}
 	registry_conn_close(p->br->reg, owner);
+	HASH_ITER(hh, sessions, ps, tmp) {
+		HASH_DEL(sessions, ps);
+		free(ps);
+	}
 	if (st->id_limit > p->id_limit)
 		p->id_limit = st->id_limit;
-	log_msg(LOG_INFO, "fd store: %u persistent buffers restored, ids "
-		"continue at %" PRIu64, restored, p->id_limit);
+	log_msg(LOG_INFO, "fd store: %u buffers restored, ids continue at "
+		"%" PRIu64, restored, p->id_limit);
 }
 
 /* Closes @fd in persist_start() (the server checks every passed fd
@@ -524,7 +659,7 @@ int persist_start(struct persist *p)
 		persist_lose(p, "store the state", ret);
 	} else {
 		p->on = true;
-		persist_write(p, NULL);
+		persist_write(p);
 	}
 	if ((ret = registry_subscribe(p->br->reg, persist_on_registry, p)) < 0)
 		return ret;
@@ -549,9 +684,14 @@ void persist_stop(struct persist *p)
 void persist_destroy(struct persist *p)
 {
 	struct persist_passed *pp, *tmp;
+	struct persist_id *pi, *itmp;
 
 	if (!p)
 		return;
+	HASH_ITER(hh, p->stored, pi, itmp) {
+		HASH_DEL(p->stored, pi);
+		free(pi);
+	}
 	HASH_ITER(hh, p->passed, pp, tmp) {
 		HASH_DEL(p->passed, pp);
 		close(pp->fd);

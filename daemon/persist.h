@@ -20,9 +20,13 @@
  * fds (set by systemd from 254 on) or else PERSIST_DEFAULT_STORE_MAX, the
  * FileDescriptorStoreMax= of the unit this project ships; when it is full
  * a persistent Alloc is refused (persist_room()).  If the store cannot be
- * reached later, persistence turns off with one log line.  Client-lifetime
- * buffers are not persisted: they end with their connection, and a broker
- * crash ends every connection.
+ * reached later, persistence turns off with one log line.
+ *
+ * Client-lifetime buffers of connections that can resume (resume.c: they
+ * hold a token) are stored too, with the digest of the owner's token, while
+ * they take at most half the store (never refused).  They come back as a
+ * detached session (resume_restore()) that the token takes back within the
+ * grace period, counted from the restart.
  */
 #ifndef DBB_PERSIST_H
 #define DBB_PERSIST_H
@@ -37,6 +41,7 @@
 
 struct broker;
 struct persist;
+struct registry_conn;
 
 /*
  * Takes the fds of ours that systemd passed, leaving the others (the
@@ -66,6 +71,11 @@ bool persist_fdname_is_ours(const char *name);
  * broker exits, as was logged.  Accepts NULL (0).
  */
 int persist_room(const struct persist *p);
+
+/* @conn got a new resume token: the state names its client-lifetime
+ * buffers by the token's digest.  Accepts a NULL @p. */
+void persist_session_changed(struct persist *p,
+			     const struct registry_conn *conn);
 
 /* Stops changing the store: the registry's teardown at exit must not
  * remove what the next start restores.  Accepts NULL. */

@@ -55,6 +55,11 @@ static void persist_state_describe(const struct broker *br,
 	pb->owner_uid = (uint32_t)b->owner->uid;
 	pb->owner_pid = (uint32_t)b->owner->pid;
 	pb->owner_name = b->owner->name;
+	pb->lifetime = (DmabufBroker__V1__Lifetime)b->lifetime;
+	if (b->lifetime == REGISTRY_LIFETIME_CLIENT && b->owner->has_token) {
+		pb->owner_token_hash.data = (uint8_t *)b->owner->token_hash;
+		pb->owner_token_hash.len = sizeof(b->owner->token_hash);
+	}
 	if (b->layout) {
 		dmabuf_broker__v1__image_layout__init(layout);
 		layout->fourcc = b->layout->fourcc;
@@ -102,7 +107,8 @@ struct persist_entry {
 };
 
 ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
-			   const struct registry_buffer *skip, uint8_t **out)
+			   persist_state_keep_fn keep, void *ctx,
+			   uint8_t **out)
 {
 	DmabufBroker__V1__PersistedState st = DMABUF_BROKER__V1__PERSISTED_STATE__INIT;
 	const struct registry *reg = br->reg;
@@ -113,7 +119,7 @@ ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 
 	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
 	     b = registry_buffer_next(b)) {
-		if (b != skip && b->lifetime == REGISTRY_LIFETIME_PERSISTENT) {
+		if (keep(ctx, b)) {
 			n++;
 			ngrants += b->ngrants;
 		}
@@ -129,7 +135,7 @@ ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 	n = 0;
 	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
 	     b = registry_buffer_next(b)) {
-		if (b == skip || b->lifetime != REGISTRY_LIFETIME_PERSISTENT)
+		if (!keep(ctx, b))
 			continue;
 		persist_state_describe(br, b, &e[n].pb, &e[n].layout, e[n].planes,
 				 e[n].plane_ptrs, &grants[gi], &grant_ptrs[gi]);

@@ -9,6 +9,7 @@
 #ifndef DBB_PERSIST_STATE_H
 #define DBB_PERSIST_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,13 +19,17 @@
 struct broker;
 struct registry_buffer;
 
+/* Whether buffer @b belongs in the state. */
+typedef bool (*persist_state_keep_fn)(void *ctx,
+				      const struct registry_buffer *b);
+
 /*
- * Packs the persistent buffers of @br's registry, less @skip (one about to
- * leave; may be NULL), and @id_limit into a malloc'ed buffer *@out.
- * Returns its length, or -ENOMEM.
+ * Packs the buffers of @br's registry that @keep keeps, and @id_limit, into
+ * a malloc'ed buffer *@out.  Returns its length, or -ENOMEM.
  */
 ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
-			   const struct registry_buffer *skip, uint8_t **out);
+			   persist_state_keep_fn keep, void *ctx,
+			   uint8_t **out);
 
 /* Writes @len bytes of packed state at @buf into memfd @fd as generation
  * @generation.  Returns 0 or a negative errno. */

@@ -35,6 +35,11 @@
 #define NOBODY 65534u
 #define WAIT_MS harness_timeout_ms(10000)
 
+#define NO_RESUME_CONFIG \
+	"[broker]\nbackends = memfd\nresume_grace_ms = 0\n"
+#define RESUME_CONFIG \
+	"[broker]\nbackends = memfd\nresume_grace_ms = 60000\n"
+
 typedef DmabufBroker__V1__ServerMessage Msg;
 
 /* ---- requests ---- */
@@ -214,12 +219,13 @@ struct fixture {
 	int fresh_fds;		/* the daemon's fds with no buffer */
 };
 
-static int fixture_start(void **state, const char *fdstore)
+static int fixture_start(void **state, const char *config,
+			 const char *fdstore)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	*state = f;
-	if (!f || supervisor_start(&f->s, NULL, fdstore) < 0)
+	if (!f || supervisor_start(&f->s, config, fdstore) < 0)
 		return -1;
 	f->fresh_fds = harness_fd_count(f->s.d.pid);
 	return f->fresh_fds < 0 ? -1 : 0;
@@ -227,13 +233,25 @@ static int fixture_start(void **state, const char *fdstore)
 
 static int setup(void **state)
 {
-	return fixture_start(state, NULL);
+	return fixture_start(state, NULL, NULL);
+}
+
+/* Connections are not resumable: client-lifetime buffers are not kept. */
+static int setup_no_resume(void **state)
+{
+	return fixture_start(state, NO_RESUME_CONFIG, NULL);
+}
+
+/* Connections can resume for a minute after they break. */
+static int setup_resume(void **state)
+{
+	return fixture_start(state, RESUME_CONFIG, NULL);
 }
 
 /* A store of four fds: the two state slots and two buffers. */
 static int setup_small_store(void **state)
 {
-	return fixture_start(state, "4");
+	return fixture_start(state, NO_RESUME_CONFIG, "4");
 }
 
 static int teardown(void **state)
@@ -362,6 +380,86 @@ static void test_kill_keeps_persistent(void **state)
 	close(fdn);
 	close(fd1);
 	close(fd2);
+	close(sock);
+}
+
+/* Hello with @token (may be empty): the new token into @next (32 bytes),
+ * whether the broker resumed the session into *@resumed. */
+static int hello(int sock, const ProtobufCBinaryData *token, uint8_t *next,
+		 bool *resumed)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__Hello h = DMABUF_BROKER__V1__HELLO__INIT;
+	DmabufBroker__V1__HelloReply *hr;
+	Msg *m = NULL;
+	int r;
+
+	h.protocol_version = 1;
+	h.client_name = "resumer";
+	if (token)
+		h.resume_token = *token;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	r = call(sock, &req, &m, NULL);
+	if (r == 0) {
+		hr = m->response->hello;
+		if (hr->resume_token.len != 32)
+			r = -EPROTO;
+		else
+			memcpy(next, hr->resume_token.data, 32);
+		*resumed = hr->resumed;
+	}
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/*
+ * A resumable connection's client-lifetime buffers are kept across a
+ * crash: after the restart its token takes them back (same id, same
+ * memory), also after it resumed once already and holds a new token.
+ */
+static void test_resume_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t token[32];
+	ProtobufCBinaryData t = { sizeof(token), token };
+	uint64_t id, idn;
+	bool resumed;
+	int sock = harness_raw_connect(f->s.d.socket), fd, fdn;
+	uint8_t *m, *mn;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, NULL, token, &resumed));
+	assert_false(resumed);
+	assert_int_equal(0, alloc(sock, SIZE_1, C1_NAME, false, 0, &id, &fd));
+	m = map(fd, SIZE_1);
+	harness_fill(m, SIZE_1, 7);
+
+	for (int round = 0; round < 2; round++) {
+		kill_and_restart(f);
+		close(sock);
+		sock = harness_raw_connect(f->s.d.socket);
+		assert_true(sock >= 0);
+		assert_int_equal(0, hello(sock, &t, token, &resumed));
+		assert_true(resumed);
+		assert_int_equal(0, info_id(sock, id));
+		assert_int_equal(0, import(sock, id, false, &fdn));
+		mn = map(fdn, SIZE_1);
+		assert_int_equal(-1, harness_check(mn, SIZE_1, 7 + round));
+		harness_fill(m, SIZE_1, 8 + round);
+		assert_int_equal(-1, harness_check(mn, SIZE_1, 8 + round));
+		munmap(mn, SIZE_1);
+		close(fdn);
+	}
+	/* Its id, like every other, is not handed out again. */
+	close(sock);
+	sock = harness_raw_client(f->s.d.socket, "other");
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, NULL, false, 0, &idn, NULL));
+	assert_true(idn > id);
+	munmap(m, SIZE_1);
+	close(fd);
 	close(sock);
 }
 
@@ -517,7 +615,10 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_kill_keeps_persistent),
+		cmocka_unit_test_setup_teardown(test_kill_keeps_persistent,
+						setup_no_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_crash,
+						setup_resume, teardown),
 		T(test_term_keeps_persistent),
 		T(test_destroy_leaves_store),
 		T(test_corrupt_state),

@@ -11,8 +11,10 @@
  * name, backend, size and grant, the bytes this process's old mapping
  * writes are those a new Import reads and the other way round, nobody
  * may import it and uid 65533 may not, the owner's quota is charged
- * again, and the client-lifetime buffer is gone.  Last, a new Alloc gets
- * an id above every earlier one.
+ * again, and the client-lifetime buffer is back in this process's session
+ * when its resume token takes it back (or gone where the broker does not
+ * resume connections).  Last, a new Alloc gets an id above every earlier
+ * one.
  *
  * Prints TAP result lines without numbers (the case contract) and a table
  * of the buffers.  Exit status 0 when every result is ok.
@@ -52,6 +54,10 @@ struct check_buf {
 
 static const char *check_socket;
 static unsigned check_failed;
+/* The resume token of this process's connection; empty when the broker
+ * does not resume. */
+static uint8_t check_token[32];
+static size_t check_token_len;
 
 static void check_result(bool ok, const char *fmt, ...)
 {
@@ -89,6 +95,45 @@ static int check_call(int sock, DmabufBroker__V1__Request *req, Msg **out,
 	else
 		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	return r;
+}
+
+/*
+ * Connects and says Hello with the token of the last connection, if any:
+ * the socket (the new token kept) or a negative errno; *@resumed tells
+ * whether the broker took the session back.
+ */
+static int check_connect(bool *resumed)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__Hello h = DMABUF_BROKER__V1__HELLO__INIT;
+	DmabufBroker__V1__HelloReply *hr;
+	int sock = harness_raw_connect(check_socket);
+	Msg *m = NULL;
+	int r;
+
+	if (sock < 0)
+		return sock;
+	h.protocol_version = 1;
+	h.client_name = "crash-check";
+	h.resume_token.data = check_token;
+	h.resume_token.len = check_token_len;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	r = check_call(sock, &req, &m, NULL);
+	if (r == 0) {
+		hr = m->response->hello;
+		*resumed = hr->resumed;
+		check_token_len = hr->resume_token.len == sizeof(check_token) ?
+				  sizeof(check_token) : 0;
+		memcpy(check_token, hr->resume_token.data, check_token_len);
+	}
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	if (r < 0) {
+		close(sock);
+		return r;
+	}
+	return sock;
 }
 
 /* The available backends that allocate, into @bufs; their count. */
@@ -238,8 +283,8 @@ static pid_t check_main_pid(void)
 }
 
 /* Waits until the broker runs under a pid other than @old and answers a
- * Hello: the connected socket, or a negative errno. */
-static int check_reconnect(pid_t old, pid_t *now)
+ * Hello (with the token): the connected socket, or a negative errno. */
+static int check_reconnect(pid_t old, pid_t *now, bool *resumed)
 {
 	int64_t end = harness_now_ms() + CHECK_WAIT_MS;
 
@@ -248,7 +293,7 @@ static int check_reconnect(pid_t old, pid_t *now)
 		int sock;
 
 		if (pid > 0 && pid != old) {
-			sock = harness_raw_client(check_socket, "crash-check");
+			sock = check_connect(resumed);
 			if (sock >= 0) {
 				*now = pid;
 				return sock;
@@ -336,28 +381,53 @@ static void check_buffer(int sock, struct check_buf *b, const char *phase)
 		     b->backend, CHECK_NOBODY, CHECK_STRANGER);
 }
 
+/*
+ * The client-lifetime buffer @id of @size bytes after a restart: back in
+ * this session when the broker resumed it (its connection could resume),
+ * else gone.  Returns the bytes it is charged.
+ */
+static uint64_t check_client_buffer(int sock, uint64_t id, uint64_t size,
+				    bool could_resume, bool resumed,
+				    const char *phase)
+{
+	Msg *m = NULL;
+	int r = check_info(sock, "crash/client", &m);
+
+	if (could_resume) {
+		check_result(resumed && r == 0 && m->response->buffer->id == id,
+			     "%s: the resume token takes back the "
+			     "client-lifetime buffer %llu", phase,
+			     (unsigned long long)id);
+	} else {
+		check_result(r == -ENOENT, "%s: the client-lifetime buffer %llu "
+			     "is gone (connections do not resume here)", phase,
+			     (unsigned long long)id);
+	}
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return could_resume ? size : 0;
+}
+
 static void check_phase(struct check_buf *bufs, size_t n, uint64_t client_id,
-			const char *phase, pid_t old, int *sock)
+			uint64_t client_size, const char *phase, pid_t old,
+			int *sock)
 {
 	uint64_t bytes = 0, want = 0;
+	bool could_resume = check_token_len > 0, resumed = false;
 	pid_t now = 0;
-	Msg *m = NULL;
 
 	close(*sock);
-	*sock = check_reconnect(old, &now);
+	*sock = check_reconnect(old, &now, &resumed);
 	check_result(*sock >= 0, "%s: the broker is back (pid %d, was %d)",
 		     phase, (int)now, (int)old);
 	if (*sock < 0)
 		return;
+	want = check_client_buffer(*sock, client_id, client_size,
+				   could_resume, resumed, phase);
 	for (size_t i = 0; i < n; i++) {
 		check_buffer(*sock, &bufs[i], phase);
 		want += bufs[i].size;
 	}
-	check_result(check_info(*sock, "crash/client", &m) == -ENOENT,
-		     "%s: the client-lifetime buffer %llu is gone", phase,
-		     (unsigned long long)client_id);
-	if (m)
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	check_result(check_usage(*sock, &bytes) == 0 && bytes == want,
 		     "%s: quota charges the owner %llu bytes again (%llu)",
 		     phase, (unsigned long long)want, (unsigned long long)bytes);
@@ -366,7 +436,8 @@ static void check_phase(struct check_buf *bufs, size_t n, uint64_t client_id,
 int main(void)
 {
 	struct check_buf bufs[CHECK_MAX] = { 0 };
-	uint64_t client_id = 0, fresh = 0, top;
+	uint64_t client_id = 0, client_size = 0, fresh = 0, top;
+	bool resumed;
 	size_t n;
 	int sock;
 	pid_t pid;
@@ -375,7 +446,7 @@ int main(void)
 	if (!check_socket || !*check_socket)
 		check_socket = "/run/dmabuf-broker/socket";
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sock = harness_raw_client(check_socket, "crash-check");
+	sock = check_connect(&resumed);
 	if (sock < 0) {
 		printf("not ok - cannot reach the broker: %s\n", strerror(-sock));
 		return 1;
@@ -405,19 +476,22 @@ int main(void)
 		       (unsigned long long)b->id, (unsigned long long)b->size);
 	}
 	check_result(check_alloc(sock, NULL, "crash/client", false, &client_id,
-				 NULL, NULL) == 0,
-		     "client-lifetime buffer allocated (id %llu)",
-		     (unsigned long long)client_id);
+				 &client_size, NULL) == 0,
+		     "client-lifetime buffer allocated (id %llu)%s",
+		     (unsigned long long)client_id, check_token_len ?
+		     ", its connection can resume" : "");
 
 	pid = check_main_pid();
 	check_result(pid > 0 && kill(pid, SIGKILL) == 0,
 		     "kill -9 of the broker (pid %d)", (int)pid);
-	check_phase(bufs, n, client_id, "after kill -9", pid, &sock);
+	check_phase(bufs, n, client_id, client_size, "after kill -9", pid,
+		    &sock);
 
 	pid = check_main_pid();
 	check_result(system("systemctl restart " CHECK_SERVICE) == 0,
 		     "systemctl restart");
-	check_phase(bufs, n, client_id, "after systemctl restart", pid, &sock);
+	check_phase(bufs, n, client_id, client_size, "after systemctl restart",
+		    pid, &sock);
 
 	top = client_id;
 	for (size_t i = 0; i < n; i++)
@@ -429,6 +503,7 @@ int main(void)
 			     (unsigned long long)fresh, (unsigned long long)top);
 		for (size_t i = 0; i < n; i++)
 			check_destroy(sock, bufs[i].id);
+		check_destroy(sock, client_id);
 		close(sock);
 	}
 	for (size_t i = 0; i < n; i++) {
