@@ -1,11 +1,14 @@
-# Unit tests of the daemon's registry, access rules and configuration.
-# Each links only the unit under test and cmocka; config also links the
-# backend table it validates names against (and the backends with it).
+# Unit tests of the daemon's registry, access rules, configuration and
+# resumable sessions.  Each links only the unit under test and cmocka;
+# config also links the backend table it validates names against (and the
+# backends with it), resume the registry and logging it works on.
 TEST_REGISTRY := $(B)/tests/unit/test_registry
 TEST_POLICY := $(B)/tests/unit/test_policy
 TEST_CONFIG := $(B)/tests/unit/test_config
 TEST_FDS := $(B)/tests/unit/test_fds
-DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS)
+TEST_RESUME := $(B)/tests/unit/test_resume
+DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS) \
+	$(TEST_RESUME)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
@@ -19,6 +22,13 @@ $(TEST_REGISTRY): $(B)/tests/unit/test_registry.o $(B)/daemon/registry.o \
 
 $(TEST_FDS): $(B)/tests/unit/test_fds.o $(B)/daemon/fds.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+# Resumable sessions run on a real registry and event loop.
+$(TEST_RESUME): $(B)/tests/unit/test_resume.o $(B)/daemon/resume.o \
+		$(B)/daemon/registry.o $(B)/daemon/policy.o $(B)/daemon/log.o \
+		$(B)/daemon/broker.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ \
+		$(shell $(PKG_CONFIG) --libs cmocka libevent libsystemd nettle)
 
 $(TEST_POLICY): $(B)/tests/unit/test_policy.o $(B)/daemon/policy.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
