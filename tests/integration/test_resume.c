@@ -133,7 +133,8 @@ static int hello(const char *path, const char *name, const uint8_t *token,
 	if (ret == 0 && h && h->resume_token.len <= TOKEN_LEN) {
 		s->client_id = h->client_id;
 		s->token_len = h->resume_token.len;
-		memcpy(s->token, h->resume_token.data, s->token_len);
+		if (s->token_len)
+			memcpy(s->token, h->resume_token.data, s->token_len);
 		s->grace_ms = h->resume_grace_ms;
 		s->resumed = h->resumed;
 		for (size_t i = 0; i < h->n_features; i++)
