@@ -63,6 +63,21 @@
  *    request's seq), a buffer it brings being released at once; the
  *    connection stays usable.  Whether the request took effect is for
  *    the caller to find out (dbb_info_by_name(), dbb_list()).
+ *  - Reconnecting: when a call finds the connection broken (the broker
+ *    closed it or went away), the library connects again within the
+ *    call's timeout, under the same fd number, offering the broker's
+ *    resume token, and asks for events again if the client watched.  A
+ *    broker that resumes (feature "resume", within its grace period) gives
+ *    back the session: client-lifetime buffers, holds and client id.
+ *    Otherwise the session is a new one: client-lifetime buffers the
+ *    client allocated are gone from the registry, and its holds with
+ *    them.  Either way the fds of buffer handles stay valid (they never
+ *    depended on the connection).  dbb_client_get_generation() tells
+ *    which happened.  The call is then sent again if it had not reached
+ *    the broker, or if doing it twice is doing it once (open, info, list,
+ *    stats, backends, watch, grant); others (alloc, pin, register, set
+ *    name, remove) return -EPIPE/-ECONNRESET, having perhaps taken
+ *    effect.  DBB_CONNECT_NO_RECONNECT turns this off.
  *  - Threads: a client may be used from several threads at once.  Calls
  *    on one client are serialized (one request at a time on the
  *    connection); events read by any call are queued for
@@ -181,6 +196,7 @@ const struct dbb_grant *dbb_buffer_info_get_grant(const struct dbb_buffer_info *
 
 /* Connect flags. */
 #define DBB_CONNECT_INTERRUPTIBLE (1u << 0)	/* signals end calls: -EINTR */
+#define DBB_CONNECT_NO_RECONNECT (1u << 1)	/* a break ends the client */
 
 /* How to connect; the caller sets struct_size. */
 struct dbb_connect_params {
@@ -222,11 +238,20 @@ int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible);
  * and so do buffer handles (to be freed still).  Accepts NULL. */
 void dbb_client_destroy(struct dbb_client *client);
 
-/* The id the broker gave this connection. */
+/* The id the broker gave this connection (a reconnect that did not resume
+ * gets a new one). */
 uint64_t dbb_client_get_id(const struct dbb_client *client);
 
+/*
+ * How many times the library reconnected this client (0: still its first
+ * connection).  *@resumed (when not NULL) is true when the broker took the
+ * session back at the last reconnect, false when it started a new one (and
+ * for generation 0).  Compare generations to learn of a reconnect.
+ */
+uint32_t dbb_client_get_generation(struct dbb_client *client, bool *resumed);
+
 /* The broker's version string from the handshake ("" if it sent none).
- * Owned by the client. */
+ * Owned by the client; rewritten when the library reconnects. */
 const char *dbb_client_get_server_version(const struct dbb_client *client);
 
 /*
@@ -455,16 +480,19 @@ int dbb_client_set_listener(struct dbb_client *client,
 int dbb_watch(struct dbb_client *client, bool enable);
 
 /* The connection's fd, owned by the client: poll it for POLLIN and call
- * dbb_client_dispatch().  Events that arrived during blocking calls are
- * queued and delivered by the next dispatch; at most 1024 are kept, the
- * oldest dropped beyond that. */
+ * dbb_client_dispatch().  Its number stays the same when the library
+ * reconnects.  Events that arrived during blocking calls are queued and
+ * delivered by the next dispatch; at most 1024 are kept, the oldest
+ * dropped beyond that. */
 int dbb_client_get_fd(const struct dbb_client *client);
 
 /* Delivers queued events and reads what is pending without blocking
- * (beyond waiting for other threads' calls).
- * Without a listener the events are discarded.  Returns the number of
- * events delivered, or a negative errno (-EPIPE when the broker went away;
- * events that arrived before are delivered first). */
+ * (beyond waiting for other threads' calls).  Without a listener the
+ * events are discarded.  Returns the number of events delivered, or a
+ * negative errno: -EPIPE when the connection broke (events that arrived
+ * before are delivered first).  Dispatching does not reconnect; the next
+ * other call does (dbb_watch(client, true), for a client that only
+ * watches). */
 int dbb_client_dispatch(struct dbb_client *client);
 
 /* Number of events queued but not yet delivered. */

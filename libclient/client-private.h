@@ -33,6 +33,9 @@
 #define CONNECTION_FEATURES_MAX 32u
 #define CONNECTION_FEATURE_MAX 32u
 
+/* The longest resume token kept (the broker's are 32 bytes). */
+#define CONNECTION_TOKEN_MAX 64u
+
 /* Room for the broker's message in dbb_client_last_error(). */
 #define CONNECTION_ERROR_MAX 512u
 
@@ -93,6 +96,18 @@ struct dbb_client {
 	/* HelloReply.features, set by the Hello. */
 	char features[CONNECTION_FEATURES_MAX][CONNECTION_FEATURE_MAX];
 	size_t n_features;
+	/* What a reconnect needs: the connect parameters (copies) and the
+	 * broker's latest resume token, a credential never shown. */
+	bool may_reconnect;
+	bool reconnecting;
+	char *socket_path;
+	char *client_name;			/* NULL: the program's */
+	char **required_features;		/* NULL-terminated, or NULL */
+	uint8_t token[CONNECTION_TOKEN_MAX];
+	size_t token_len;
+	bool watching;				/* to be asked for again */
+	uint32_t generation;			/* reconnects so far */
+	bool resumed;				/* by the last reconnect */
 	/* The broker closed the connection (seen while reading). */
 	int gone;
 	struct dbb_event_listener listener;	/* the library's version */

@@ -13,6 +13,7 @@
 #include "client-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,17 +278,56 @@ static int connection_check(struct dbb_client *client,
 	return -EPROTO;
 }
 
+static int connection_reconnect(struct dbb_client *client);
+
+static bool connection_broken(int ret)
+{
+	return ret == -EPIPE || ret == -ECONNRESET;
+}
+
+/* Requests that may be sent again when the connection broke after they
+ * were sent: doing them twice is doing them once.  The others (Alloc,
+ * Pin, Adopt, Publish, Release, Destroy) may have taken effect. */
+static bool connection_idempotent(const DmabufBroker__V1__Request *req)
+{
+	switch (req->body_case) {
+	case DMABUF_BROKER__V1__REQUEST__BODY_IMPORT:
+	case DMABUF_BROKER__V1__REQUEST__BODY_GRANT:
+	case DMABUF_BROKER__V1__REQUEST__BODY_LIST:
+	case DMABUF_BROKER__V1__REQUEST__BODY_INFO:
+	case DMABUF_BROKER__V1__REQUEST__BODY_STATS:
+	case DMABUF_BROKER__V1__REQUEST__BODY_WATCH:
+	case DMABUF_BROKER__V1__REQUEST__BODY_BACKENDS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int connection_call_fd(struct dbb_client *client,
 		       DmabufBroker__V1__Request *req, int send_fd,
 		       DmabufBroker__V1__Response__BodyCase body, size_t nfds,
 		       struct connection_reply *reply)
 {
+	bool reconnected = false;
 	int ret;
 
 	*reply = (struct connection_reply){ .nfds = 0 };
 	ret = connection_send(client, send_fd, req);
+	/* Not sent: safe to send on a new connection, whatever it is. */
+	if (connection_broken(ret) && connection_reconnect(client) == 0) {
+		reconnected = true;
+		ret = connection_send(client, send_fd, req);
+	}
 	while (ret == 0) {
 		ret = connection_recv(client, true, reply);
+		if (connection_broken(ret) && !reconnected &&
+		    connection_idempotent(req) &&
+		    connection_reconnect(client) == 0) {
+			reconnected = true;
+			ret = connection_send(client, send_fd, req);
+			continue;
+		}
 		if (ret < 0)
 			break;
 		if (!reply->resp) {
@@ -390,15 +430,29 @@ static void connection_keep_features(struct dbb_client *client,
 			 CONNECTION_FEATURE_MAX, "%s", h->features[i]);
 }
 
-bool dbb_client_has_feature(const struct dbb_client *client,
-			    const char *feature)
+/* With the lock held. */
+static bool connection_has_feature(const struct dbb_client *client,
+				   const char *feature)
 {
-	if (!client || !feature)
-		return false;
 	for (size_t i = 0; i < client->n_features; i++)
 		if (strcmp(client->features[i], feature) == 0)
 			return true;
 	return false;
+}
+
+bool dbb_client_has_feature(const struct dbb_client *client,
+			    const char *feature)
+{
+	/* The list changes when a call reconnects: read under the lock. */
+	struct dbb_client *locked = (struct dbb_client *)client;
+	bool found;
+
+	if (!client || !feature)
+		return false;
+	connection_lock_always(locked);
+	found = connection_has_feature(client, feature);
+	connection_unlock(locked);
+	return found;
 }
 
 int connection_need_feature(const struct dbb_client *client,
@@ -413,13 +467,17 @@ int connection_need_feature(const struct dbb_client *client,
 	return -EOPNOTSUPP;
 }
 
-static int connection_hello(struct dbb_client *client, const char *name,
-			    const char *const *required)
+/* Introduces the client on a new connection, offering the resume token
+ * of the last one if it has one; *@resumed tells whether the broker took
+ * that session back. */
+static int connection_hello(struct dbb_client *client, bool *resumed)
 {
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
 	DmabufBroker__V1__Hello hello = DMABUF_BROKER__V1__HELLO__INIT;
+	const DmabufBroker__V1__HelloReply *h;
 	struct connection_reply reply;
 	char fallback[CONNECTION_NAME_MAX + 1];
+	const char *name = client->client_name;
 	int ret;
 
 	if (!name) {
@@ -428,31 +486,142 @@ static int connection_hello(struct dbb_client *client, const char *name,
 	}
 	hello.protocol_version = CONNECTION_PROTOCOL;
 	hello.client_name = (char *)name;
-	while (required && required[hello.n_required_features])
+	while (client->required_features &&
+	       client->required_features[hello.n_required_features])
 		hello.n_required_features++;
-	hello.required_features = (char **)required;
+	hello.required_features = client->required_features;
+	hello.resume_token.data = client->token;
+	hello.resume_token.len = client->token_len;
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
 	req.hello = &hello;
 	ret = connection_call(client, &req, DMABUF_BROKER__V1__RESPONSE__BODY_HELLO,
 			      0, &reply);
 	if (ret < 0)
 		return ret;
-	if (reply.resp->hello->protocol_version != CONNECTION_PROTOCOL)
+	h = reply.resp->hello;
+	if (h->protocol_version != CONNECTION_PROTOCOL)
 		ret = -EPROTO;
-	client->id = reply.resp->hello->client_id;
+	client->id = h->client_id;
 	snprintf(client->server_version, sizeof(client->server_version), "%s",
-		 reply.resp->hello->server_version ? reply.resp->hello->server_version : "");
-	connection_keep_features(client, reply.resp->hello);
+		 h->server_version ? h->server_version : "");
+	connection_keep_features(client, h);
+	/* Each Hello's token replaces the last; none: no resuming. */
+	client->token_len = 0;
+	if (h->resume_token.len && h->resume_token.len <= sizeof(client->token)) {
+		memcpy(client->token, h->resume_token.data, h->resume_token.len);
+		client->token_len = h->resume_token.len;
+	}
+	*resumed = h->resumed;
 	connection_reply_clear(&reply);
 	return ret;
+}
+
+/*
+ * With the lock held, within the call's deadline: replaces a broken
+ * connection by a new one under the same fd number (pollers keep theirs),
+ * offering the resume token, and asks for events again if it watched.
+ * The handles' fds are untouched either way.
+ */
+static int connection_reconnect(struct dbb_client *client)
+{
+	bool resumed = false;
+	char why[160];
+	int sock, ret;
+
+	if (!client->may_reconnect || client->reconnecting)
+		return -EPIPE;
+	sock = connection_open(client, client->socket_path);
+	if (sock >= 0 && dup3(sock, client->sock, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(sock);
+		sock = ret;
+	}
+	if (sock < 0) {
+		snprintf(why, sizeof(why),
+			 "the connection broke; reconnecting failed: %s",
+			 strerror(-sock));
+		connection_set_error(client, why);
+		return sock;
+	}
+	close(sock);
+	client->gone = 0;
+	client->reconnecting = true;
+	ret = connection_hello(client, &resumed);
+	if (ret == 0 && client->watching) {
+		DmabufBroker__V1__WatchRequest body = DMABUF_BROKER__V1__WATCH_REQUEST__INIT;
+		DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+		struct connection_reply reply;
+
+		body.enable = true;
+		req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_WATCH;
+		req.watch = &body;
+		ret = connection_call(client, &req,
+				      DMABUF_BROKER__V1__RESPONSE__BODY__NOT_SET,
+				      0, &reply);
+		connection_reply_clear(&reply);
+	}
+	client->reconnecting = false;
+	if (ret < 0) {
+		/* Half a session is none: the next call starts over. */
+		client->gone = 1;
+		return ret;
+	}
+	client->generation++;
+	client->resumed = resumed;
+	return 0;
+}
+
+static void connection_free_params(struct dbb_client *client)
+{
+	for (size_t i = 0; client->required_features &&
+			   client->required_features[i]; i++)
+		free(client->required_features[i]);
+	free(client->required_features);
+	free(client->client_name);
+	free(client->socket_path);
+}
+
+/* Keeps copies of what a reconnect sends again. */
+static int connection_copy_params(struct dbb_client *client,
+				  const struct dbb_connect_params *params)
+{
+	const char *path = params->socket_path;
+	size_t n = 0;
+
+	if (!path || !*path)
+		path = getenv(DBB_SOCKET_ENV);
+	if (!path || !*path)
+		path = DBB_DEFAULT_SOCKET;
+	client->socket_path = strdup(path);
+	if (!client->socket_path)
+		return -ENOMEM;
+	if (params->client_name) {
+		client->client_name = strdup(params->client_name);
+		if (!client->client_name)
+			return -ENOMEM;
+	}
+	if (!params->required_features)
+		return 0;
+	while (params->required_features[n])
+		n++;
+	client->required_features = calloc(n + 1, sizeof(char *));
+	if (!client->required_features)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		client->required_features[i] = strdup(params->required_features[i]);
+		if (!client->required_features[i])
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int dbb_client_connect_with(const struct dbb_connect_params *user,
 			    struct dbb_client **out)
 {
+	const uint32_t known = DBB_CONNECT_INTERRUPTIBLE | DBB_CONNECT_NO_RECONNECT;
 	struct dbb_connect_params params;
 	struct dbb_client *client;
-	const char *path;
+	bool resumed;
 	int ret;
 
 	if (!user || !out)
@@ -461,28 +630,27 @@ int dbb_client_connect_with(const struct dbb_connect_params *user,
 			      user);
 	if (ret < 0)
 		return ret;
-	if (params.timeout_ms < 0 || (params.flags & ~DBB_CONNECT_INTERRUPTIBLE))
+	if (params.timeout_ms < 0 || (params.flags & ~known))
 		return -EINVAL;
-	path = params.socket_path;
-	if (!path || !*path)
-		path = getenv(DBB_SOCKET_ENV);
-	if (!path || !*path)
-		path = DBB_DEFAULT_SOCKET;
 	client = calloc(1, sizeof(*client));
 	if (!client)
 		return -ENOMEM;
 	pthread_mutex_init(&client->lock, NULL);
 	client->refs = 1;
+	client->sock = -1;
 	client->timeout_ms = params.timeout_ms ? params.timeout_ms :
 						 DBB_DEFAULT_TIMEOUT_MS;
 	client->interruptible = params.flags & DBB_CONNECT_INTERRUPTIBLE;
+	client->may_reconnect = !(params.flags & DBB_CONNECT_NO_RECONNECT);
 	/* Connecting and the Hello share one deadline. */
 	client->deadline = connection_deadline(client->timeout_ms);
 	connection_set_error(client, "");
-	client->sock = connection_open(client, path);
-	ret = client->sock < 0 ? client->sock :
-				 connection_hello(client, params.client_name,
-						  params.required_features);
+	ret = connection_copy_params(client, &params);
+	if (ret == 0) {
+		client->sock = connection_open(client, client->socket_path);
+		ret = client->sock < 0 ? client->sock :
+					 connection_hello(client, &resumed);
+	}
 	if (ret < 0) {
 		dbb_client_destroy(client);
 		return ret;
@@ -519,16 +687,37 @@ void connection_unref(struct dbb_client *client)
 	if (refs)
 		return;
 	pthread_mutex_destroy(&client->lock);
+	connection_free_params(client);
 	free(client);
 }
 
-/* Closing the socket ends the session: the broker drops the connection's
- * holds itself, so the handles still out need not tell it. */
+/*
+ * Says Goodbye to a broker that would otherwise keep the session for a
+ * resume, so that its client-lifetime buffers go now.  Not waited for
+ * (the broker reads it before the close), nor for room to send it.
+ */
+static void connection_goodbye(struct dbb_client *client)
+{
+	DmabufBroker__V1__GoodbyeRequest body = DMABUF_BROKER__V1__GOODBYE_REQUEST__INIT;
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	if (client->gone || !connection_has_feature(client, "resume"))
+		return;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE;
+	req.goodbye = &body;
+	client->deadline = connection_deadline(0);
+	connection_send_only(client, &req);
+}
+
+/* Ending the session ends its holds in the broker, so the handles still
+ * out need not tell it. */
 void dbb_client_destroy(struct dbb_client *client)
 {
 	if (!client)
 		return;
 	pthread_mutex_lock(&client->lock);
+	if (client->sock >= 0)
+		connection_goodbye(client);
 	client->destroyed = true;
 	events_clear(client);
 	buffer_holds_clear(client);
@@ -558,10 +747,27 @@ int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible)
 	return 0;
 }
 
-/* Set once by the Hello: no lock needed to read them (nor the features). */
+uint32_t dbb_client_get_generation(struct dbb_client *client, bool *resumed)
+{
+	uint32_t generation;
+
+	connection_lock_always(client);
+	generation = client->generation;
+	if (resumed)
+		*resumed = client->resumed;
+	connection_unlock(client);
+	return generation;
+}
+
 uint64_t dbb_client_get_id(const struct dbb_client *client)
 {
-	return client->id;
+	struct dbb_client *locked = (struct dbb_client *)client;
+	uint64_t id;
+
+	connection_lock_always(locked);
+	id = client->id;
+	connection_unlock(locked);
+	return id;
 }
 
 const char *dbb_client_get_server_version(const struct dbb_client *client)

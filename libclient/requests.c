@@ -360,10 +360,20 @@ int dbb_watch(struct dbb_client *client, bool enable)
 	DmabufBroker__V1__WatchRequest body = DMABUF_BROKER__V1__WATCH_REQUEST__INIT;
 	REQ(watch, WATCH);
 
-	if (!client)
-		return -EINVAL;
+	struct connection_reply reply;
+	int ret;
+
 	body.enable = enable;
-	return request_status(client, &req);
+	ret = connection_lock(client);
+	if (ret < 0)
+		return ret;
+	ret = connection_call(client, &req, BODY(_NOT_SET), 0, &reply);
+	connection_reply_clear(&reply);
+	/* Asked for again on a new connection after a break. */
+	if (ret == 0)
+		client->watching = enable;
+	connection_unlock(client);
+	return ret;
 }
 
 int dbb_info_by_id(struct dbb_client *client, uint64_t id,

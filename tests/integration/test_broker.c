@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1080,6 +1081,73 @@ static void test_required_features(void **state)
 	finish(f);
 }
 
+/* Long enough that no session expires while a test looks. */
+static const char resume_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"resume_grace_ms = 60000\n";
+
+static int setup_resume(void **state)
+{
+	return fixture_start(state, resume_config);
+}
+
+/* Breaks @c's connection under it and waits until the broker has seen
+ * the break: @observer then counts @left clients. */
+static void break_connection(struct dbb_client *c, struct dbb_client *observer,
+			     uint64_t left)
+{
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	int64_t end = harness_now_ms() + WAIT_MS;
+
+	assert_int_equal(0, shutdown(dbb_client_get_fd(c), SHUT_RDWR));
+	do {
+		assert_int_equal(0, dbb_stats(observer, &st));
+	} while (st.clients != left && harness_now_ms() < end);
+	assert_int_equal(left, st.clients);
+}
+
+/* The library reconnects a broken connection by itself: a client with a
+ * client-lifetime buffer gets its session back (buffer, hold, id); one
+ * with nothing to keep gets a new session.  Handles keep their memory. */
+static void test_reconnect_resumes(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_client *observer = connect_ok(f, "observer");
+	struct dbb_client *c = connect_ok(f, "resumer");
+	struct dbb_client *plain = connect_ok(f, "plain");
+	struct dbb_buffer *b = alloc_ok(c, 4096, "keep/0", DBB_LIFETIME_CLIENT);
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_buffer_info *info = NULL;
+	uint64_t id = dbb_client_get_id(c), plain_id = dbb_client_get_id(plain);
+	bool resumed = false;
+
+	assert_true(dbb_client_has_feature(c, "resume"));
+	fill_buffer(b, 7);
+	break_connection(c, observer, 2);
+	/* Info finds the break, reconnects with the token, asks again. */
+	assert_int_equal(0, dbb_info_by_name(c, "keep/0", &info));
+	assert_int_equal(1, dbb_client_get_generation(c, &resumed));
+	assert_true(resumed);
+	assert_int_equal(id, dbb_client_get_id(c));
+	assert_int_equal(1, info->n_holders);
+	assert_int_equal(id, dbb_buffer_info_get_holder(info, 0)->client_id);
+	dbb_buffer_info_free(info);
+	check_buffer(b, 7);
+
+	break_connection(plain, observer, 2);
+	assert_int_equal(0, dbb_stats(plain, &st));
+	assert_int_equal(1, dbb_client_get_generation(plain, &resumed));
+	assert_false(resumed);
+	assert_int_not_equal(plain_id, dbb_client_get_id(plain));
+
+	dbb_buffer_free(b);
+	dbb_client_destroy(plain);
+	dbb_client_destroy(c);
+	dbb_client_destroy(observer);
+	finish(f);
+}
+
 /* One client shared by threads, as a media framework's streaming threads
  * share an allocator: every call gets its own reply, holds stay counted
  * right, while another thread reads events. */
@@ -1219,6 +1287,8 @@ int main(void)
 		T(test_watch_events),
 		T(test_stopped_broker_times_out),
 		T(test_required_features),
+		cmocka_unit_test_setup_teardown(test_reconnect_resumes,
+						setup_resume, teardown),
 		T(test_threads_share_client),
 	};
 #undef T

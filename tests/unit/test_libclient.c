@@ -159,7 +159,13 @@ static void fake_event(int conn, DmabufBroker__V1__Event__Type type,
 	fake_send(conn, &msg, -1);
 }
 
-static void fake_hello(int conn)
+/* The listening socket, for scripts that take a reconnect. */
+static int fake_lsock = -1;
+
+/* Answers a Hello that offers @want_token ("": none) with @token (a
+ * string, for the test's sake) and @resumed. */
+static void fake_hello_resume(int conn, const char *want_token,
+			      const char *token, bool resumed)
 {
 	DmabufBroker__V1__HelloReply hello = DMABUF_BROKER__V1__HELLO_REPLY__INIT;
 	Response resp = DMABUF_BROKER__V1__RESPONSE__INIT;
@@ -168,6 +174,12 @@ static void fake_hello(int conn)
 	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_HELLO);
 	FAKE_EXPECT(req->hello->protocol_version == 1);
 	FAKE_EXPECT(strcmp(req->hello->client_name, "unit") == 0);
+	FAKE_EXPECT(req->hello->resume_token.len == strlen(want_token));
+	FAKE_EXPECT(!memcmp(req->hello->resume_token.data, want_token,
+			    strlen(want_token)));
+	hello.resume_token.data = (uint8_t *)token;
+	hello.resume_token.len = strlen(token);
+	hello.resumed = resumed;
 	hello.protocol_version = fake_version;
 	hello.n_features = fake_n_features;
 	hello.features = (char **)fake_features;
@@ -178,6 +190,11 @@ static void fake_hello(int conn)
 	resp.hello = &hello;
 	fake_reply(conn, &resp, -1);
 	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+}
+
+static void fake_hello(int conn)
+{
+	fake_hello_resume(conn, "", "token-1", false);
 }
 
 /* A memfd of @size bytes filled with (i * 7) & 0xff. */
@@ -210,11 +227,12 @@ static void fake_child(int lsock, fake_script script)
 	alarm(20);	/* never outlive a test that went wrong */
 	conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
 	FAKE_EXPECT(conn >= 0);
-	close(lsock);
+	fake_lsock = lsock;
 	fake_hello(conn);
 	if (script)
 		script(conn);
 	close(conn);
+	close(lsock);
 	_exit(0);
 }
 
@@ -523,6 +541,78 @@ static void test_features_checked_locally(void **state)
 	assert_int_equal(-EOPNOTSUPP, dbb_alloc(c, &p, &b));
 	assert_null(b);
 	close(memfd);
+	fake_end(f, c);
+}
+
+static void fake_watch(int conn)
+{
+	fake_status(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_WATCH),
+		    0, NULL);
+}
+
+/*
+ * Watch; a Stats the connection breaks under, taken back (resumed) with
+ * Watch and the Stats again on a second connection; an Alloc that
+ * connection breaks under, not sent again; a third connection that does
+ * not resume, where the next Stats goes.
+ */
+static void script_reconnects(int conn)
+{
+	int second, third;
+
+	fake_watch(conn);
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS);
+	close(conn);
+	second = accept4(fake_lsock, NULL, NULL, SOCK_CLOEXEC);
+	FAKE_EXPECT(second >= 0);
+	fake_hello_resume(second, "token-1", "token-2", true);
+	fake_watch(second);
+	fake_stats(second, fake_expect_req(second, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 5);
+	fake_expect_req(second, DMABUF_BROKER__V1__REQUEST__BODY_ALLOC);
+	close(second);
+	/* The next call finds the break and reconnects before sending. */
+	third = accept4(fake_lsock, NULL, NULL, SOCK_CLOEXEC);
+	FAKE_EXPECT(third >= 0);
+	fake_hello_resume(third, "token-2", "token-3", false);
+	fake_watch(third);
+	fake_stats(third, fake_expect_req(third, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 6);
+	/* A broker that resumes is told the client is done. */
+	fake_expect_req(third, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE);
+	fake_wait_hangup(third);
+	close(third);
+}
+
+static void test_reconnect(void **state)
+{
+	static const char *const resumes[] = { "resume" };
+	struct fake *f = *state;
+	struct dbb_client *c;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = 4096 };
+	struct dbb_buffer *b = NULL;
+	bool resumed = true;
+	int fd;
+
+	fake_features = resumes;
+	fake_n_features = 1;
+	c = fake_connect(f, script_reconnects);
+	fd = dbb_client_get_fd(c);
+	assert_int_equal(0, dbb_client_get_generation(c, &resumed));
+	assert_false(resumed);
+	assert_int_equal(0, dbb_watch(c, true));
+	/* Stats may be asked twice: asked again on the new connection. */
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(5, st.clients);
+	assert_int_equal(1, dbb_client_get_generation(c, &resumed));
+	assert_true(resumed);
+	assert_int_equal(fd, dbb_client_get_fd(c));
+	/* An Alloc may have been done: not asked again. */
+	assert_int_equal(-EPIPE, dbb_alloc(c, &p, &b));
+	assert_null(b);
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(6, st.clients);
+	assert_int_equal(2, dbb_client_get_generation(c, &resumed));
+	assert_false(resumed);
 	fake_end(f, c);
 }
 
@@ -1225,6 +1315,7 @@ int main(void)
 		T(test_timeout_late_reply),
 		T(test_interruptible),
 		T(test_features_checked_locally),
+		T(test_reconnect),
 		T(test_broker_gone),
 		T(test_gone_delivers_then_epipe),
 		T(test_undecodable_frame),
