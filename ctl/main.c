@@ -92,6 +92,7 @@ static const char ctl_help[] =
 	"\n"
 	"Exit status:\n"
 	"  0 success            1 usage error         2 cannot reach the broker\n"
+	"                                               (or it did not answer)\n"
 	"  3 no such buffer     4 permission denied   5 quota or limit reached\n"
 	"  6 name already taken 7 any other error\n";
 
@@ -154,6 +155,7 @@ int ctl_exit_code(int err)
 	case EPIPE:
 	case ECONNRESET:
 	case ECONNREFUSED:
+	case ETIMEDOUT:
 		return CTL_EXIT_CONNECT;
 	default:
 		return CTL_EXIT_ERROR;

@@ -13,7 +13,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=29
+plan=30
 echo "1..$plan"
 
 cleanup() {
@@ -90,6 +90,9 @@ result $? "broker starts" "$(cat "$dir/daemon.err")"
 chmod 0755 "$dir"
 
 expect_json "status --json says up" '.up == true' "$ctl" --json status
+kill -STOP "$daemon_pid"
+expect_exit 2 "status of a stopped broker exits 2 (timeout)" "$ctl" status
+kill -CONT "$daemon_pid"
 
 # --- errors first ---
 expect_exit 3 "info of an unknown name exits 3" "$ctl" info nosuch
