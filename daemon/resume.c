@@ -109,7 +109,7 @@ static void resume_on_expire(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = broker_monotonic_usec();
 
 	while (rs->sessions && rs->sessions->deadline_usec <= now)
-		resume_end(rs, rs->sessions, "not resumed within the grace period");
+		resume_end(rs, rs->sessions, "not resumed in time");
 	resume_arm(rs);
 }
 

@@ -92,9 +92,8 @@ static DmabufBroker__V1__Request *rq_init(struct rq *q, int body)
 
 /* Sends @req and returns its Response message (freed by the caller), or
  * NULL when the broker hung up or did not answer. */
-static DmabufBroker__V1__ServerMessage *call(int sock,
-					     const DmabufBroker__V1__Request *req,
-					     int *fd)
+static DmabufBroker__V1__ServerMessage *
+call(int sock, const DmabufBroker__V1__Request *req, int *fd)
 {
 	DmabufBroker__V1__ServerMessage *m = NULL;
 
@@ -137,8 +136,10 @@ static int hello(const char *path, const char *name, const uint8_t *token,
 			memcpy(s->token, h->resume_token.data, s->token_len);
 		s->grace_ms = h->resume_grace_ms;
 		s->resumed = h->resumed;
-		for (size_t i = 0; i < h->n_features; i++)
-			s->has_resume_feature |= !strcmp(h->features[i], "resume");
+		for (size_t i = 0; i < h->n_features; i++) {
+			if (!strcmp(h->features[i], "resume"))
+				s->has_resume_feature = true;
+		}
 	} else if (ret == 0) {
 		ret = -EBADMSG;
 	}
@@ -299,6 +300,7 @@ static void watch_on(int sock)
 static unsigned destroyed_events(int sock, uint64_t id)
 {
 	DmabufBroker__V1__ServerMessage *m = NULL;
+	const DmabufBroker__V1__Event *ev;
 	unsigned n = 0;
 	struct rq q;
 
@@ -308,10 +310,12 @@ static unsigned destroyed_events(int sock, uint64_t id)
 	assert_int_equal(0, harness_raw_send(sock, &q.r, false));
 	for (;;) {
 		assert_int_equal(0, harness_raw_recv(sock, WAIT_MS, &m, NULL));
-		if (m->kind_case == DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE)
+		if (m->kind_case ==
+		    DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE)
 			break;
-		if (m->event->type == DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED &&
-		    m->event->buffer->id == id)
+		ev = m->event;
+		if (ev->type == DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED &&
+		    ev->buffer->id == id)
 			n++;
 		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	}
@@ -588,7 +592,8 @@ static void test_tokens_refused(void **state)
 	if (geteuid() == 0) {
 		args.token = a.token;
 		assert_int_equal(0, harness_child_start(&child, f->d.socket,
-							child_other_uid, &args));
+							child_other_uid,
+							&args));
 		assert_int_equal(0, harness_child_wait(&child, WAIT_MS));
 	} else {
 		printf("# not root: another uid's attempt not tried\n");
@@ -686,7 +691,8 @@ static void test_detached_cap(void **state)
 	for (int i = 1; i < 3; i++) {
 		hello_ok(f->d.socket, "app", s[i].token, s[i].token_len, &r);
 		assert_true(r.resumed);
-		assert_int_equal(0, import_check(r.sock, id[i], 10 + (uint32_t)i));
+		assert_int_equal(0, import_check(r.sock, id[i],
+						 10 + (uint32_t)i));
 		close(r.sock);
 	}
 	finish(f);

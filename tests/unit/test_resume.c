@@ -96,7 +96,8 @@ static void conn_alloc(struct fixture *f, struct registry_conn *c)
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	assert_true(fd >= 0);
-	assert_int_equal(0, registry_buffer_add(f->br.reg, c, &p, NULL, fd, &b));
+	assert_int_equal(0, registry_buffer_add(f->br.reg, c, &p, NULL, fd,
+						&b));
 }
 
 /* A connection with a token and a buffer that broke and was kept. */
@@ -178,7 +179,8 @@ static void test_claim(void **state)
 	memcpy(other, token, sizeof(other));
 	other[RESUME_TOKEN_LEN - 1] ^= 1;
 	assert_null(resume_claim(f->br.resume, UID_A, other, sizeof(other)));
-	assert_null(resume_claim(f->br.resume, UID_A, token, sizeof(token) - 1));
+	assert_null(resume_claim(f->br.resume, UID_A, token,
+				 sizeof(token) - 1));
 	assert_null(resume_claim(f->br.resume, UID_B, token, sizeof(token)));
 	got = resume_claim(f->br.resume, UID_A, token, sizeof(token));
 	assert_ptr_equal(c, got);
