@@ -30,13 +30,15 @@
  *  - File descriptors returned by dbb_buffer_get_fd() stay owned by the
  *    buffer; dbb_buffer_take_fd() hands ownership to the caller.  All fds
  *    the library creates are O_CLOEXEC.
- *  - Growth: every struct the caller allocates (dbb_alloc_params,
- *    dbb_image_layout, dbb_stats, dbb_event_listener) starts with
+ *  - Growth: every struct the caller allocates (dbb_connect_params,
+ *    dbb_alloc_params, dbb_image_layout, dbb_stats, dbb_event_listener)
+ *    starts with
  *    `uint32_t struct_size`, which the caller sets to sizeof the struct:
  *
  *        struct dbb_alloc_params p = { .struct_size = sizeof(p), ... };
  *
- *    Fields are only ever added at the end.  The library reads (or fills)
+ *    Fields are only ever added at the end, each making the struct larger
+ *    (never in its trailing padding).  The library reads (or fills)
  *    the first struct_size bytes only, so a program built against an older
  *    header keeps working: the fields it does not know count as zero.  A
  *    program built against a newer header passes a larger size; the
@@ -63,6 +65,10 @@
  *    request's seq), a buffer it brings being released at once; the
  *    connection stays usable.  Whether the request took effect is for
  *    the caller to find out (dbb_info_by_name(), dbb_list()).
+ *  - Features: the broker lists what it can do beyond the base protocol
+ *    (dbb_client_has_feature()); a call that needs a feature it did not
+ *    list fails with -EOPNOTSUPP without asking it, and
+ *    dbb_connect_params.required_features makes the connect fail instead.
  *  - Reconnecting: when a call finds the connection broken (the broker
  *    closed it or went away), the library connects again within the
  *    call's timeout, under the same fd number, offering the broker's
@@ -113,8 +119,8 @@ struct dbb_client;
 struct dbb_buffer;
 
 enum dbb_lifetime {
-	DBB_LIFETIME_CLIENT = 0,	/* freed when the owner disconnects */
-	DBB_LIFETIME_PERSISTENT = 1,	/* kept until destroyed */
+	DBB_LIFETIME_CLIENT = 0,	/* removed when the owner's session ends */
+	DBB_LIFETIME_PERSISTENT = 1,	/* kept until dbb_remove() */
 };
 
 enum dbb_access {
@@ -150,6 +156,8 @@ struct dbb_image_layout {
 	struct dbb_plane planes[DBB_MAX_PLANES];
 };
 
+/* A connection holding a buffer; library-allocated, reached through
+ * dbb_buffer_info_get_holder(). */
 struct dbb_holder {
 	uint64_t client_id;
 	uint32_t uid;
@@ -158,6 +166,8 @@ struct dbb_holder {
 	bool writable;
 };
 
+/* Who may open a buffer; library-allocated, reached through
+ * dbb_buffer_info_get_grant(). */
 struct dbb_grant {
 	enum dbb_grant_subject subject;
 	uint32_t id;			/* uid or gid */
@@ -233,9 +243,11 @@ int dbb_client_set_timeout(struct dbb_client *client, int timeout_ms);
  * -EINTR (true) or the wait goes on until the deadline (false). */
 int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible);
 
-/* Closes the connection.  Client-lifetime buffers it allocated go away in
- * the broker, and its holds with them; fds already handed out stay valid,
- * and so do buffer handles (to be freed still).  Accepts NULL. */
+/* Ends the session and closes the connection (telling a broker that
+ * resumes not to keep the session: a Goodbye, not waited for).
+ * Client-lifetime buffers it allocated go away in the broker, and its
+ * holds with them; fds already handed out stay valid, and so do buffer
+ * handles (to be freed still).  Accepts NULL. */
 void dbb_client_destroy(struct dbb_client *client);
 
 /* The id the broker gave this connection (a reconnect that did not resume
@@ -279,7 +291,7 @@ const char *dbb_client_last_error(const struct dbb_client *client);
  * What to allocate: @size bytes, optionally described by a @layout the
  * caller chose; or an image the broker lays out: @fourcc, @width and
  * @height (DRM terms), with @size 0 or a minimum.  The layout the
- * allocator chose comes back in the buffer's info (has_layout).
+ * allocator chose comes back in the buffer's info (its layout).
  */
 struct dbb_alloc_params {
 	uint32_t struct_size;			/* sizeof(struct dbb_alloc_params) */
