@@ -362,9 +362,11 @@ int dbb_remove(struct dbb_client *client, uint64_t id);
  * Closes the buffer's fd (unless taken) and frees the handle.  Accepts
  * NULL.  When it was this connection's last handle of the buffer, tells the
  * broker to drop the connection's hold (a Release request): the request is
- * sent and not waited for; its reply is discarded when it comes.  Nothing
- * is sent when the client is already destroyed or the connection broken.
- * A handle may be freed after its client is destroyed.
+ * sent and not waited for; its reply is discarded when it comes.  When the
+ * connection is broken it is sent once the library reconnects, if the
+ * broker resumed the session (else the hold went with the session).
+ * Nothing is sent when the client is already destroyed (its holds ended
+ * with it): a handle may be freed after its client.
  */
 void dbb_buffer_free(struct dbb_buffer *buffer);
 

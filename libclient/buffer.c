@@ -59,6 +59,9 @@ void buffer_holds_clear(struct dbb_client *client)
 		HASH_DEL(client->holds, h);
 		free(h);
 	}
+	free(client->unreleased);
+	client->unreleased = NULL;
+	client->n_unreleased = 0;
 }
 
 bool buffer_held(const struct dbb_client *client, uint64_t id)
@@ -73,13 +76,36 @@ void buffer_release(struct dbb_client *client, uint64_t id)
 {
 	DmabufBroker__V1__ReleaseRequest body = DMABUF_BROKER__V1__RELEASE_REQUEST__INIT;
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	uint64_t *more;
+	int ret;
 
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_RELEASE;
 	req.release = &body;
 	body.id = id;
-	/* Nobody to tell of a failure: the hold then lasts until the
-	 * connection closes, as it did before the handle was freed. */
-	connection_send_only(client, &req);
+	ret = connection_send_only(client, &req);
+	if (ret != -EPIPE && ret != -ECONNRESET)
+		return;
+	/* Otherwise nobody to tell of a failure: the hold then lasts until
+	 * the session ends, as it did before the handle was freed. */
+	more = reallocarray(client->unreleased, client->n_unreleased + 1,
+			    sizeof(*more));
+	if (!more)
+		return;
+	client->unreleased = more;
+	client->unreleased[client->n_unreleased++] = id;
+}
+
+void buffer_release_unreleased(struct dbb_client *client, bool resumed)
+{
+	uint64_t *ids = client->unreleased;
+	size_t n = client->n_unreleased;
+
+	client->unreleased = NULL;
+	client->n_unreleased = 0;
+	for (size_t i = 0; resumed && i < n; i++)
+		if (!buffer_held(client, ids[i]))
+			buffer_release(client, ids[i]);
+	free(ids);
 }
 
 /* Counts a handle of buffer @id gone; releases the hold with the last. */

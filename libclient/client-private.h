@@ -106,6 +106,10 @@ struct dbb_client {
 	uint8_t token[CONNECTION_TOKEN_MAX];
 	size_t token_len;
 	bool watching;				/* to be asked for again */
+	/* Holds whose Release could not be sent: a resumed session has
+	 * them back, so they are released then. */
+	uint64_t *unreleased;
+	size_t n_unreleased;
 	uint32_t generation;			/* reconnects so far */
 	bool resumed;				/* by the last reconnect */
 	/* The broker closed the connection (seen while reading). */
@@ -187,8 +191,12 @@ void buffer_holds_clear(struct dbb_client *client);
 /* With the lock held: whether the caller has a handle of buffer @id. */
 bool buffer_held(const struct dbb_client *client, uint64_t id);
 /* With the lock held: asks the broker to drop the connection's hold on
- * buffer @id, not waiting for the reply. */
+ * buffer @id, not waiting for the reply; when the connection is broken,
+ * remembers it for a resumed session. */
 void buffer_release(struct dbb_client *client, uint64_t id);
+/* With the lock held, after a reconnect: releases the holds remembered
+ * if the session was resumed, and forgets them. */
+void buffer_release_unreleased(struct dbb_client *client, bool resumed);
 
 /* Copies the caller's struct @src (its struct_size first) into @dst, the
  * library's version of @size bytes, zeroing what the caller's lacks.

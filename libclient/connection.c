@@ -568,6 +568,7 @@ static int connection_reconnect(struct dbb_client *client)
 	}
 	client->generation++;
 	client->resumed = resumed;
+	buffer_release_unreleased(client, resumed);
 	return 0;
 }
 

@@ -175,8 +175,8 @@ static void fake_hello_resume(int conn, const char *want_token,
 	FAKE_EXPECT(req->hello->protocol_version == 1);
 	FAKE_EXPECT(strcmp(req->hello->client_name, "unit") == 0);
 	FAKE_EXPECT(req->hello->resume_token.len == strlen(want_token));
-	FAKE_EXPECT(!memcmp(req->hello->resume_token.data, want_token,
-			    strlen(want_token)));
+	FAKE_EXPECT(!*want_token || !memcmp(req->hello->resume_token.data,
+					    want_token, strlen(want_token)));
 	hello.resume_token.data = (uint8_t *)token;
 	hello.resume_token.len = strlen(token);
 	hello.resumed = resumed;
@@ -550,36 +550,63 @@ static void fake_watch(int conn)
 		    0, NULL);
 }
 
+static int fake_accept_again(void)
+{
+	int conn = accept4(fake_lsock, NULL, NULL, SOCK_CLOEXEC);
+
+	FAKE_EXPECT(conn >= 0);
+	return conn;
+}
+
 /*
- * Watch; a Stats the connection breaks under, taken back (resumed) with
- * Watch and the Stats again on a second connection; an Alloc that
- * connection breaks under, not sent again; a third connection that does
- * not resume, where the next Stats goes.
+ * 1: Watch and an open of buffer 11, then a break between calls.
+ * 2: resumed; Watch again, the Release of the handle freed while broken,
+ *    a Stats answered, a Stats the connection breaks under.
+ * 3: not resumed; Watch, the Stats again, an Alloc it breaks under.
+ * 4: not resumed; Watch, a Stats, and the Goodbye of a client done.
  */
 static void script_reconnects(int conn)
 {
-	int second, third;
+	BufferInfo info = DMABUF_BROKER__V1__BUFFER_INFO__INIT;
+	int fd = fake_memfd(4096);
+	Request *req;
 
+	info.id = 11;
+	info.size = 4096;
+	info.backend = "memfd";
 	fake_watch(conn);
+	fake_buffer(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT),
+		    &info, fd);
+	close(fd);
+	close(conn);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-1", "token-2", true);
+	fake_watch(conn);
+	req = fake_recv(conn);
+	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_RELEASE);
+	FAKE_EXPECT(req->release->id == 11);
+	fake_status(conn, req->seq, 0, NULL);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 5);
 	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS);
 	close(conn);
-	second = accept4(fake_lsock, NULL, NULL, SOCK_CLOEXEC);
-	FAKE_EXPECT(second >= 0);
-	fake_hello_resume(second, "token-1", "token-2", true);
-	fake_watch(second);
-	fake_stats(second, fake_expect_req(second, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 5);
-	fake_expect_req(second, DMABUF_BROKER__V1__REQUEST__BODY_ALLOC);
-	close(second);
-	/* The next call finds the break and reconnects before sending. */
-	third = accept4(fake_lsock, NULL, NULL, SOCK_CLOEXEC);
-	FAKE_EXPECT(third >= 0);
-	fake_hello_resume(third, "token-2", "token-3", false);
-	fake_watch(third);
-	fake_stats(third, fake_expect_req(third, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 6);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-2", "token-3", false);
+	fake_watch(conn);
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 6);
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_ALLOC);
+	close(conn);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-3", "token-4", false);
+	fake_watch(conn);
+	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 7);
 	/* A broker that resumes is told the client is done. */
-	fake_expect_req(third, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE);
-	fake_wait_hangup(third);
-	close(third);
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE);
+	fake_wait_hangup(conn);
+	close(conn);
 }
 
 static void test_reconnect(void **state)
@@ -590,29 +617,39 @@ static void test_reconnect(void **state)
 	struct dbb_stats st = { .struct_size = sizeof(st) };
 	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = 4096 };
 	struct dbb_buffer *b = NULL;
+	struct pollfd pfd = { .events = POLLIN };
 	bool resumed = true;
-	int fd;
 
 	fake_features = resumes;
 	fake_n_features = 1;
 	c = fake_connect(f, script_reconnects);
-	fd = dbb_client_get_fd(c);
+	pfd.fd = dbb_client_get_fd(c);
 	assert_int_equal(0, dbb_client_get_generation(c, &resumed));
 	assert_false(resumed);
 	assert_int_equal(0, dbb_watch(c, true));
-	/* Stats may be asked twice: asked again on the new connection. */
+	assert_int_equal(0, dbb_open_by_id(c, 11, false, &b));
+	/* Dispatching finds the break and does not reconnect. */
+	assert_int_equal(1, poll(&pfd, 1, 10000));
+	assert_int_equal(-EPIPE, dbb_client_dispatch(c));
+	dbb_buffer_free(b);
+	/* Not sent yet: reconnects first. */
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(5, st.clients);
 	assert_int_equal(1, dbb_client_get_generation(c, &resumed));
 	assert_true(resumed);
-	assert_int_equal(fd, dbb_client_get_fd(c));
-	/* An Alloc may have been done: not asked again. */
-	assert_int_equal(-EPIPE, dbb_alloc(c, &p, &b));
-	assert_null(b);
+	assert_int_equal(pfd.fd, dbb_client_get_fd(c));
+	/* Sent, then the break: a Stats may be asked again. */
 	assert_int_equal(0, dbb_stats(c, &st));
 	assert_int_equal(6, st.clients);
 	assert_int_equal(2, dbb_client_get_generation(c, &resumed));
 	assert_false(resumed);
+	/* An Alloc may have been done: not asked again. */
+	b = NULL;
+	assert_int_equal(-EPIPE, dbb_alloc(c, &p, &b));
+	assert_null(b);
+	assert_int_equal(0, dbb_stats(c, &st));
+	assert_int_equal(7, st.clients);
+	assert_int_equal(3, dbb_client_get_generation(c, NULL));
 	fake_end(f, c);
 }
 
