@@ -415,6 +415,7 @@ static void check_phase(struct check_buf *bufs, size_t n, uint64_t client_id,
 	uint64_t bytes = 0, want = 0;
 	bool could_resume = check_token_len > 0, resumed = false;
 	pid_t now = 0;
+	int r;
 
 	close(*sock);
 	*sock = check_reconnect(old, &now, &resumed);
@@ -428,7 +429,8 @@ static void check_phase(struct check_buf *bufs, size_t n, uint64_t client_id,
 		check_buffer(*sock, &bufs[i], phase);
 		want += bufs[i].size;
 	}
-	check_result(check_usage(*sock, &bytes) == 0 && bytes == want,
+	r = check_usage(*sock, &bytes);
+	check_result(r == 0 && bytes == want,
 		     "%s: quota charges the owner %llu bytes again (%llu)",
 		     phase, (unsigned long long)want, (unsigned long long)bytes);
 }
@@ -438,6 +440,7 @@ int main(void)
 	struct check_buf bufs[CHECK_MAX] = { 0 };
 	uint64_t client_id = 0, client_size = 0, fresh = 0, top;
 	bool resumed;
+	int r;
 	size_t n;
 	int sock;
 	pid_t pid;
@@ -455,7 +458,6 @@ int main(void)
 	printf("# %-8s %-18s %6s %9s\n", "backend", "name", "id", "bytes");
 	for (size_t i = 0; i < n; i++) {
 		struct check_buf *b = &bufs[i];
-		int r;
 
 		snprintf(b->name, sizeof(b->name), "crash/%s", b->backend);
 		b->seed = (uint32_t)(i + 1) * 1000;
@@ -475,9 +477,9 @@ int main(void)
 		printf("# %-8s %-18s %6llu %9llu\n", b->backend, b->name,
 		       (unsigned long long)b->id, (unsigned long long)b->size);
 	}
-	check_result(check_alloc(sock, NULL, "crash/client", false, &client_id,
-				 &client_size, NULL) == 0,
-		     "client-lifetime buffer allocated (id %llu)%s",
+	r = check_alloc(sock, NULL, "crash/client", false, &client_id,
+			&client_size, NULL);
+	check_result(r == 0, "client-lifetime buffer allocated (id %llu)%s",
 		     (unsigned long long)client_id, check_token_len ?
 		     ", its connection can resume" : "");
 
@@ -497,13 +499,14 @@ int main(void)
 	for (size_t i = 0; i < n; i++)
 		top = bufs[i].id > top ? bufs[i].id : top;
 	if (sock >= 0) {
-		check_result(check_alloc(sock, NULL, NULL, false, &fresh, NULL,
-					 NULL) == 0 && fresh > top,
+		r = check_alloc(sock, NULL, NULL, false, &fresh, NULL, NULL);
+		check_result(r == 0 && fresh > top,
 			     "a new buffer gets a fresh id (%llu > %llu)",
 			     (unsigned long long)fresh, (unsigned long long)top);
 		for (size_t i = 0; i < n; i++)
 			check_destroy(sock, bufs[i].id);
 		check_destroy(sock, client_id);
+		check_destroy(sock, fresh);
 		close(sock);
 	}
 	for (size_t i = 0; i < n; i++) {
