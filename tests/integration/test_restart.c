@@ -559,6 +559,55 @@ static void test_corrupt_state(void **state)
 	close(sock);
 }
 
+/* The generation in the header of state slot @slot (the broker's format:
+ * 8 bytes of magic, then the generation); 0 when it cannot be read. */
+static uint64_t slot_generation(struct supervisor *s, int slot, int *fd)
+{
+	char name[32];
+	uint64_t gen = 0;
+
+	snprintf(name, sizeof(name), "dbb-state-%d", slot);
+	*fd = supervisor_stored(s, name);
+	if (*fd < 0 || pread(*fd, &gen, sizeof(gen), 8) != sizeof(gen))
+		return 0;
+	return gen;
+}
+
+/*
+ * A write cut short: the newest state slot is damaged past its header.
+ * The broker falls back to the slot before it, one change older: the
+ * buffer is back, without the grant that was its last change.
+ */
+static void test_torn_write(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id, g0, g1;
+	int sock = harness_raw_client(f->s.d.socket, "owner"), fd0, fd1;
+	Msg *m = NULL;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &id, NULL));
+	assert_int_equal(0, grant_everyone(sock, id));
+	assert_int_equal(0, supervisor_kill(&f->s));
+	close(sock);
+	g0 = slot_generation(&f->s, 0, &fd0);
+	g1 = slot_generation(&f->s, 1, &fd1);
+	assert_true(g0 && g1 && g0 != g1);
+	/* One byte of the message, as a write stopped half-way leaves it. */
+	assert_int_equal(1, pwrite(g0 > g1 ? fd0 : fd1, "\xff", 1, 40));
+	close(fd0);
+	close(fd1);
+	assert_int_equal(0, supervisor_restart(&f->s));
+	assert_daemon_fds(f, f->fresh_fds + 1);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	assert_int_equal(0, info(sock, P1_NAME, &m));
+	assert_int_equal(id, m->response->buffer->id);
+	assert_int_equal(0, m->response->buffer->n_grants);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	close(sock);
+}
+
 /* A buffer fd the state does not describe is closed and dropped; its id
  * is not handed out. */
 static void test_stray_fd(void **state)
@@ -622,6 +671,7 @@ int main(void)
 		T(test_term_keeps_persistent),
 		T(test_destroy_leaves_store),
 		T(test_corrupt_state),
+		T(test_torn_write),
 		T(test_stray_fd),
 		cmocka_unit_test_setup_teardown(test_store_full,
 						setup_small_store, teardown),
