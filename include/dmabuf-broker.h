@@ -244,7 +244,8 @@ int dbb_client_set_timeout(struct dbb_client *client, int timeout_ms);
 int dbb_client_set_interruptible(struct dbb_client *client, bool interruptible);
 
 /* Ends the session and closes the connection (telling a broker that
- * resumes not to keep the session: a Goodbye, not waited for).
+ * resumes not to keep the session: a Goodbye, its reply waited for within
+ * the timeout).
  * Client-lifetime buffers it allocated go away in the broker, and its
  * holds with them; fds already handed out stay valid, and so do buffer
  * handles (to be freed still).  Accepts NULL. */

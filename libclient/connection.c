@@ -694,20 +694,27 @@ void connection_unref(struct dbb_client *client)
 
 /*
  * Says Goodbye to a broker that would otherwise keep the session for a
- * resume, so that its client-lifetime buffers go now.  Not waited for
- * (the broker reads it before the close), nor for room to send it.
+ * resume, so that its client-lifetime buffers go now.  Its reply is
+ * waited for (within the timeout): closing at once would leave replies
+ * to earlier requests (Releases) unread, and a broker whose reply then
+ * fails takes that for a break, before it reads the Goodbye.
  */
 static void connection_goodbye(struct dbb_client *client)
 {
 	DmabufBroker__V1__GoodbyeRequest body = DMABUF_BROKER__V1__GOODBYE_REQUEST__INIT;
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	struct connection_reply reply;
 
 	if (client->gone || !connection_has_feature(client, "resume"))
 		return;
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE;
 	req.goodbye = &body;
-	client->deadline = connection_deadline(0);
-	connection_send_only(client, &req);
+	client->deadline = connection_deadline(client->timeout_ms);
+	/* No reconnecting for a goodbye. */
+	client->reconnecting = true;
+	connection_call(client, &req, DMABUF_BROKER__V1__RESPONSE__BODY__NOT_SET,
+			0, &reply);
+	connection_reply_clear(&reply);
 }
 
 /* Ending the session ends its holds in the broker, so the handles still

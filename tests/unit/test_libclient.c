@@ -603,8 +603,10 @@ static void script_reconnects(int conn)
 	fake_hello_resume(conn, "token-3", "token-4", false);
 	fake_watch(conn);
 	fake_stats(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_STATS), 7);
-	/* A broker that resumes is told the client is done. */
-	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE);
+	/* A broker that resumes is told the client is done, and the
+	 * client waits for the reply. */
+	fake_status(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE),
+		    0, NULL);
 	fake_wait_hangup(conn);
 	close(conn);
 }
