@@ -50,17 +50,20 @@ static const char *supervisor_field(const char *msg, const char *key,
 				    char *out, size_t len)
 {
 	size_t klen = strlen(key);
+	const char *l = msg;
 
-	for (const char *l = msg; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
-		if (!strncmp(l, key, klen) && l[klen] == '=') {
-			size_t n = strcspn(l + klen + 1, "\n");
+	while (*l) {
+		size_t n = strcspn(l, "\n");
 
+		if (n > klen && !strncmp(l, key, klen) && l[klen] == '=') {
+			n -= klen + 1;
 			if (n >= len)
 				n = len - 1;
 			memcpy(out, l + klen + 1, n);
 			out[n] = '\0';
 			return out;
 		}
+		l += n + (l[n] == '\n');
 	}
 	return NULL;
 }
