@@ -74,6 +74,7 @@ struct persist {
 	unsigned nstored;		/* slots + buffers in the store */
 	unsigned nclient;		/* client-lifetime buffers of those */
 	struct persist_id *stored;	/* the buffers in the store */
+	bool full_logged;		/* since it last had room */
 	struct persist_passed *passed;	/* buffer fds until restored */
 	struct persist_stray *strays;	/* fds to close at start */
 };
@@ -192,6 +193,16 @@ static bool persist_wanted(const struct persist *p,
 	       p->nstored < p->store_max;
 }
 
+/* Says once, until buffers leave, that the store is full. */
+static void persist_log_full(struct persist *p)
+{
+	if (p->nstored < p->store_max || p->full_logged)
+		return;
+	log_msg(LOG_WARNING, "fd store full (%u fds): persistent Allocs are "
+		"refused until persistent buffers are destroyed", p->store_max);
+	p->full_logged = true;
+}
+
 /* A new buffer: reserve ids past it, store it if it is wanted. */
 static void persist_on_added(struct persist *p, struct registry_buffer *b)
 {
@@ -211,6 +222,7 @@ static void persist_on_added(struct persist *p, struct registry_buffer *b)
 			return;
 		}
 		dirty = true;
+		persist_log_full(p);
 	}
 	if (dirty)
 		persist_write(p);
@@ -226,6 +238,7 @@ static void persist_on_removed(struct persist *p, struct registry_buffer *b,
 	 * believed less the buffer; a stored fd the state does not name is
 	 * dropped at the next start. */
 	persist_del_stored(p, pi, b);
+	p->full_logged = false;
 	persist_write(p);
 	if (!p->on)
 		return;
