@@ -15,7 +15,7 @@ build_pkgs=(
 	scdoc man-db
 )
 vm_pkgs=(
-	qemu-system-x86 busybox-static kmod xz-utils cpio
+	qemu-system-x86 busybox-static kmod xz-utils cpio systemd udev acl
 )
 
 want=("${build_pkgs[@]}")

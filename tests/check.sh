@@ -136,8 +136,9 @@ stage_vm() {
 		return
 	fi
 	scripts/install-deps.sh all || { record fail "vm: install-deps"; return; }
-	# Two guests of up to 900 s each, plus downloads and builds.
-	TEST_TIMEOUT=2400 run_tap "vm" tests/vm/run.sh --kernel all --mode test
+	# Per kernel a guest of up to 900 s and a systemd guest of up to 480 s,
+	# plus downloads and builds.
+	TEST_TIMEOUT=3300 run_tap "vm" tests/vm/run.sh --kernel all --mode test
 }
 
 start=$(date +%s)

@@ -79,7 +79,17 @@ run_case() {
 	77) [[ $results -ne 0 ]] || result ok "$name # SKIP ${last:-no reason given}" ;;
 	*) [[ $failures -ne 0 ]] || result "not ok" "$name: exited with $rc" ;;
 	esac
+	[[ $failures -eq 0 && ($rc -eq 0 || $rc -eq 77) ]] || show_broker "$name"
 	rm -rf "$CASE_TMP" "$CASE_TMP.out" "$CASE_TMP.counts"
+}
+
+# show_broker NAME: after a failed case, the units' state and the
+# service's journal, as comments.
+show_broker() {
+	{
+		systemctl status --no-pager "$SOCKET_UNIT" "$SERVICE"
+		journalctl --no-pager -o short-monotonic -n 40 -u "$SERVICE"
+	} 2>&1 | sed "s/^/# $1: | /"
 }
 
 main() {

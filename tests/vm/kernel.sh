@@ -4,7 +4,7 @@
 
 APT_OPTS=(-q -y -o APT::Sandbox::User=root -o DPkg::Lock::Timeout=600)
 HOST_PACKAGES=(qemu-system-x86 busybox-static kmod cpio xz-utils gzip
-	util-linux coreutils)
+	util-linux coreutils systemd udev acl)
 # What the initramfs needs to reach the host: virtio, 9p and overlayfs.
 # Their dependencies and load order come from depmod, per kernel.
 INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
@@ -282,6 +282,24 @@ build_broker() {
 		GUEST_PROGS+=" $(build_relative "$p")"
 	done
 	BROKER_PROGS=${BROKER_PROGS# } GUEST_PROGS=${GUEST_PROGS# }
+}
+
+# stage_install: `make install DESTDIR=$INSTALL_ROOT PREFIX=/usr` of the
+# build, which the systemd guests apply to their root as a package would.
+# Sets INSTALL_RESULT like build_module.
+stage_install() {
+	local make_args
+
+	project_make_args
+	rm -rf "$INSTALL_ROOT"
+	if [[ $BROKER_RESULT != ok ]]; then
+		INSTALL_RESULT="skip the broker did not build"
+	elif submake "${make_args[@]}" DESTDIR="$INSTALL_ROOT" PREFIX=/usr install \
+		>"$VM/install.log" 2>&1; then
+		INSTALL_RESULT=ok
+	else
+		INSTALL_RESULT=failed
+	fi
 }
 
 # build_relative PATH: a path make printed (under build/ or $BUILD),

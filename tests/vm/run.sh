@@ -5,7 +5,9 @@
 #   tests/vm/run.sh [--kernel 6.1|6.12|all] [--mode test|bench] [--timeout SECS]
 #
 # Environment: GUEST_SCRIPT runs another guest script than tests/kmod/guest.sh
-# (any absolute host path); BUILD_DIR overrides build/;
+# (any absolute host path); GUEST_SYSTEMD_ONLY=1 boots only the systemd
+# guest (tests/systemd), SYSTEMD_CASES=GLOB only the cases GLOB names
+# there; BUILD_DIR overrides build/;
 # QEMU_EXTRA adds QEMU arguments (e.g. "-s" for gdb).
 
 set -euo pipefail
@@ -20,6 +22,11 @@ QEMU_LOCK=$PROJECT/build/vm/.qemu.lock
 GUEST_SCRIPT_SET=${GUEST_SCRIPT:+yes}
 GUEST_SCRIPT=$(realpath -m "${GUEST_SCRIPT:-$PROJECT/tests/kmod/guest.sh}")
 ALL_SERIES=(6.1 6.12)
+# The systemd guest's bound, boot included: its boot and cases took
+# about 150 s on the 2-core build machine.
+SYSTEMD_TIMEOUT=${SYSTEMD_TIMEOUT:-480}
+# Where its `make install DESTDIR=... PREFIX=/usr` is staged.
+INSTALL_ROOT=$VM/install
 
 # shellcheck source-path=SCRIPTDIR
 source "$HERE/tap.sh"
@@ -60,8 +67,6 @@ parse_args() {
 	[[ $MODE == test || $MODE == bench ]] || die "bad --mode $MODE"
 	[[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -ge 60 ]] ||
 		die "--timeout wants whole seconds, at least 60"
-	# The guest stops its script in time to save the kernel log.
-	GUEST_TIMEOUT=$((TIMEOUT - 45))
 	# Paths travel on the kernel command line, which splits on blanks.
 	[[ $PROJECT$BUILD != *[[:space:]]* ]] || die "no blanks in $PROJECT or $BUILD"
 }
@@ -102,6 +107,12 @@ skip_guest() {
 	tap_skip "$1 kernel log clean" "$2"
 }
 
+# skip_guests LABEL REASON: both guests' results, skipped.
+skip_guests() {
+	[[ -n ${GUEST_SYSTEMD_ONLY:-} ]] || skip_guest "$1" "$2"
+	skip_guest "$1 systemd" "$2"
+}
+
 # prepare_kernel: image, headers and module tree for $KVER.
 prepare_kernel() {
 	fetch_image || { show_tail "$VM/$KVER/download.log"; return 1; }
@@ -109,20 +120,22 @@ prepare_kernel() {
 	install_headers || { show_tail "$VM/apt-install.log"; return 1; }
 }
 
-# write_guest_env DIR: the guest's settings (see README.md), as shell
-# assignments for guest-init.sh.
+# write_guest_env: the settings of the guest in $GDIR (see README.md), as
+# shell assignments for guest-init.sh or systemd-init.sh.
 write_guest_env() {
-	local dir=$1 v
+	local dir=$VM/$KVER v
 	# shellcheck disable=SC2034 # read through ${!v}
-	local RESULTS=$dir/results MODULES_TREE=$dir/root/lib/modules/$KVER \
+	local RESULTS=$GDIR/results MODULES_TREE=$dir/root/lib/modules/$KVER \
 		BUILD=$dir/build KMOD_DIR=$dir/build/kmod/$KVER \
-		BROKER_BUILD=$BROKER_RESULT
+		BROKER_BUILD=$BROKER_RESULT GUEST_TIMEOUT=$((GTIMEOUT - 45)) \
+		CASES=${SYSTEMD_CASES:-}
 
 	# shellcheck disable=SC2034 # read through ${!v}
 	[[ $BROKER_RESULT != failed ]] ||
 		BROKER_BUILD="the host's make all check-progs guest-progs failed"
 	for v in PROJECT KVER KMOD_DIR RESULTS MODE BUILD GUEST_SCRIPT \
-		GUEST_TIMEOUT MODULES_TREE BROKER_BUILD BROKER_PROGS GUEST_PROGS; do
+		GUEST_TIMEOUT MODULES_TREE BROKER_BUILD BROKER_PROGS GUEST_PROGS \
+		INSTALL_ROOT CASES; do
 		printf '%s=%q\n' "$v" "${!v}"
 	done
 }
@@ -155,14 +168,21 @@ snapshot_build() {
 	return 1
 }
 
-# boot_guest: one QEMU run.  Sets QEMU_RC and QEMU_SECONDS.
+# boot_guest INIT: one QEMU run of the guest in $GDIR, whose PID 1 is the
+# script INIT (guest-init.sh, or systemd-init.sh and then systemd), within
+# $GTIMEOUT seconds.  Sets QEMU_RC and QEMU_SECONDS.
 boot_guest() {
-	local dir=$VM/$KVER t0
+	local init=$1 dir=$VM/$KVER t0 append
 
-	snapshot_build "$dir/build"
-	mkdir -p "$dir/results"
-	find "$dir/results" -mindepth 1 -delete
-	write_guest_env "$dir" >"$dir/guest.env"
+	mkdir -p "$GDIR/results"
+	find "$GDIR/results" -mindepth 1 -delete
+	write_guest_env >"$GDIR/guest.env"
+	append="console=ttyS0 panic=-1 log_buf_len=8M watchdog_thresh=60"
+	append+=" DBB_INIT=$HERE/$init DBB_ENV=$GDIR/guest.env"
+	# systemd: the guest's own target only, and no fstab or partition
+	# discovery of the host's (the root is the overlay already).
+	[[ $init != systemd-init.sh ]] ||
+		append+=" systemd.unit=dbb-guest.target fstab=no systemd.gpt_auto=no"
 	t0=$EPOCHREALTIME
 	QEMU_RC=0
 	# -cpu max: SMEP, SMAP and UMIP catch a module touching user memory
@@ -170,13 +190,13 @@ boot_guest() {
 	# --foreground keeps QEMU in our process group, so that a timeout or
 	# Ctrl-C that stops this script stops QEMU too.
 	# shellcheck disable=SC2086 # QEMU_EXTRA: extra arguments, split
-	timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
+	timeout --foreground -k 10 "$GTIMEOUT" qemu-system-x86_64 -accel tcg -cpu max \
 		-m 3G -smp 2 -nographic -no-reboot -nic none ${QEMU_EXTRA:-} \
 		-kernel "$dir/root/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 log_buf_len=8M watchdog_thresh=60 DBB_INIT=$HERE/guest-init.sh DBB_ENV=$dir/guest.env" \
+		-append "$append" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none,multidevs=remap" \
-		</dev/null >"$dir/console.log" 2>&1 || QEMU_RC=$?
+		-virtfs "local,path=$GDIR/results,mount_tag=results,security_model=none,multidevs=remap" \
+		</dev/null >"$GDIR/console.log" 2>&1 || QEMU_RC=$?
 	QEMU_SECONDS=$(elapsed "$t0")
 }
 
@@ -188,7 +208,7 @@ elapsed() {
 # mode) or as it is (bench mode).  Sets PLAN_NOTE when the guest's plan
 # and its test lines disagree.
 relay_output() {
-	local out=$VM/$KVER/results/output.txt planned seen
+	local out=$GDIR/results/output.txt planned seen
 
 	PLAN_NOTE=""
 	[[ -f $out ]] || return 0
@@ -196,31 +216,31 @@ relay_output() {
 		cat "$out"
 		return 0
 	fi
-	tap_relay "$1" <"$out" 3>"$VM/$KVER/relay.counts"
-	read -r planned seen <"$VM/$KVER/relay.counts"
+	tap_relay "$1" <"$out" 3>"$GDIR/relay.counts"
+	read -r planned seen <"$GDIR/relay.counts"
 	if [[ $planned -ge 0 && $planned -ne $seen ]]; then
 		PLAN_NOTE="planned $planned tests, ran $seen"
 	fi
 }
 
 report_boot() {
-	if [[ -f $VM/$KVER/results/rc ]]; then
+	if [[ -f $GDIR/results/rc ]]; then
 		tap_ok "$1 boot"
 		return 0
 	fi
 	tap_not_ok "$1 boot"
 	if [[ $QEMU_RC -eq 124 || $QEMU_RC -eq 137 ]]; then
-		tap_comment "$1 QEMU killed after the ${TIMEOUT} s timeout"
+		tap_comment "$1 QEMU killed after the ${GTIMEOUT} s timeout"
 	else
 		tap_comment "$1 QEMU exited with $QEMU_RC before the guest wrote rc"
 	fi
-	show_tail "$VM/$KVER/console.log" 40
+	show_tail "$GDIR/console.log" 40
 }
 
 report_exit_status() {
 	local rc
 
-	rc=$(cat "$VM/$KVER/results/rc" 2>/dev/null || echo none)
+	rc=$(cat "$GDIR/results/rc" 2>/dev/null || echo none)
 	if [[ $rc == 0 && -z $PLAN_NOTE ]]; then
 		tap_ok "$1 guest script exit status"
 		return 0
@@ -228,19 +248,19 @@ report_exit_status() {
 	tap_not_ok "$1 guest script exit status"
 	case $rc in
 	none) tap_comment "$1 the guest script did not finish" ;;
-	124 | 137) tap_comment "$1 guest script timed out after $GUEST_TIMEOUT s" ;;
+	124 | 137) tap_comment "$1 guest script timed out after $((GTIMEOUT - 45)) s" ;;
 	*) tap_comment "$1 guest script exited with $rc" ;;
 	esac
 	[[ -z $PLAN_NOTE ]] || tap_comment "$1 $PLAN_NOTE"
 }
 
 report_kernel_log() {
-	local dmesg=$VM/$KVER/results/dmesg.txt problems
+	local dmesg=$GDIR/results/dmesg.txt problems
 
 	if [[ ! -s $dmesg ]]; then
 		tap_not_ok "$1 kernel log clean"
 		tap_comment "$1 no dmesg.txt from the guest; console log says:"
-		dmesg=$VM/$KVER/console.log
+		dmesg=$GDIR/console.log
 	elif problems=$(klog_problems "$dmesg"); then
 		tap_not_ok "$1 kernel log clean"
 	else
@@ -259,6 +279,8 @@ build_and_boot() {
 	BOOTED=no
 	build_module
 	report_build "$1 build dmabuf_sg.ko" "$MODULE_RESULT" "$VM/$KVER/kmod-build.log"
+	snapshot_build "$VM/$KVER/build"
+	[[ -z ${GUEST_SYSTEMD_ONLY:-} ]] || return 0
 	# Booting after a failed build would test stale binaries.
 	if [[ -z $GUEST_SCRIPT_SET && ( $MODULE_RESULT == failed ||
 		$GUEST_TESTS_RESULT == failed ) ]]; then
@@ -266,9 +288,40 @@ build_and_boot() {
 	elif [[ ! -f $GUEST_SCRIPT ]]; then
 		skip_guest "$1" "no guest script $GUEST_SCRIPT"
 	else
-		boot_guest
+		GDIR=$VM/$KVER GTIMEOUT=$TIMEOUT boot_guest guest-init.sh
 		BOOTED=yes
 	fi
+}
+
+# report_guest LABEL: the results of the guest in $GDIR.
+report_guest() {
+	relay_output "$1"
+	report_boot "$1"
+	report_exit_status "$1"
+	report_kernel_log "$1"
+}
+
+# systemd_guest LABEL: the systemd boot of $KVER (tests/systemd), unless
+# what it needs is missing; its results are named "LABEL systemd ...".
+systemd_guest() {
+	local label="$1 systemd" GDIR=$VM/$KVER/systemd GTIMEOUT=$SYSTEMD_TIMEOUT boot
+
+	[[ $MODE == test ]] || return 0
+	if [[ $MODULE_RESULT != ok || $BROKER_RESULT != ok ]]; then
+		skip_guest "$label" "build failed"
+		return 0
+	elif [[ $INSTALL_RESULT != ok ]]; then
+		skip_guest "$label" "no install tree (make install failed)"
+		return 0
+	elif [[ ! -x /lib/systemd/systemd ]]; then
+		skip_guest "$label" "no /lib/systemd/systemd on the host"
+		return 0
+	fi
+	mkdir -p "$GDIR"
+	boot_guest systemd-init.sh
+	report_guest "$label"
+	boot=$(cat "$GDIR/results/boot-seconds" 2>/dev/null || echo '?')
+	log "$label: systemd started after $boot s, QEMU ran $QEMU_SECONDS s"
 }
 
 # test_kernel LABEL: prepare, build, boot and report $KVER.
@@ -278,21 +331,20 @@ test_kernel() {
 	log "$label is $KVER ($IMAGE_PKG)"
 	if ! prepare_kernel; then
 		tap_not_ok "$label kernel packages"
-		skip_guest "$label" "kernel packages unavailable"
+		skip_guests "$label" "kernel packages unavailable"
 		return 0
 	fi
 	build_initramfs
 	vm_lock
 	build_and_boot "$label"
+	if [[ $BOOTED == yes ]]; then
+		GDIR=$VM/$KVER GTIMEOUT=$TIMEOUT report_guest "$label"
+		boot=$(cat "$VM/$KVER/results/boot-seconds" 2>/dev/null || echo '?')
+		log "$label guest reached its init after $boot s, QEMU ran $QEMU_SECONDS s"
+	fi
+	systemd_guest "$label"
 	vm_unlock
-	[[ $BOOTED == yes ]] || return 0
-	relay_output "$label"
-	report_boot "$label"
-	report_exit_status "$label"
-	report_kernel_log "$label"
-	boot=$(cat "$VM/$KVER/results/boot-seconds" 2>/dev/null || echo '?')
-	log "$label guest reached its init after $boot s, QEMU ran $QEMU_SECONDS s," \
-		"$(elapsed "$t0") s for this kernel in all"
+	log "$label: $(elapsed "$t0") s for this kernel in all"
 }
 
 # run_kernel SERIES: one kernel series, under a lock of its own so that
@@ -301,7 +353,7 @@ run_kernel() {
 	local series=$1 lock KVER IMAGE_PKG IMAGE_DEB
 
 	if ! resolve_kernel "$series"; then
-		skip_guest "[$series]" "no linux-image/linux-headers pair for $series in the archive"
+		skip_guests "[$series]" "no linux-image/linux-headers pair for $series in the archive"
 		return 0
 	fi
 	mkdir -p "$VM/$KVER"
@@ -336,11 +388,14 @@ main() {
 	vm_lock
 	build_guest_tests
 	build_broker
+	stage_install
 	vm_unlock
 	report_build "build in-guest tests (make kmod-tests)" "$GUEST_TESTS_RESULT" \
 		"$VM/kmod-tests-build.log"
 	report_build "build the broker and its in-guest tests" "$BROKER_RESULT" \
 		"$VM/broker-build.log"
+	[[ $MODE != test ]] || report_build "make install for the systemd guests" \
+		"$INSTALL_RESULT" "$VM/install.log"
 	for series in "${SERIES[@]}"; do
 		run_kernel "$series"
 	done
