@@ -438,6 +438,10 @@ struct registry_buffer *registry_buffer_after(const struct registry *reg,
 
 	if (after_id == 0)
 		return reg->by_id;
+	/* No buffer has an id at or past next_id; this also keeps the
+	 * probes below from wrapping past UINT64_MAX to the first ids. */
+	if (after_id >= reg->next_id)
+		return NULL;
 	b = registry_buffer_by_id(reg, after_id);
 	if (b)
 		return registry_buffer_next(b);

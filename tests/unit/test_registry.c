@@ -254,6 +254,9 @@ static void test_paging_in_id_order(void **state)
 	assert_ptr_equal(b[3], registry_buffer_next(b[1]));
 	/* Past the last id, and after a cursor far beyond the live ids. */
 	assert_null(registry_buffer_after(f->reg, b[4]->id + 1000));
+	/* The largest cursor does not wrap around to the first ids. */
+	assert_null(registry_buffer_after(f->reg, UINT64_MAX));
+	assert_null(registry_buffer_after(f->reg, UINT64_MAX - 1));
 	registry_buffer_remove(f->reg, b[3]);
 	registry_buffer_remove(f->reg, b[4]);
 	assert_null(registry_buffer_after(f->reg, gone));
