@@ -81,6 +81,7 @@ void config_fini(struct config *cfg)
 		HASH_DEL(cfg->uid_quotas, q);
 		free(q);
 	}
+	names_fini(&cfg->names);
 	free(cfg->socket_path);
 	free(cfg->heaps);
 	free(cfg->drm_device);
@@ -379,6 +380,27 @@ static const struct config_key *config_key_find(const char *section,
 	return NULL;
 }
 
+/* A [names] line: "PREFIX = user:NAME" and the like (names_add()). */
+static int config_names_key(struct config_ctx *ctx, const char *prefix,
+			    const char *owner)
+{
+	char why[CONFIG_ERR_MAX / 2];
+	int ret;
+
+	/* inih splits a line at its first '=' or ':', so a prefix with a
+	 * ':' arrives cut in two: say so rather than blame the owner. */
+	if (strchr(owner, '=')) {
+		config_fail(ctx, "a prefix in [names] cannot contain ':'");
+		return 0;
+	}
+	ret = names_add(&ctx->cfg->names, prefix, owner, why, sizeof(why));
+	if (ret < 0) {
+		config_fail(ctx, "%s", why);
+		return 0;
+	}
+	return 1;
+}
+
 static int config_handler(void *user, const char *section, const char *name,
 			  const char *value)
 {
@@ -393,6 +415,8 @@ static int config_handler(void *user, const char *section, const char *name,
 	if (!strcmp(section, "broker"))
 		return k ? config_set_number(ctx, k, base, value) :
 			   config_broker_key(ctx, name, value);
+	if (!strcmp(section, "names"))
+		return config_names_key(ctx, name, value);
 	if (!quota && strcmp(section, "limits")) {
 		config_fail(ctx, "unknown section [%s]", section);
 		return 0;

@@ -13,6 +13,8 @@
 
 #include <uthash.h>
 
+#include "names.h"
+
 #define CONFIG_DEFAULT_SOCKET "/run/dmabuf-broker/socket"
 #define CONFIG_DEFAULT_BACKENDS "kmod,heap,udmabuf,drm,memfd"
 #define CONFIG_DEFAULT_HEAPS "system linux,cma reserved"
@@ -54,6 +56,8 @@ struct config {
 	uint32_t max_detached_per_uid;		/* sessions waiting, per uid */
 	struct config_quota quota;		/* default for every uid */
 	struct config_uid_quota *uid_quotas;
+	/* [names]: prefixes reserved for a user or a group (names.h). */
+	struct names_policy names;
 };
 
 /* Sets every field to its default.  Returns 0 or -ENOMEM. */

@@ -12,6 +12,12 @@ $(BACKENDS_OBJ): ALL_CFLAGS += -Idaemon
 
 $(DAEMON_OBJ): $(PROTO_H)
 
+# The configuration and what it reads into: the name rules of [names]
+# (which check prefixes as buffer names and groups as the access rules
+# do).  Tests that load a config link these.
+CONFIG_OBJ := $(B)/daemon/config.o $(B)/daemon/names.o \
+	$(B)/daemon/policy.o $(B)/daemon/registry.o
+
 $(DAEMON_BIN): $(DAEMON_OBJ) $(BACKENDS_OBJ) $(COMMON_OBJ) $(IMGFMT_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(shell $(PKG_CONFIG) --libs $(DAEMON_PKGS))

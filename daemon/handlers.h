@@ -109,6 +109,11 @@ int handlers_buffer_backend(struct broker *br, const char *name,
 /* Puts "@be cannot enforce read-only" (-EOPNOTSUPP) in @r. */
 int handlers_buffer_no_read_only(struct reply *r, const struct backend *be);
 
+/* Whether @c may take buffer name @name ([names] in the config): 0, or
+ * -EACCES in @r saying who may. */
+int handlers_buffer_may_name(struct client *c, const char *name,
+			     struct reply *r);
+
 /* Checks name, quota and hold limit for @p before anything is made;
  * fills @q with the caller's quota.  0 or a reply error. */
 int handlers_buffer_room(struct client *c, const struct registry_new *p,

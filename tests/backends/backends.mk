@@ -9,7 +9,7 @@ TEST_BACKENDS := $(B)/tests/backends/test_backends
 $(TEST_BACKENDS).o: ALL_CFLAGS += -Idaemon -Idaemon/backends
 
 $(TEST_BACKENDS): $(TEST_BACKENDS).o $(B)/tests/backends/kit.o \
-		$(BACKENDS_OBJ) $(B)/daemon/config.o $(IMGFMT_OBJ)
+		$(BACKENDS_OBJ) $(CONFIG_OBJ) $(IMGFMT_OBJ)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka libdrm inih)
 

@@ -1,7 +1,8 @@
 # Unit tests of the daemon's registry, access rules, configuration and
 # resumable sessions.  Each links only the unit under test and cmocka;
 # config also links the backend table it validates names against (and the
-# backends with it), resume the registry and logging it works on.
+# backends with it) and the name rules of [names], resume the registry and
+# logging it works on.
 TEST_REGISTRY := $(B)/tests/unit/test_registry
 TEST_POLICY := $(B)/tests/unit/test_policy
 TEST_CONFIG := $(B)/tests/unit/test_config
@@ -33,7 +34,7 @@ $(TEST_RESUME): $(B)/tests/unit/test_resume.o $(B)/daemon/resume.o \
 $(TEST_POLICY): $(B)/tests/unit/test_policy.o $(B)/daemon/policy.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(TEST_CONFIG): $(B)/tests/unit/test_config.o $(B)/daemon/config.o \
+$(TEST_CONFIG): $(B)/tests/unit/test_config.o $(CONFIG_OBJ) \
 		$(BACKENDS_OBJ) $(IMGFMT_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka inih libdrm)

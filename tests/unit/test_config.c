@@ -325,6 +325,75 @@ static void test_quota_sections(void **state)
 	assert_int_equal(0, q.buffers);
 }
 
+/* A [names] line that does not name a known owner or a valid prefix
+ * stops the load at its line. */
+static void test_names_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	load_fails(f, "[names]\ncam/ = user:root\ngpu/ = user:no-such-user-x\n",
+		   3, "unknown user 'no-such-user-x'");
+	load_fails(f, "[names]\ngpu/ = group:no-such-group-x\n", 2,
+		   "unknown group 'no-such-group-x'");
+	load_fails(f, "[names]\ngpu/ = camera\n", 2, "is none of user:NAME");
+	load_fails(f, "[names]\ngpu/ = user:\n", 2, "names no user");
+	load_fails(f, "[names]\n/abs = user:0\n", 2,
+		   "does not start a valid buffer name");
+	load_fails(f, "[names]\nsp ace/ = user:0\n", 2,
+		   "does not start a valid buffer name");
+	load_fails(f, "[names]\ndev:cam/ = user:0\n", 2, "cannot contain ':'");
+	load_fails(f, "[names]\na/ = user:0\n\na/ = group:0\n", 4,
+		   "given twice");
+	load_fails(f, "[names]\nb/ = user:4294967295\n", 2, "unknown user");
+	load_fails(f, "[names]\nc/ nobody\n", 2, "syntax error");
+}
+
+/* Owners by name or number, the longest prefix deciding, root and
+ * unreserved names free. */
+static void test_names_section(void **state)
+{
+	struct fixture *f = *state;
+	const struct names_rule *r;
+	struct policy_peer nobody = { .uid = 65534, .gid = 65534 };
+	struct policy_peer video = { .uid = 1000, .gid = 1000, .ngroups = 1,
+				     .groups = { 44 } };
+	struct policy_peer root = { 0 };
+
+	assert_int_equal(0, load(f, "[names]\n"
+				 "cam/ = user:nobody\n"
+				 "cam/shared/ = everyone\n"
+				 "gpu/ = group:44\n"
+				 "sys = user:0\n"));
+	assert_int_equal(4, f->cfg.names.n);
+	r = names_match(&f->cfg.names, "cam/frame0");
+	assert_non_null(r);
+	assert_int_equal(NAMES_OWNER_UID, r->owner);
+	assert_int_equal(65534, r->id);
+	assert_string_equal("nobody", r->owner_name);
+	assert_null(f->cfg.names.rules[2].owner_name);	/* given as a gid */
+	assert_null(names_match(&f->cfg.names, "camera"));
+	assert_null(names_match(&f->cfg.names, "cam"));
+
+	assert_int_equal(0, names_may_take(&f->cfg.names, &nobody,
+					   "cam/frame0", &r));
+	assert_int_equal(-EACCES, names_may_take(&f->cfg.names, &video,
+						 "cam/frame0", &r));
+	assert_string_equal("cam/", r->prefix);
+	/* The longer prefix reopens part of the reserved one. */
+	assert_int_equal(0, names_may_take(&f->cfg.names, &video,
+					   "cam/shared/x", &r));
+	/* A supplementary group owns gpu/. */
+	assert_int_equal(0, names_may_take(&f->cfg.names, &video, "gpu/0", &r));
+	assert_int_equal(-EACCES, names_may_take(&f->cfg.names, &nobody,
+						 "gpu/0", &r));
+	/* "sys" has no slash: every name that starts so is covered. */
+	assert_int_equal(-EACCES, names_may_take(&f->cfg.names, &nobody,
+						 "system0", &r));
+	assert_int_equal(0, names_may_take(&f->cfg.names, &root, "cam/x", &r));
+	assert_int_equal(0, names_may_take(&f->cfg.names, &nobody, "free/x",
+					   &r));
+}
+
 /* The sample shipped in daemon/ parses and states the defaults. */
 static void test_sample_config(void **state)
 {
@@ -366,11 +435,13 @@ int main(void)
 		T(test_request_size_over_frame_limit),
 		T(test_bad_backends_and_socket),
 		T(test_syntax_error),
+		T(test_names_errors),
 		cmocka_unit_test(test_parse_size),
 		T(test_defaults),
 		T(test_broker_section),
 		T(test_limits_section),
 		T(test_quota_sections),
+		T(test_names_section),
 		T(test_sample_config),
 	};
 #undef T
