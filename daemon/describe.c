@@ -65,7 +65,7 @@ static int describe_grants(struct reply *r, DmabufBroker__V1__BufferInfo *out,
 }
 
 static int describe_holders(struct reply *r, DmabufBroker__V1__BufferInfo *out,
-			    const struct registry_buffer *b)
+			    const struct registry_buffer *b, bool private)
 {
 	size_t n = b->nholds < DESCRIBE_MAX_HOLDERS ? b->nholds :
 		   DESCRIBE_MAX_HOLDERS;
@@ -80,15 +80,24 @@ static int describe_holders(struct reply *r, DmabufBroker__V1__BufferInfo *out,
 		return -1;
 	for (size_t i = 0; i < n && hold; i++, hold = hold->buf_next) {
 		dmabuf_broker__v1__holder__init(&h[i]);
-		h[i].client_id = hold->conn->id;
-		h[i].uid = (uint32_t)hold->conn->uid;
-		h[i].pid = (uint32_t)hold->conn->pid;
-		h[i].client_name = hold->conn->name;
 		h[i].writable = hold->writable;
+		if (private) {
+			h[i].client_id = hold->conn->id;
+			h[i].uid = (uint32_t)hold->conn->uid;
+			h[i].pid = (uint32_t)hold->conn->pid;
+			h[i].client_name = hold->conn->name;
+		}
 		out->holders[i] = &h[i];
 		out->n_holders = i + 1;
 	}
 	return 0;
+}
+
+unsigned describe_flags_for(const struct policy_peer *viewer,
+			    const struct registry_buffer *b)
+{
+	return policy_may_manage(viewer, b->owner->uid) == 0 ?
+	       DESCRIBE_PRIVATE : 0;
 }
 
 DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
@@ -114,15 +123,18 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
 		out->contiguous = bi.contiguous;
 	}
 	out->owner_uid = (uint32_t)b->owner->uid;
-	out->owner_pid = (uint32_t)b->owner->pid;
-	out->owner_name = b->owner->name;
+	if (flags & DESCRIBE_PRIVATE) {
+		out->owner_pid = (uint32_t)b->owner->pid;
+		out->owner_name = b->owner->name;
+	}
 	out->lifetime = (DmabufBroker__V1__Lifetime)b->lifetime;
 	out->created_usec = b->created_usec;
 	if (b->layout && !(out->layout = describe_layout(r, b->layout)))
 		return NULL;
 	if (describe_grants(r, out, b) < 0)
 		return NULL;
-	if ((flags & DESCRIBE_HOLDERS) && describe_holders(r, out, b) < 0)
+	if ((flags & DESCRIBE_HOLDERS) &&
+	    describe_holders(r, out, b, flags & DESCRIBE_PRIVATE) < 0)
 		return NULL;
 	return out;
 }

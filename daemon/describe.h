@@ -5,18 +5,25 @@
 
 #include "reply.h"
 
-struct registry_buffer;
 struct broker;
+struct policy_peer;
+struct registry_buffer;
 
 enum describe_flags {
 	DESCRIBE_HOLDERS = 1 << 0,
+	/* Who is behind the owner and the holders: their pids, client
+	 * names, uids and connection ids.  Only for root and the owner
+	 * (describe_flags_for()); others see the owner's uid and each hold
+	 * as an anonymous entry that says only whether it is writable. */
+	DESCRIBE_PRIVATE = 1 << 1,
 };
 
 /* Holders listed per buffer at most (a reply is one frame). */
 #define DESCRIBE_MAX_HOLDERS 128u
 
 /*
- * Describes @b, with its holders when @flags has DESCRIBE_HOLDERS; every
+ * Describes @b, with its holders when @flags has DESCRIBE_HOLDERS and
+ * who they are when it has DESCRIBE_PRIVATE; every
  * sub-message and string lives in @r's arena.  Returns NULL when out of
  * memory.
  */
@@ -24,5 +31,10 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
 					      const struct broker *br,
 					      const struct registry_buffer *b,
 					      unsigned flags);
+
+/* DESCRIBE_PRIVATE when @viewer may see who is behind @b (root or its
+ * owner), else 0. */
+unsigned describe_flags_for(const struct policy_peer *viewer,
+			    const struct registry_buffer *b);
 
 #endif

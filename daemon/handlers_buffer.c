@@ -225,6 +225,19 @@ static int handlers_buffer_alloc_params(struct client *c,
 	return 0;
 }
 
+int handlers_buffer_may_name(struct client *c, const char *name,
+			     struct reply *r)
+{
+	const struct names_rule *rule;
+	char owner[128];
+
+	if (names_may_take(&c->broker->cfg->names, &c->peer, name, &rule) == 0)
+		return 0;
+	names_describe_owner(rule, owner, sizeof(owner));
+	return reply_error(r, -EACCES, "names under '%s' are reserved for %s",
+			   rule->prefix, owner);
+}
+
 int handlers_buffer_room(struct client *c, const struct registry_new *p,
 			 struct registry_quota *q, struct reply *r)
 {
@@ -233,6 +246,8 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 	int ret;
 
 	*q = (struct registry_quota){ cq.bytes, cq.buffers };
+	if (p->name && *p->name && handlers_buffer_may_name(c, p->name, r) < 0)
+		return r->resp.status;
 	ret = registry_check_add(br->reg, c->peer.uid, p->size, p->name, q);
 	if (ret == -EEXIST)
 		return reply_error(r, ret, "name '%s' is taken", p->name);
@@ -306,7 +321,8 @@ int handlers_buffer_register(struct client *c, struct registry_new *p,
 				   (unsigned)c->peer.uid);
 	}
 	if ((ret = handlers_buffer_apply_grants(b, g)) < 0 ||
-	    !(r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS))) {
+	    !(r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS |
+						  DESCRIBE_PRIVATE))) {
 		handlers_buffer_undo(br, b);
 		return reply_error(r, ret < 0 ? ret : -ENOMEM,
 				   "cannot hand out the buffer");
@@ -437,13 +453,28 @@ int handlers_buffer_alloc(struct client *c,
 	return handlers_buffer_alloc_finish(c, &p, &q, &grants, ret, &out, r);
 }
 
+/*
+ * Whether @c may know of @b: it may see it (policy_may_see()) or holds it
+ * still (a grant revoked after the import).  A buffer it may not know of
+ * is answered for exactly as a missing one, so that neither ids nor names
+ * can be probed.
+ */
+static bool handlers_buffer_known(struct client *c,
+				  const struct registry_buffer *b)
+{
+	return policy_may_see(&c->peer, b->owner->uid, b->grants, b->ngrants) ||
+	       registry_hold_find(c->broker->reg, b, c->conn);
+}
+
 /* The buffer @id, or NULL after putting -ENOENT in @r. */
-static struct registry_buffer *handlers_buffer_find(struct broker *br,
+static struct registry_buffer *handlers_buffer_find(struct client *c,
 						    uint64_t id,
 						    struct reply *r)
 {
-	struct registry_buffer *b = registry_buffer_by_id(br->reg, id);
+	struct registry_buffer *b = registry_buffer_by_id(c->broker->reg, id);
 
+	if (b && !handlers_buffer_known(c, b))
+		b = NULL;
 	if (!b)
 		reply_error(r, -ENOENT, "no buffer with id %llu",
 			    (unsigned long long)id);
@@ -452,7 +483,7 @@ static struct registry_buffer *handlers_buffer_find(struct broker *br,
 
 /* The buffer an Import names, or NULL with the error in @r. */
 static struct registry_buffer *
-handlers_buffer_import_target(struct broker *br,
+handlers_buffer_import_target(struct client *c,
 			      const DmabufBroker__V1__ImportRequest *im,
 			      struct reply *r)
 {
@@ -460,13 +491,15 @@ handlers_buffer_import_target(struct broker *br,
 
 	switch (im->target_case) {
 	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID:
-		return handlers_buffer_find(br, im->id, r);
+		return handlers_buffer_find(c, im->id, r);
 	case DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_NAME:
 		if (!registry_name_valid(im->name)) {
 			reply_error(r, -EINVAL, "invalid buffer name");
 			return NULL;
 		}
-		b = registry_buffer_by_name(br->reg, im->name);
+		b = registry_buffer_by_name(c->broker->reg, im->name);
+		if (b && !handlers_buffer_known(c, b))
+			b = NULL;
 		if (!b)
 			reply_error(r, -ENOENT, "no buffer named '%s'", im->name);
 		return b;
@@ -482,7 +515,7 @@ int handlers_buffer_import(struct client *c,
 {
 	const DmabufBroker__V1__ImportRequest *im = req->import;
 	struct broker *br = c->broker;
-	struct registry_buffer *b = handlers_buffer_import_target(br, im, r);
+	struct registry_buffer *b = handlers_buffer_import_target(c, im, r);
 	struct backend *be;
 	int fd, ret;
 
@@ -513,7 +546,8 @@ int handlers_buffer_import(struct client *c,
 	ret = registry_hold_add(br->reg, b, c->conn, !im->read_only, 0);
 	if (ret < 0)
 		return reply_error(r, ret, "out of memory");
-	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS);
+	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS |
+					 describe_flags_for(&c->peer, b));
 	if (!r->resp.buffer) {
 		registry_hold_drop(br->reg, b, c->conn);
 		return reply_error(r, -ENOMEM, "out of memory");
@@ -528,7 +562,7 @@ static struct registry_buffer *handlers_buffer_owned(struct client *c,
 						     uint64_t id,
 						     struct reply *r)
 {
-	struct registry_buffer *b = handlers_buffer_find(c->broker, id, r);
+	struct registry_buffer *b = handlers_buffer_find(c, id, r);
 
 	if (b && policy_may_manage(&c->peer, b->owner->uid) < 0) {
 		reply_error(r, -EPERM, "buffer %llu belongs to uid %u",
@@ -547,6 +581,9 @@ int handlers_buffer_publish(struct client *c,
 	int ret;
 
 	if (!b)
+		return r->resp.status;
+	if (registry_name_valid(p->name) &&
+	    handlers_buffer_may_name(c, p->name, r) < 0)
 		return r->resp.status;
 	ret = registry_buffer_set_name(c->broker->reg, b, p->name);
 	if (ret == -EINVAL)
@@ -592,7 +629,7 @@ int handlers_buffer_release(struct client *c,
 			    struct reply *r, int *fds)
 {
 	struct broker *br = c->broker;
-	struct registry_buffer *b = handlers_buffer_find(br, req->release->id, r);
+	struct registry_buffer *b = handlers_buffer_find(c, req->release->id, r);
 
 	if (!b)
 		return r->resp.status;

@@ -23,6 +23,17 @@ static size_t handlers_query_entry_size(const DmabufBroker__V1__BufferInfo *info
 	return protobuf_c_message_get_packed_size(&info->base) + 4u;
 }
 
+/*
+ * Whether @c may know of @b (policy_may_see()).  List, Info and Watch show
+ * a buffer only to root, its owner and those a grant names, and Info on
+ * any other answers as for a missing buffer, so names cannot be probed.
+ */
+static bool handlers_query_visible(const struct client *c,
+				   const struct registry_buffer *b)
+{
+	return policy_may_see(&c->peer, b->owner->uid, b->grants, b->ngrants);
+}
+
 /* Describes @b for a page with @used bytes taken; NULL when it does not
  * fit (an entry alone that is too big loses its holders instead). */
 static DmabufBroker__V1__BufferInfo *
@@ -33,7 +44,8 @@ handlers_query_list_entry(struct client *c, struct reply *r,
 	DmabufBroker__V1__BufferInfo *info;
 	size_t size;
 
-	info = describe_buffer(r, c->broker, b, DESCRIBE_HOLDERS);
+	info = describe_buffer(r, c->broker, b, DESCRIBE_HOLDERS |
+			       describe_flags_for(&c->peer, b));
 	if (!info)
 		return NULL;
 	size = handlers_query_entry_size(info);
@@ -65,14 +77,20 @@ int handlers_query_list(struct client *c, const DmabufBroker__V1__Request *req,
 		return reply_error(r, -ENOMEM, "out of memory");
 	b = registry_buffer_after(c->broker->reg, l->after_id);
 	for (; b && out->n_buffers < max; b = registry_buffer_next(b)) {
-		DmabufBroker__V1__BufferInfo *info =
-			handlers_query_list_entry(c, r, b, &used,
-						  out->n_buffers == 0);
+		DmabufBroker__V1__BufferInfo *info;
 
+		if (!handlers_query_visible(c, b))
+			continue;
+		info = handlers_query_list_entry(c, r, b, &used,
+						 out->n_buffers == 0);
 		if (!info)
 			break;
 		out->buffers[out->n_buffers++] = info;
 	}
+	/* Buffers the caller may not see after the last entry: the page is
+	 * the last one unless a visible buffer follows. */
+	while (b && !handlers_query_visible(c, b))
+		b = registry_buffer_next(b);
 	/* The first entry always fits (without holders if need be). */
 	if (b && out->n_buffers == 0)
 		return reply_error(r, -ENOMEM, "out of memory");
@@ -102,9 +120,10 @@ int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
 	default:
 		return reply_error(r, -EINVAL, "info needs an id or a name");
 	}
-	if (!b)
+	if (!b || !handlers_query_visible(c, b))
 		return reply_error(r, -ENOENT, "no such buffer");
-	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS);
+	r->resp.buffer = describe_buffer(r, br, b, DESCRIBE_HOLDERS |
+					 describe_flags_for(&c->peer, b));
 	if (!r->resp.buffer)
 		return reply_error(r, -ENOMEM, "out of memory");
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER;

@@ -104,6 +104,18 @@ int policy_may_import(const struct policy_peer *peer, uid_t owner_uid,
 	return -EACCES;
 }
 
+bool policy_may_see(const struct policy_peer *peer, uid_t owner_uid,
+		    const struct policy_grant *grants, size_t ngrants)
+{
+	if (peer->uid == 0 || peer->uid == owner_uid)
+		return true;
+	for (size_t i = 0; i < ngrants; i++) {
+		if (policy_grant_matches(peer, &grants[i]))
+			return true;
+	}
+	return false;
+}
+
 int policy_may_manage(const struct policy_peer *peer, uid_t owner_uid)
 {
 	if (peer->uid == 0 || peer->uid == owner_uid)

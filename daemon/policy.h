@@ -66,6 +66,14 @@ int policy_may_import(const struct policy_peer *peer, uid_t owner_uid,
 		      bool read_only);
 
 /*
+ * May @peer know that a buffer owned by @owner_uid carrying @grants
+ * exists (List, Info, Watch)?  Root, the owner, and whoever a grant of
+ * any access names: those who may import it in some way.
+ */
+bool policy_may_see(const struct policy_peer *peer, uid_t owner_uid,
+		    const struct policy_grant *grants, size_t ngrants);
+
+/*
  * May @peer destroy, publish or grant on a buffer owned by @owner_uid?
  * Owner and root only.  Returns 0 or -EPERM.
  */

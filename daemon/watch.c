@@ -21,34 +21,60 @@ struct watch {
 	bool stopping;
 };
 
-static void watch_broadcast(struct watch *w, DmabufBroker__V1__Event__Type type,
-			    const struct registry_buffer *b)
+/* Packs the event @type on @b as described with @flags into @frame;
+ * its length or a negative errno. */
+static ssize_t watch_pack(struct watch *w, DmabufBroker__V1__Event__Type type,
+			  const struct registry_buffer *b, unsigned flags,
+			  uint8_t *frame, size_t size)
 {
-	static uint8_t frame[DBB_WIRE_MAX_FRAME];
 	DmabufBroker__V1__Event ev = DMABUF_BROKER__V1__EVENT__INIT;
 	DmabufBroker__V1__ServerMessage msg =
 		DMABUF_BROKER__V1__SERVER_MESSAGE__INIT;
 	struct reply arena;
-	struct client *c;
 	ssize_t len;
+
+	reply_init(&arena, 0);
+	ev.type = type;
+	ev.buffer = describe_buffer(&arena, w->broker, b, flags);
+	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = &ev;
+	len = ev.buffer ? wire_pack(&msg.base, frame, size) : -ENOMEM;
+	reply_fini(&arena);
+	if (len < 0)
+		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
+	return len;
+}
+
+/*
+ * Sends the event to the watchers that may see @b (policy_may_see()):
+ * root and the owner hear who is behind it, those a grant names only its
+ * owner's uid.  Each form is packed once, when a watcher needs it.
+ */
+static void watch_broadcast(struct watch *w, DmabufBroker__V1__Event__Type type,
+			    const struct registry_buffer *b)
+{
+	static uint8_t frames[2][DBB_WIRE_MAX_FRAME];
+	ssize_t len[2] = { 0, 0 };	/* 0: not packed yet */
+	struct client *c;
 
 	if (!w->watchers || w->stopping)
 		return;
-	reply_init(&arena, 0);
-	ev.type = type;
-	ev.buffer = describe_buffer(&arena, w->broker, b, 0);
-	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	len = ev.buffer ? wire_pack(&msg.base, frame, sizeof(frame)) : -ENOMEM;
-	reply_fini(&arena);
-	if (len < 0) {
-		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
-		return;
-	}
 	/* A watcher whose queue overflows is killed, not unlinked: safe. */
 	DL_FOREACH2(w->watchers, c, watch_next) {
-		if (!c->dead)
-			client_send_packed(c, frame, (size_t)len, NULL);
+		unsigned flags;
+		int form;
+
+		if (c->dead || !policy_may_see(&c->peer, b->owner->uid,
+					       b->grants, b->ngrants))
+			continue;
+		flags = describe_flags_for(&c->peer, b);
+		form = flags & DESCRIBE_PRIVATE ? 1 : 0;
+		if (!len[form])
+			len[form] = watch_pack(w, type, b, flags, frames[form],
+					       sizeof(frames[form]));
+		if (len[form] > 0)
+			client_send_packed(c, frames[form], (size_t)len[form],
+					   NULL);
 	}
 }
 

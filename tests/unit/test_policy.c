@@ -57,6 +57,29 @@ static void test_import_refused_without_grant(void **state)
 	assert_int_equal(-EACCES, policy_may_import(&other, OWNER, g, 2, true));
 }
 
+/* Seeing a buffer (List, Info, Watch) takes what importing it in some
+ * way takes: ownership, root, or a grant of any access. */
+static void test_see_needs_a_grant(void **state)
+{
+	struct policy_peer other = peer(OTHER, OTHER, VIDEO);
+	struct policy_peer owner = peer(OWNER, OWNER, 0);
+	struct policy_peer root = peer(0, 0, 0);
+	struct policy_grant elsewhere =
+		grant(POLICY_SUBJECT_UID, 4242, POLICY_ACCESS_READ_WRITE);
+	struct policy_grant read = grant(POLICY_SUBJECT_GID, VIDEO,
+					 POLICY_ACCESS_READ);
+	struct policy_grant all = grant(POLICY_SUBJECT_EVERYONE, 0,
+					POLICY_ACCESS_READ);
+
+	(void)state;
+	assert_false(policy_may_see(&other, OWNER, NULL, 0));
+	assert_false(policy_may_see(&other, OWNER, &elsewhere, 1));
+	assert_true(policy_may_see(&other, OWNER, &read, 1));
+	assert_true(policy_may_see(&other, OWNER, &all, 1));
+	assert_true(policy_may_see(&owner, OWNER, NULL, 0));
+	assert_true(policy_may_see(&root, OWNER, NULL, 0));
+}
+
 static void test_read_grant_refuses_read_write(void **state)
 {
 	struct policy_peer other = peer(OTHER, OTHER, 0);
@@ -237,6 +260,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_import_refused_without_grant),
+		cmocka_unit_test(test_see_needs_a_grant),
 		cmocka_unit_test(test_read_grant_refuses_read_write),
 		cmocka_unit_test(test_owner_and_root_always),
 		cmocka_unit_test(test_uid_grant_read_write),
