@@ -58,9 +58,12 @@ static int setup(void **state)
 	return fixture_start(state, NULL);
 }
 
+/* Resuming off, as in the harness's default config: a departed client's
+ * buffers leave at once, and the tests count what it left behind. */
 static const char quota_config[] =
 	"[broker]\n"
 	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
 	"[quota]\n"
 	"bytes = 64M\n"
 	"buffers = 100\n"
@@ -557,6 +560,7 @@ static void test_over_quota_nothing_leaked(void **state)
 static const char holds_config[] =
 	"[broker]\n"
 	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
 	"[limits]\n"
 	"max_holds_per_client = 3\n";
 
