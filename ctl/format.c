@@ -89,6 +89,7 @@ const char *format_event(enum dbb_event_type t)
 	case DBB_EVENT_CREATED: return "created";
 	case DBB_EVENT_NAMED: return "named";
 	case DBB_EVENT_DESTROYED: return "destroyed";
+	case DBB_EVENT_GRANTED: return "granted";
 	default: return "unknown";
 	}
 }

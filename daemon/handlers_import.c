@@ -76,6 +76,19 @@ static int handlers_import_check_memfd(int fd, uint64_t offset,
 	return 0;
 }
 
+/*
+ * Refuses a name reserved for someone else ([names]) before anything else
+ * is looked at, the fd included: a squatter learns nothing more.  Invalid
+ * names are refused later, by handlers_import_params().
+ */
+static int handlers_import_may_name(struct client *c, const char *name,
+				    struct reply *r)
+{
+	if (!*name || !registry_name_valid(name))
+		return 0;
+	return handlers_buffer_may_name(c, name, r);
+}
+
 /* Fills @p for a Pin or Adopt of @size bytes on backend @be; its layout,
  * if any, goes to @layout.  0 or a reply error. */
 static int handlers_import_params(struct client *c, uint64_t size, int be,
@@ -118,6 +131,8 @@ int handlers_import_pin(struct client *c, const DmabufBroker__V1__Request *req,
 	struct backend *be;
 	int i, ret;
 
+	if (handlers_import_may_name(c, pin->name, r) < 0)
+		return r->resp.status;
 	if ((i = handlers_import_pin_backend(c->broker, pin->backend, r)) < 0)
 		return i;
 	be = &c->broker->backends->list[i];
@@ -169,7 +184,8 @@ int handlers_import_adopt(struct client *c,
 
 	if (i < 0)
 		return reply_error(r, -ENODEV, "adopting is not set up");
-	if (handlers_import_dmabuf_size(fds[0], &size, r) < 0 ||
+	if (handlers_import_may_name(c, a->name, r) < 0 ||
+	    handlers_import_dmabuf_size(fds[0], &size, r) < 0 ||
 	    handlers_import_params(c, size, i, a->name, a->lifetime, a->layout,
 				   &layout, &p, r) < 0 ||
 	    handlers_buffer_grants_from(&c->broker->backends->list[i],

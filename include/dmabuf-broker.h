@@ -475,6 +475,10 @@ enum dbb_event_type {
 	DBB_EVENT_CREATED = 1,
 	DBB_EVENT_NAMED = 2,
 	DBB_EVENT_DESTROYED = 3,
+	/* Its grants changed.  The broker shows a buffer only to those who
+	 * may open it, so this is how a uid granted after the buffer was
+	 * made hears of it. */
+	DBB_EVENT_GRANTED = 4,
 };
 
 struct dbb_event_listener {

@@ -17,6 +17,8 @@ static enum dbb_event_type events_type(DmabufBroker__V1__Event__Type type)
 		return DBB_EVENT_NAMED;
 	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED:
 		return DBB_EVENT_DESTROYED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_GRANTED:
+		return DBB_EVENT_GRANTED;
 	default:
 		return 0;
 	}
