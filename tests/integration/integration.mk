@@ -9,7 +9,8 @@ INTEG_HARNESS := $(B)/tests/integration/harness.o \
 INTEG_PROGS := $(B)/tests/integration/test_broker \
 	$(B)/tests/integration/test_backends \
 	$(B)/tests/integration/test_badinput \
-	$(B)/tests/integration/test_resume
+	$(B)/tests/integration/test_resume \
+	$(B)/tests/integration/test_hostile
 
 $(B)/tests/integration/harness.o: ALL_CFLAGS += \
 	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'
