@@ -122,6 +122,13 @@ ssize_t wire_recv(int sock, void *buf, size_t cap, int *fds, size_t max_fds,
 		wire_close_fds(got, ngot);
 		return msg.msg_flags & MSG_TRUNC ? -EMSGSIZE : -EBADMSG;
 	}
+	if (n == 0) {
+		/* An empty datagram reads as the end of the stream, and the
+		 * caller then looks at no fds: those a peer attached to it
+		 * would stay open for good. */
+		wire_close_fds(got, ngot);
+		return 0;
+	}
 	memcpy(fds, got, sizeof(int) * ngot);
 	*nfds = ngot;
 	return n;

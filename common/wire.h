@@ -40,14 +40,15 @@ int wire_send(int sock, const void *data, size_t len, const int *fds,
  * stored in @fds and owned by the caller from then on; *@nfds is set to
  * their number.  Descriptors arrive with O_CLOEXEC.
  *
- * Returns the datagram's length (> 0), 0 on end of stream, or:
+ * Returns the datagram's length (> 0), 0 on end of stream (or an empty
+ * datagram, which SOCK_SEQPACKET cannot tell from it), or:
  *   -EMSGSIZE  the datagram was longer than @cap (it is discarded);
  *   -EBADMSG   it carried more fds than @max_fds, or ancillary data other
  *              than SCM_RIGHTS;
  *   -EAGAIN    nothing to read on a non-blocking socket;
  *   another negative errno from recvmsg().
- * On every error return no descriptor is left open: those that arrived
- * have been closed and *@nfds is 0.
+ * On every return but a length no descriptor is left open: those that
+ * arrived have been closed and *@nfds is 0.
  */
 ssize_t wire_recv(int sock, void *buf, size_t cap, int *fds, size_t max_fds,
 		  size_t *nfds, int flags);
