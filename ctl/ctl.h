@@ -80,6 +80,7 @@ const char *format_time(uint64_t realtime_usec, char *buf, size_t cap);
 const char *format_lifetime(enum dbb_lifetime l);
 const char *format_access(enum dbb_access a);
 const char *format_event(enum dbb_event_type t);
+const char *format_name_owner(enum dbb_name_owner o);
 /* The fourcc / modifier name; the caller frees it. */
 char *format_fourcc(uint32_t fourcc);
 char *format_modifier(uint64_t modifier);
@@ -99,6 +100,7 @@ json_object *jsonout_info(const struct dbb_buffer_info *info);
 json_object *jsonout_list(const struct dbb_buffer_list *list);
 json_object *jsonout_stats(const struct dbb_stats *st);
 json_object *jsonout_backends(const struct dbb_backend_list *list);
+json_object *jsonout_names(const struct dbb_name_list *list);
 json_object *jsonout_event(enum dbb_event_type type,
 			   const struct dbb_buffer_info *info);
 
@@ -108,6 +110,7 @@ void print_list(const struct dbb_buffer_list *list);
 void print_holders(const struct dbb_buffer_info *info);
 void print_stats(const struct dbb_stats *st);
 void print_backends(const struct dbb_backend_list *list);
+void print_names(const struct dbb_name_list *list);
 void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info);
 void print_hexdump(const uint8_t *p, size_t len);
 
@@ -118,6 +121,7 @@ int query_info(struct ctl *ctl, int argc, char **argv);
 int query_holders(struct ctl *ctl, int argc, char **argv);
 int query_stats(struct ctl *ctl, int argc, char **argv);
 int query_backends(struct ctl *ctl, int argc, char **argv);
+int query_names(struct ctl *ctl, int argc, char **argv);
 
 /* manage.c */
 int manage_alloc(struct ctl *ctl, int argc, char **argv);

@@ -83,6 +83,16 @@ const char *format_access(enum dbb_access a)
 	}
 }
 
+const char *format_name_owner(enum dbb_name_owner o)
+{
+	switch (o) {
+	case DBB_NAME_OWNER_UID: return "user";
+	case DBB_NAME_OWNER_GID: return "group";
+	case DBB_NAME_OWNER_EVERYONE: return "everyone";
+	default: return "unknown";
+	}
+}
+
 const char *format_event(enum dbb_event_type t)
 {
 	switch (t) {

@@ -173,6 +173,26 @@ json_object *jsonout_backends(const struct dbb_backend_list *list)
 	return a;
 }
 
+json_object *jsonout_names(const struct dbb_name_list *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < dbb_name_list_count(list); i++) {
+		const struct dbb_name_rule *r = dbb_name_list_get(list, i);
+		json_object *o = json_object_new_object();
+
+		jsonout_str(o, "prefix", r->prefix);
+		jsonout_str(o, "owner", format_name_owner(r->owner));
+		if (r->owner != DBB_NAME_OWNER_EVERYONE) {
+			jsonout_u64(o, "id", r->id);
+			jsonout_str(o, "owner_name", r->owner_name);
+		}
+		jsonout_bool(o, "caller_may_take", r->caller_may_take);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 json_object *jsonout_event(enum dbb_event_type type,
 			   const struct dbb_buffer_info *info)
 {

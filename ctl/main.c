@@ -45,6 +45,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "holders", query_holders, 0, 1, 1 },
 	{ "stats", query_stats, 0, 0, 0 },
 	{ "backends", query_backends, 0, 0, 0 },
+	{ "names", query_names, 0, 0, 0 },
 	{ "alloc", manage_alloc, OPTS_ALLOC, 1, 1 },
 	{ "open", manage_open, OPTS_OPEN, 1, 1 },
 	{ "remove", manage_remove, 0, 1, 1 },
@@ -65,6 +66,7 @@ static const char ctl_help[] =
 	"  holders BUF              the connections holding a buffer\n"
 	"  stats                    broker counters and your quota\n"
 	"  backends                 allocators the broker probed\n"
+	"  names                    name prefixes reserved for a user or group\n"
 	"  alloc SIZE [--name N] [--backend B] [--hold] [--persistent]\n"
 	"        [--format FOURCC --width W --height H [--stride S] [--modifier M]]\n"
 	"                           allocate a buffer and print it; persistent unless\n"

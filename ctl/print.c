@@ -62,8 +62,13 @@ void print_info(const struct dbb_buffer_info *info)
 	       format_size(info->size, size, sizeof(size)), info->size);
 	printf("backend:     %s (%s)\n", info->backend,
 	       info->is_dmabuf ? "dma-buf" : "not a dma-buf");
-	printf("owner:       uid %" PRIu32 ", pid %" PRIu32 " (%s)\n",
-	       info->owner_uid, info->owner_pid, print_name(info->owner_name));
+	/* The owner's pid and name go to the owner and root only. */
+	if (info->owner_pid)
+		printf("owner:       uid %" PRIu32 ", pid %" PRIu32 " (%s)\n",
+		       info->owner_uid, info->owner_pid,
+		       print_name(info->owner_name));
+	else
+		printf("owner:       uid %" PRIu32 "\n", info->owner_uid);
 	printf("lifetime:    %s\n", format_lifetime(info->lifetime));
 	printf("created:     %s\n", format_time(info->created_usec, when, sizeof(when)));
 	if (info->read_only)
@@ -84,6 +89,13 @@ void print_holders(const struct dbb_buffer_info *info)
 	for (size_t i = 0; i < info->n_holders; i++) {
 		const struct dbb_holder *h = dbb_buffer_info_get_holder(info, i);
 
+		/* Who holds another's buffer is for its owner and root; to
+		 * others the broker sends anonymous holders (client id 0). */
+		if (!h->client_id) {
+			printf("%-10s %-7s %-8s %-6s %s\n", "-", "-", "-",
+			       h->writable ? "rw" : "ro", "-");
+			continue;
+		}
 		printf("%-10" PRIu64 " %-7" PRIu32 " %-8" PRIu32 " %-6s %s\n",
 		       h->client_id, h->uid, h->pid, h->writable ? "rw" : "ro",
 		       print_name(h->client_name));
@@ -183,6 +195,40 @@ void print_backends(const struct dbb_backend_list *list)
 		       b->is_dmabuf ? "yes" : "no",
 		       print_caps(b, caps, sizeof(caps)), b->buffers,
 		       format_size(b->bytes, size, sizeof(size)), b->detail);
+	}
+}
+
+/* "user camera (uid 107)", "group 44" or "everyone". */
+static const char *print_name_owner(const struct dbb_name_rule *r, char *buf,
+				    size_t len)
+{
+	const char *idk = r->owner == DBB_NAME_OWNER_GID ? "gid" : "uid";
+
+	if (r->owner == DBB_NAME_OWNER_EVERYONE)
+		snprintf(buf, len, "everyone");
+	else if (*r->owner_name)
+		snprintf(buf, len, "%s %s (%s %" PRIu32 ")",
+			 format_name_owner(r->owner), r->owner_name, idk, r->id);
+	else
+		snprintf(buf, len, "%s %" PRIu32, idk, r->id);
+	return buf;
+}
+
+void print_names(const struct dbb_name_list *list)
+{
+	if (dbb_name_list_count(list) == 0) {
+		printf("no reserved names: every name is first come, first "
+		       "served\n");
+		return;
+	}
+	printf("%-24s %-32s %s\n", "PREFIX", "OWNER", "YOU");
+	for (size_t i = 0; i < dbb_name_list_count(list); i++) {
+		const struct dbb_name_rule *r = dbb_name_list_get(list, i);
+		char owner[96];
+
+		printf("%-24s %-32s %s\n", r->prefix,
+		       print_name_owner(r, owner, sizeof(owner)),
+		       r->caller_may_take ? "yes" : "no");
 	}
 }
 

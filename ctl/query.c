@@ -171,3 +171,21 @@ int query_backends(struct ctl *ctl, int argc, char **argv)
 	dbb_backend_list_free(list);
 	return CTL_EXIT_OK;
 }
+
+int query_names(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_name_list *list;
+	int ret = ctl_connect(ctl);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_names(ctl->client, &list);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "names");
+	if (ctl->json)
+		ctl_print_json(jsonout_names(list));
+	else
+		print_names(list);
+	dbb_name_list_free(list);
+	return CTL_EXIT_OK;
+}

@@ -12,6 +12,7 @@ static const char *const broker_features_always[] = {
 	"read-only",		/* ImportRequest.read_only, enforced or refused */
 	"pin",			/* PinRequest */
 	"adopt",		/* AdoptRequest */
+	"owned-names",		/* [names] enforced, NamesRequest */
 };
 
 #define BROKER_NALWAYS \

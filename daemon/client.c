@@ -156,6 +156,7 @@ static const struct client_entry client_table[] = {
 	[CLIENT_BODY(PIN)] = { handlers_import_pin, 1 },
 	[CLIENT_BODY(ADOPT)] = { handlers_import_adopt, 1 },
 	[CLIENT_BODY(GOODBYE)] = { handlers_session_goodbye, 0 },
+	[CLIENT_BODY(NAMES)] = { handlers_query_names, 0 },
 };
 
 #define CLIENT_NTYPES (sizeof(client_table) / sizeof(client_table[0]))

@@ -6,7 +6,7 @@
  *
  *   handlers_session.c  Hello, Watch, Goodbye
  *   handlers_buffer.c   Alloc, Import, Publish, Grant, Release, Destroy
- *   handlers_query.c    List, Info, Stats, Backends
+ *   handlers_query.c    List, Info, Stats, Backends, Names
  *   handlers_import.c   Pin (a client's memfd), Adopt (a client's dma-buf)
  */
 #ifndef DBB_HANDLERS_H
@@ -69,6 +69,9 @@ int handlers_query_stats(struct client *c,
 int handlers_query_backends(struct client *c,
 			    const DmabufBroker__V1__Request *req,
 			    struct reply *r, int *fds);
+int handlers_query_names(struct client *c,
+			 const DmabufBroker__V1__Request *req,
+			 struct reply *r, int *fds);
 
 int handlers_import_pin(struct client *c, const DmabufBroker__V1__Request *req,
 			struct reply *r, int *fds);

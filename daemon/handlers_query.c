@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Requests that only read: List, Info, Stats, Backends. */
+/* Requests that only read: List, Info, Stats, Backends, Names. */
 #include "handlers.h"
 
 #include <errno.h>
@@ -223,5 +223,49 @@ int handlers_query_backends(struct client *c,
 	out->n_backends = set->n;
 	r->resp.backends = out;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_BACKENDS;
+	return 0;
+}
+
+int handlers_query_names(struct client *c,
+			 const DmabufBroker__V1__Request *req,
+			 struct reply *r, int *fds)
+{
+	const struct names_policy *np = &c->broker->cfg->names;
+	DmabufBroker__V1__NamesReply *out = reply_alloc(r, sizeof(*out));
+	DmabufBroker__V1__NameRule *rules =
+		reply_alloc(r, np->n * sizeof(*rules) + 1);
+
+	if (!out || !rules)
+		return reply_error(r, -ENOMEM, "out of memory");
+	dmabuf_broker__v1__names_reply__init(out);
+	out->rules = reply_alloc(r, np->n * sizeof(*out->rules) + 1);
+	if (!out->rules)
+		return reply_error(r, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < np->n; i++) {
+		const struct names_rule *nr = &np->rules[i];
+		DmabufBroker__V1__NameRule *o = &rules[i];
+		const struct names_rule *refused;
+
+		dmabuf_broker__v1__name_rule__init(o);
+		o->prefix = nr->prefix;
+		o->owner_name = nr->owner_name ? nr->owner_name : "";
+		if (nr->owner == NAMES_OWNER_UID) {
+			o->owner_case = DMABUF_BROKER__V1__NAME_RULE__OWNER_UID;
+			o->uid = nr->id;
+		} else if (nr->owner == NAMES_OWNER_GID) {
+			o->owner_case = DMABUF_BROKER__V1__NAME_RULE__OWNER_GID;
+			o->gid = nr->id;
+		} else {
+			o->owner_case = DMABUF_BROKER__V1__NAME_RULE__OWNER_EVERYONE;
+			o->everyone = 1;
+		}
+		/* The prefix itself is a name the rule covers. */
+		o->caller_may_take = names_may_take(np, &c->peer, nr->prefix,
+						    &refused) == 0;
+		out->rules[i] = o;
+	}
+	out->n_rules = np->n;
+	r->resp.names = out;
+	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_NAMES;
 	return 0;
 }

@@ -47,7 +47,8 @@
  *    output struct, zeroing the rest.  A struct_size below the first
  *    version's is -EINVAL.
  *    Structs the library allocates (dbb_buffer_info, the dbb_image_layout
- *    it points to, dbb_holder, dbb_grant, dbb_backend) are reached only
+ *    it points to, dbb_holder, dbb_grant, dbb_backend, dbb_name_rule) are
+ *    reached only
  *    through pointers, and elements only through _get(i) functions, never
  *    by indexing an array: they too grow at the end.
  *  - Timeouts: no call blocks longer than the client's timeout
@@ -468,6 +469,37 @@ size_t dbb_backend_list_count(const struct dbb_backend_list *list);
 const struct dbb_backend *dbb_backend_list_get(const struct dbb_backend_list *list,
 					       size_t i);
 void dbb_backend_list_free(struct dbb_backend_list *list);
+
+/* ---- owned names ---- */
+
+enum dbb_name_owner {
+	DBB_NAME_OWNER_UID = 0,
+	DBB_NAME_OWNER_GID = 1,
+	DBB_NAME_OWNER_EVERYONE = 2,	/* reopens part of a reserved prefix */
+};
+
+/* A name prefix the broker's config reserves; library-allocated, reached
+ * through dbb_name_list_get().  A name belongs to the rule with the
+ * longest prefix it starts with; names no rule covers are first come,
+ * first served; root may take any name.  Others get -EACCES. */
+struct dbb_name_rule {
+	const char *prefix;
+	enum dbb_name_owner owner;
+	uint32_t id;			/* uid or gid; 0 for everyone */
+	const char *owner_name;		/* as the config names the user or
+					   group; "" when it gave a number */
+	bool caller_may_take;		/* this client's uid may take them */
+};
+
+struct dbb_name_list;
+
+/* The reserved prefixes, in the config's order (feature "owned-names";
+ * -EOPNOTSUPP without it). */
+int dbb_names(struct dbb_client *client, struct dbb_name_list **out);
+size_t dbb_name_list_count(const struct dbb_name_list *list);
+const struct dbb_name_rule *dbb_name_list_get(const struct dbb_name_list *list,
+					      size_t i);
+void dbb_name_list_free(struct dbb_name_list *list);
 
 /* ---- events, for applications with their own loop ---- */
 

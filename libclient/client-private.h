@@ -214,6 +214,9 @@ int list_buffers_append(struct dbb_buffer_list *list,
 			const DmabufBroker__V1__ListReply *page);
 int list_backends_from_proto(const DmabufBroker__V1__BackendsReply *pb,
 			     struct dbb_backend_list **out);
+/* Returns 0, -ENOMEM, or -EPROTO for a rule without an owner. */
+int list_names_from_proto(const DmabufBroker__V1__NamesReply *pb,
+			  struct dbb_name_list **out);
 
 /* With the lock held: converts and queues an event (dropping the oldest
  * when full). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The list objects handed to callers: the registry's buffers (gathered page
- * by page) and the broker's backends.
+ * by page), the broker's backends and its reserved name prefixes.
  */
 #include "client-private.h"
 
@@ -19,6 +19,12 @@ struct dbb_buffer_list {
 struct dbb_backend_list {
 	size_t count;
 	struct dbb_backend *items;
+};
+
+/* One allocation: the header, the array, then the strings. */
+struct dbb_name_list {
+	size_t count;
+	struct dbb_name_rule *items;
 };
 
 struct dbb_buffer_list *list_buffers_new(void)
@@ -155,6 +161,71 @@ const struct dbb_backend *dbb_backend_list_get(const struct dbb_backend_list *li
 }
 
 void dbb_backend_list_free(struct dbb_backend_list *list)
+{
+	free(list);
+}
+
+static enum dbb_name_owner list_name_owner(DmabufBroker__V1__NameRule__OwnerCase c)
+{
+	switch (c) {
+	case DMABUF_BROKER__V1__NAME_RULE__OWNER_GID:
+		return DBB_NAME_OWNER_GID;
+	case DMABUF_BROKER__V1__NAME_RULE__OWNER_EVERYONE:
+		return DBB_NAME_OWNER_EVERYONE;
+	default:
+		return DBB_NAME_OWNER_UID;
+	}
+}
+
+int list_names_from_proto(const DmabufBroker__V1__NamesReply *pb,
+			  struct dbb_name_list **out)
+{
+	size_t total = sizeof(struct dbb_name_list) +
+		       pb->n_rules * sizeof(struct dbb_name_rule);
+	struct dbb_name_list *list;
+	char *cursor;
+
+	for (size_t i = 0; i < pb->n_rules; i++) {
+		const DmabufBroker__V1__NameRule *r = pb->rules[i];
+
+		if (r->owner_case == DMABUF_BROKER__V1__NAME_RULE__OWNER__NOT_SET)
+			return -EPROTO;
+		total += (r->prefix ? strlen(r->prefix) : 0) + 1 +
+			 (r->owner_name ? strlen(r->owner_name) : 0) + 1;
+	}
+	list = calloc(1, total);
+	if (!list)
+		return -ENOMEM;
+	list->count = pb->n_rules;
+	list->items = (struct dbb_name_rule *)(list + 1);
+	cursor = (char *)(list->items + list->count);
+	for (size_t i = 0; i < pb->n_rules; i++) {
+		const DmabufBroker__V1__NameRule *r = pb->rules[i];
+		struct dbb_name_rule *d = &list->items[i];
+
+		d->prefix = list_put_str(&cursor, r->prefix);
+		d->owner = list_name_owner(r->owner_case);
+		d->id = d->owner == DBB_NAME_OWNER_GID ? r->gid :
+			d->owner == DBB_NAME_OWNER_UID ? r->uid : 0;
+		d->owner_name = list_put_str(&cursor, r->owner_name);
+		d->caller_may_take = r->caller_may_take;
+	}
+	*out = list;
+	return 0;
+}
+
+size_t dbb_name_list_count(const struct dbb_name_list *list)
+{
+	return list->count;
+}
+
+const struct dbb_name_rule *dbb_name_list_get(const struct dbb_name_list *list,
+					      size_t i)
+{
+	return i < list->count ? &list->items[i] : NULL;
+}
+
+void dbb_name_list_free(struct dbb_name_list *list)
 {
 	free(list);
 }

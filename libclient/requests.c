@@ -524,3 +524,26 @@ int dbb_backends(struct dbb_client *client, struct dbb_backend_list **out)
 	connection_unlock(client);
 	return ret;
 }
+
+int dbb_names(struct dbb_client *client, struct dbb_name_list **out)
+{
+	DmabufBroker__V1__NamesRequest body = DMABUF_BROKER__V1__NAMES_REQUEST__INIT;
+	struct connection_reply reply;
+	int ret;
+	REQ(names, NAMES);
+
+	if (!client || !out)
+		return -EINVAL;
+	ret = connection_need_feature(client, "owned-names");
+	if (ret < 0)
+		return ret;
+	ret = connection_lock(client);
+	if (ret < 0)
+		return ret;
+	ret = connection_call(client, &req, BODY(NAMES), 0, &reply);
+	if (ret == 0)
+		ret = list_names_from_proto(reply.resp->names, out);
+	connection_reply_clear(&reply);
+	connection_unlock(client);
+	return ret;
+}

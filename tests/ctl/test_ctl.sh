@@ -13,7 +13,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=30
+plan=36
 echo "1..$plan"
 
 cleanup() {
@@ -60,6 +60,11 @@ as_nobody() {
 	setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
 }
 
+# A uid with no account, owning nothing.
+as_stranger() {
+	setpriv --reuid 1000 --regid 1000 --clear-groups "$@"
+}
+
 start_daemon() {
 	cat >"$dir/broker.conf" <<-EOF
 	[broker]
@@ -69,6 +74,8 @@ start_daemon() {
 	[quota]
 	bytes = 24M
 	buffers = 8
+	[names]
+	svc/ = user:nobody
 	EOF
 	"$brokerd" --socket "$sock" --config "$dir/broker.conf" \
 		>"$dir/daemon.out" 2>"$dir/daemon.err" &
@@ -115,8 +122,9 @@ zero_row='^000000[0-9a-f]0  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00 '
 result $? "new memory reads as zero" "$(head -c 300 "$dir/out")"
 
 # --- another uid ---
-expect_exit 4 "another uid cannot open without a grant" as_nobody "$ctl" open cam0
-expect_exit 4 "another uid cannot remove it" as_nobody "$ctl" remove cam0
+# A buffer another uid may not open is not there for it.
+expect_exit 3 "another uid cannot open without a grant" as_nobody "$ctl" open cam0
+expect_exit 3 "another uid cannot remove it" as_nobody "$ctl" remove cam0
 expect_exit 0 "the owner grants read-only" "$ctl" grant cam0 uid:65534 ro
 expect_exit 0 "a read-only open now works" as_nobody "$ctl" open cam0 --read-only
 expect_exit 4 "a read-write open is still refused" as_nobody "$ctl" open cam0
@@ -150,6 +158,19 @@ expect_json "backends prefers memfd" \
 expect_json "backends tells what memfd can do" \
 	'[.[] | select(.name == "memfd")] | .[0] | .read_only and (.pin | not) and .formats > 0' \
 	"$ctl" --json backends
+# --- reserved names ---
+expect_json "names shows who owns svc/" \
+	'length == 1 and .[0].prefix == "svc/" and .[0].owner == "user" and .[0].id == 65534 and .[0].owner_name == "nobody" and .[0].caller_may_take' \
+	"$ctl" --json names
+expect_json "names tells a stranger it may not take them" \
+	'.[0].caller_may_take | not' as_stranger "$ctl" --json names
+expect_exit 0 "names prints the owner" "$ctl" names
+grep -q '^svc/ .*user nobody (uid 65534) .*yes$' "$dir/out"
+result $? "names' line reads prefix, owner, yes" "$(head -c 300 "$dir/out")"
+expect_exit 4 "a stranger cannot take a reserved name" \
+	as_stranger "$ctl" alloc 4K --name svc/frame
+expect_exit 0 "the owner can" as_nobody "$ctl" alloc 4K --name svc/frame
+
 expect_json "alloc auto --format lets the broker lay out NV12" \
 	'.layout.planes[0].stride == 128 and .layout.planes[1].offset == 6400 and .size == 12288' \
 	"$ctl" --json alloc auto --format NV12 --width 100 --height 50 --name nv0
