@@ -13,6 +13,7 @@ build_pkgs=(
 	libdrm-dev libinih-dev libjson-c-dev uthash-dev nettle-dev
 	libcmocka-dev valgrind jq
 	scdoc man-db
+	clang-14 libclang-rt-14-dev
 )
 vm_pkgs=(
 	qemu-system-x86 busybox-static kmod xz-utils cpio systemd udev acl
