@@ -298,6 +298,7 @@ static bool connection_idempotent(const DmabufBroker__V1__Request *req)
 	case DMABUF_BROKER__V1__REQUEST__BODY_STATS:
 	case DMABUF_BROKER__V1__REQUEST__BODY_WATCH:
 	case DMABUF_BROKER__V1__REQUEST__BODY_BACKENDS:
+	case DMABUF_BROKER__V1__REQUEST__BODY_NAMES:
 		return true;
 	default:
 		return false;
