@@ -82,7 +82,7 @@
  *    depended on the connection).  dbb_client_get_generation() tells
  *    which happened.  The call is then sent again if it had not reached
  *    the broker, or if doing it twice is doing it once (open, info, list,
- *    stats, backends, watch, grant); others (alloc, pin, register, set
+ *    stats, backends, names, watch, grant); others (alloc, pin, register, set
  *    name, remove) return -EPIPE/-ECONNRESET, having perhaps taken
  *    effect.  DBB_CONNECT_NO_RECONNECT turns this off.
  *  - Threads: a client may be used from several threads at once.  Calls
