@@ -59,6 +59,10 @@ static int names_lookup(const char *name, bool group, uint32_t *id)
 			size *= 2;
 			continue;
 		}
+		/* Besides 0 with no entry, some NSS modules say "not found"
+		 * with one of these (getpwnam_r(3)). */
+		if (ret == ENOENT || ret == ESRCH || ret == EBADF || ret == EPERM)
+			return -ENOENT;
 		if (ret)
 			return -ret;
 		return pwp || grp ? 0 : -ENOENT;
