@@ -66,7 +66,7 @@ static const char ctl_help[] =
 	"  holders BUF              the connections holding a buffer\n"
 	"  stats                    broker counters and your quota\n"
 	"  backends                 allocators the broker probed\n"
-	"  names                    name prefixes reserved for a user or group\n"
+	"  names                    name prefixes reserved for users, groups\n"
 	"  alloc SIZE [--name N] [--backend B] [--hold] [--persistent]\n"
 	"        [--format FOURCC --width W --height H [--stride S] [--modifier M]]\n"
 	"                           allocate a buffer and print it; persistent unless\n"

@@ -208,7 +208,8 @@ static const char *print_name_owner(const struct dbb_name_rule *r, char *buf,
 		snprintf(buf, len, "everyone");
 	else if (*r->owner_name)
 		snprintf(buf, len, "%s %s (%s %" PRIu32 ")",
-			 format_name_owner(r->owner), r->owner_name, idk, r->id);
+			 format_name_owner(r->owner), r->owner_name, idk,
+			 r->id);
 	else
 		snprintf(buf, len, "%s %" PRIu32, idk, r->id);
 	return buf;

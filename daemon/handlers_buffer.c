@@ -629,7 +629,8 @@ int handlers_buffer_release(struct client *c,
 			    struct reply *r, int *fds)
 {
 	struct broker *br = c->broker;
-	struct registry_buffer *b = handlers_buffer_find(c, req->release->id, r);
+	struct registry_buffer *b =
+		handlers_buffer_find(c, req->release->id, r);
 
 	if (!b)
 		return r->resp.status;

@@ -256,7 +256,8 @@ int handlers_query_names(struct client *c,
 			o->owner_case = DMABUF_BROKER__V1__NAME_RULE__OWNER_GID;
 			o->gid = nr->id;
 		} else {
-			o->owner_case = DMABUF_BROKER__V1__NAME_RULE__OWNER_EVERYONE;
+			o->owner_case =
+				DMABUF_BROKER__V1__NAME_RULE__OWNER_EVERYONE;
 			o->everyone = 1;
 		}
 		/* The prefix itself is a name the rule covers. */

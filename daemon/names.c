@@ -37,7 +37,8 @@ static int names_parse_id(const char *s, uint32_t *out)
  * such account, another negative errno when the lookup failed. */
 static int names_lookup(const char *name, bool group, uint32_t *id)
 {
-	long hint = sysconf(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+	long hint = sysconf(group ? _SC_GETGR_R_SIZE_MAX :
+				    _SC_GETPW_R_SIZE_MAX);
 	size_t size = hint > 0 ? (size_t)hint : NAMES_PW_BUF_MIN;
 	int ret;
 
@@ -61,7 +62,8 @@ static int names_lookup(const char *name, bool group, uint32_t *id)
 		}
 		/* Besides 0 with no entry, some NSS modules say "not found"
 		 * with one of these (getpwnam_r(3)). */
-		if (ret == ENOENT || ret == ESRCH || ret == EBADF || ret == EPERM)
+		if (ret == ENOENT || ret == ESRCH || ret == EBADF ||
+		    ret == EPERM)
 			return -ENOENT;
 		if (ret)
 			return -ret;
@@ -126,7 +128,8 @@ int names_add(struct names_policy *p, const char *prefix, const char *owner,
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		if (!strcmp(p->rules[i].prefix, prefix)) {
-			snprintf(why, len, "prefix '%s' is given twice", prefix);
+			snprintf(why, len, "prefix '%s' is given twice",
+				 prefix);
 			return -EINVAL;
 		}
 	}

@@ -23,7 +23,7 @@
 enum names_owner {
 	NAMES_OWNER_UID = 0,
 	NAMES_OWNER_GID = 1,
-	NAMES_OWNER_EVERYONE = 2,	/* reopens a part of a reserved prefix */
+	NAMES_OWNER_EVERYONE = 2,	/* reopens part of a reserved prefix */
 };
 
 /* One reserved prefix. */

@@ -89,7 +89,8 @@ static void watch_on_registry(void *ctx, enum registry_event ev,
 	else if (ev == REGISTRY_NAMED)
 		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
 	else if (ev == REGISTRY_GRANTED)
-		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_GRANTED, b);
+		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_GRANTED,
+				b);
 	else if (ev == REGISTRY_REMOVED)
 		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
 }
