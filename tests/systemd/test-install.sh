@@ -130,7 +130,7 @@ kmod_install() {
 pkg_config_only_ours() {
 	local flags
 
-	flags=$(PKG_CONFIG_LIBDIR=$ROOT/usr/lib/pkgconfig PKG_CONFIG_PATH= \
+	flags=$(PKG_CONFIG_LIBDIR=$ROOT/usr/lib/pkgconfig PKG_CONFIG_PATH='' \
 		PKG_CONFIG_SYSROOT_DIR=$ROOT pkg-config --cflags --libs dmabuf-broker 2>&1) ||
 		{ echo "# pkg-config: $flags"; return 1; }
 	echo "# pkg-config --cflags --libs dmabuf-broker: $flags"
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	return 0;
 }
 PROG
-	flags=$(PKG_CONFIG_LIBDIR=$ROOT/usr/lib/pkgconfig PKG_CONFIG_PATH= \
+	flags=$(PKG_CONFIG_LIBDIR=$ROOT/usr/lib/pkgconfig PKG_CONFIG_PATH='' \
 		PKG_CONFIG_SYSROOT_DIR=$ROOT pkg-config --cflags --libs dmabuf-broker) ||
 		return 1
 	# shellcheck disable=SC2086 # flags: split as pkg-config meant

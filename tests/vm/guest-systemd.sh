@@ -32,11 +32,14 @@ run_step() {
 	[[ -z $out ]] || sed 's/^/#   /' <<<"$out"
 }
 
-# install_tree: the staged `make install DESTDIR=... PREFIX=/usr`, then
-# what a package's postinst runs.
+# install_tree: the staged `make install DESTDIR=... PREFIX=/usr`, with
+# what a package runs before (the user and group: udev resolves the rule's
+# GROUP= when it reads the rule, and keeps ignoring an unknown group until
+# its rule files change again) and after (the rest).
 install_tree() {
-	run_step "copy $INSTALL_ROOT into /" cp -a "$INSTALL_ROOT/." / &&
-		run_step "systemd-sysusers" systemd-sysusers &&
+	run_step "systemd-sysusers (the install tree's entry)" \
+		systemd-sysusers "$INSTALL_ROOT/usr/lib/sysusers.d/dmabuf-broker.conf" &&
+		run_step "copy $INSTALL_ROOT into /" cp -a "$INSTALL_ROOT/." / &&
 		run_step "systemd-tmpfiles --create" systemd-tmpfiles --create dmabuf-broker.conf &&
 		run_step "udevadm control --reload" udevadm control --reload &&
 		run_step "systemctl daemon-reload" systemctl daemon-reload &&

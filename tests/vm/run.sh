@@ -24,7 +24,7 @@ GUEST_SCRIPT=$(realpath -m "${GUEST_SCRIPT:-$PROJECT/tests/kmod/guest.sh}")
 ALL_SERIES=(6.1 6.12)
 # The systemd guest's bound, boot included: its boot and cases took
 # about 150 s on the 2-core build machine.
-SYSTEMD_TIMEOUT=${SYSTEMD_TIMEOUT:-480}
+SYSTEMD_TIMEOUT=${SYSTEMD_TIMEOUT:-600}
 # Where its `make install DESTDIR=... PREFIX=/usr` is staged.
 INSTALL_ROOT=$VM/install
 

@@ -7,13 +7,12 @@ source "$PROJECT/tests/systemd/lib.sh"
 
 systemctl start "$SERVICE"
 # A datagram that is no protocol frame, from a process of uid nobody
-# whose pid we know.
-pid_file=$CASE_TMP/pid
-setpriv --reuid=nobody --regid=nogroup --clear-groups python3 - "$BROKER_SOCKET" "$pid_file" <<'PY'
+# that prints its pid.
+pid=$(setpriv --reuid=nobody --regid=nogroup --clear-groups python3 - "$BROKER_SOCKET" <<'PY'
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-open(sys.argv[2], "w").write(str(os.getpid()))
+print(os.getpid(), flush=True)
 s.send(b"\xff" * 64)
 s.settimeout(60)
 try:
@@ -22,7 +21,7 @@ try:
 except OSError:
     pass
 PY
-pid=$(cat "$pid_file")
+)
 uid=$(id -u nobody)
 
 # The record of that client: fields as the daemon sent them.

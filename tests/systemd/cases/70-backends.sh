@@ -27,7 +27,7 @@ expected() {
 	kmod) [[ -c /dev/dmabuf_sg ]] && echo /dev/dmabuf_sg ;;
 	heap) find /dev/dma_heap -mindepth 1 -maxdepth 1 -type c -printf '%p ' 2>/dev/null ;;
 	udmabuf) [[ -c /dev/udmabuf ]] && echo /dev/udmabuf ;;
-	drm) ls /dev/dri/card* 2>/dev/null | tr '\n' ' ' ;;
+	drm) find /dev/dri -maxdepth 1 -name 'card*' -printf '%p ' 2>/dev/null ;;
 	memfd) echo "(none)" ;;
 	esac
 }
