@@ -6,7 +6,8 @@
  *   - reserved names ([names]) cannot be taken by another uid on any
  *     naming path (Alloc, Pin, Adopt, Publish), and are taken by their
  *     owner, a member of their group, and root; other names are first
- *     come, first served;
+ *     come, first served; the Names reply tells each uid which it may
+ *     take;
  *   - a uid without a grant sees nothing of another's buffers (List, Info
  *     by id and by name, Import, Watch), a granted uid sees the buffer but
  *     not who holds it, the owner and root see everything;
@@ -154,6 +155,26 @@ static bool refusal_names(struct dbb_client *c, const char *prefix,
 
 /* ---- owned names (negative cases first) ---- */
 
+/* Whether the broker's Names reply says @c may take names under @prefix:
+ * 1 or 0, or a negative errno (also when the prefix is not listed). */
+static int may_take(struct dbb_client *c, const char *prefix)
+{
+	struct dbb_name_list *list = NULL;
+	int ret = dbb_names(c, &list);
+
+	if (ret < 0)
+		return ret;
+	ret = -ENOENT;
+	for (size_t i = 0; i < dbb_name_list_count(list); i++) {
+		const struct dbb_name_rule *r = dbb_name_list_get(list, i);
+
+		if (!strcmp(r->prefix, prefix))
+			ret = r->caller_may_take;
+	}
+	dbb_name_list_free(list);
+	return ret;
+}
+
 /* As a uid that owns nothing: every way of taking a reserved name fails
  * with EACCES and a message naming the owner; the names stay free. */
 static int child_squatter(struct harness_ctx *ctx, void *arg)
@@ -167,6 +188,9 @@ static int child_squatter(struct harness_ctx *ctx, void *arg)
 
 	(void)arg;
 	CHILD_CHECK(child_connect(ctx, &me, "camera-daemon", &c) == 0);
+	CHILD_CHECK(may_take(c, "camera0/") == 0);
+	CHILD_CHECK(may_take(c, "gpu/") == 0);
+	CHILD_CHECK(may_take(c, "camera0/public/") == 1);
 	CHILD_CHECK(alloc_named(c, "camera0/frame0", &b) == -EACCES);
 	CHILD_CHECK(b == NULL);
 	CHILD_CHECK(refusal_names(c, "camera0/", "user nobody"));
@@ -205,6 +229,7 @@ static int child_squatter(struct harness_ctx *ctx, void *arg)
 /* As @arg's identity: takes the reserved name it owns, not the other. */
 struct owner_args {
 	struct who who;
+	const char *prefix;		/* the reserved prefix of @mine */
 	const char *mine;
 	const char *not_mine;
 };
@@ -216,6 +241,7 @@ static int child_owner(struct harness_ctx *ctx, void *arg)
 	struct dbb_buffer *b = NULL, *other = NULL;
 
 	CHILD_CHECK(child_connect(ctx, &a->who, "owner", &c) == 0);
+	CHILD_CHECK(may_take(c, a->prefix) == 1);
 	CHILD_CHECK(alloc_named(c, a->not_mine, &other) == -EACCES);
 	CHILD_CHECK(alloc_named(c, a->mine, &b) == 0);
 	CHILD_CHECK(strcmp(dbb_buffer_get_info(b)->name, a->mine) == 0);
@@ -230,9 +256,11 @@ static void test_reserved_names(void **state)
 {
 	struct fixture *f = *state;
 	struct owner_args camera = {
-		{ CAMERA_UID, CAMERA_UID }, "camera0/frame0", "gpu/scanout" };
+		{ CAMERA_UID, CAMERA_UID }, "camera0/", "camera0/frame0",
+		"gpu/scanout" };
 	struct owner_args video = {
-		{ GRANTED_UID, VIDEO_GID }, "gpu/scanout", "camera0/frame1" };
+		{ GRANTED_UID, VIDEO_GID }, "gpu/", "gpu/scanout",
+		"camera0/frame1" };
 	struct harness_child squatter, owner;
 	struct dbb_buffer *b = NULL;
 	struct dbb_alloc_params p = { .struct_size = sizeof(p), .size = SIZE,
