@@ -304,21 +304,31 @@ static int check_reconnect(pid_t old, pid_t *now, bool *resumed)
 	return -ETIMEDOUT;
 }
 
-/* A child as @uid imports @id read-write: its status (0, or -errno). */
+/* A child as @uid imports @id read-write: exits 0 when it may, 1 when
+ * refused with EACCES, 2 otherwise (the reason printed). */
 static int check_child_import(struct harness_ctx *ctx, void *arg)
 {
 	const uint64_t *a = arg;
 	int sock, fd = -1, r;
 
-	if (harness_drop_privileges((uid_t)a[1], (gid_t)a[1]) < 0)
-		return 99;
+	r = harness_drop_privileges((uid_t)a[1], (gid_t)a[1]);
+	if (r < 0) {
+		printf("# uid %u: cannot become it: %s\n", (unsigned)a[1],
+		       strerror(-r));
+		return 2;
+	}
 	sock = harness_raw_client(ctx->socket, "crash-check-peer");
-	if (sock < 0)
-		return 98;
+	if (sock < 0) {
+		printf("# uid %u: cannot connect: %s\n", (unsigned)a[1],
+		       strerror(-sock));
+		return 2;
+	}
 	r = check_import(sock, a[0], &fd);
 	if (fd >= 0)
 		close(fd);
 	close(sock);
+	if (r != 0 && r != -EACCES)
+		printf("# uid %u: import: %s\n", (unsigned)a[1], strerror(-r));
 	return r == 0 ? 0 : r == -EACCES ? 1 : 2;
 }
 
@@ -341,6 +351,7 @@ static void check_buffer(int sock, struct check_buf *b, const char *phase)
 	bool granted = false;
 	uint8_t *map = MAP_FAILED;
 	long bad_new = 0, bad_old = 0;
+	int may, may_not;
 
 	for (size_t i = 0; bi && i < bi->n_grants; i++)
 		granted |= bi->grants[i]->subject_case ==
@@ -375,10 +386,12 @@ static void check_buffer(int sock, struct check_buf *b, const char *phase)
 		     bad_new < 0 && bad_old < 0 ? "equal" : "differ");
 	if (fd >= 0)
 		close(fd);
-	check_result(check_as(b->id, CHECK_NOBODY) == 0 &&
-		     check_as(b->id, CHECK_STRANGER) == 1,
-		     "%s: %s: uid %u may import it, uid %u may not", phase,
-		     b->backend, CHECK_NOBODY, CHECK_STRANGER);
+	may = check_as(b->id, CHECK_NOBODY);
+	may_not = check_as(b->id, CHECK_STRANGER);
+	check_result(may == 0 && may_not == 1,
+		     "%s: %s: uid %u may import it, uid %u may not (children "
+		     "exited %d, %d)", phase, b->backend, CHECK_NOBODY,
+		     CHECK_STRANGER, may, may_not);
 }
 
 /*
