@@ -153,6 +153,10 @@ void print_stats(const struct dbb_stats *st)
 	printf("buffers:         %" PRIu64 " (%" PRIu64 " named, %" PRIu64
 	       " persistent)\n", st->buffers, st->named, st->persistent);
 	printf("memory:          %s\n", format_size(st->bytes, a, sizeof(a)));
+	if (st->max_total_bytes)
+		printf("memory cap:      %s of %s taken (all buffers, lingering "
+		       "ones too)\n", format_size(st->charged_bytes, a, sizeof(a)),
+		       format_size(st->max_total_bytes, b, sizeof(b)));
 	printf("requests:        %" PRIu64 " (%" PRIu64 " failed)\n", st->requests,
 	       st->errors);
 	printf("max buffer size: %s\n", format_size(st->max_buffer_size, a, sizeof(a)));

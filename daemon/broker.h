@@ -34,6 +34,7 @@ struct persist;
 struct quota;
 struct registry;
 struct resume;
+struct shares;
 struct watch;
 struct worker;
 
@@ -44,6 +45,7 @@ struct broker {
 	struct registry *reg;
 	struct worker *worker;		/* allocates large buffers */
 	struct quota *quota;		/* charges kept until memory is freed */
+	struct shares *shares;		/* limits shared by every uid */
 	struct watch *watch;		/* clients that asked for events */
 	struct persist *persist;	/* the fd store; main.c's */
 	struct resume *resume;		/* broken connections' sessions */

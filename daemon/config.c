@@ -218,6 +218,8 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct config, max_request_size) },
 	{ "limits", "max_buffer_size", CONFIG_SIZE,
 	  offsetof(struct config, max_buffer_size) },
+	{ "limits", "max_total_bytes", CONFIG_QUOTA_SIZE,
+	  offsetof(struct config, max_total_bytes) },
 	{ "limits", "max_holds_per_client", CONFIG_U32,
 	  offsetof(struct config, max_holds_per_client) },
 	{ "limits", "hello_timeout", CONFIG_U32_OR_0,

@@ -48,6 +48,9 @@ struct config {
 	uint32_t max_clients;
 	uint32_t max_request_size;
 	uint64_t max_buffer_size;
+	/* Bytes all buffers together may take; 0: derived at start from
+	 * RAM and the broker's cgroup (limits_default_total()). */
+	uint64_t max_total_bytes;
 	uint32_t max_holds_per_client;
 	uint32_t hello_timeout;			/* seconds; 0: none */
 	/* How long a broken connection's session waits for its client to

@@ -16,6 +16,7 @@
 #include "persist.h"
 #include "registry.h"
 #include "broker.h"
+#include "shares.h"
 #include "worker.h"
 
 #include <drm_fourcc.h>
@@ -36,6 +37,8 @@ struct handlers_buffer_job {
 	struct backend_request req;
 	struct handlers_buffer_grants grants;
 	struct imgfmt_layout layout;	/* the client's own, if any */
+	struct shares *shares;		/* where its bytes are reserved */
+	uid_t uid;			/* whose reservation it holds */
 	struct backend_buffer out;
 	int status;			/* run()'s result */
 	char name[];
@@ -238,6 +241,24 @@ int handlers_buffer_may_name(struct client *c, const char *name,
 			   rule->prefix, owner);
 }
 
+/*
+ * Allocs of @uid still on the worker count against its quota as if their
+ * buffers were registered: -EDQUOT when @size more would not fit, else 0.
+ */
+static int handlers_buffer_check_reserved(const struct broker *br, uid_t uid,
+					  uint64_t size,
+					  const struct registry_quota *q)
+{
+	struct shares_reserved res = shares_reserved_of(br->shares, uid);
+	struct registry_usage use = registry_usage_of(br->reg, uid);
+
+	if (q->max_buffers && use.buffers + res.buffers + 1 > q->max_buffers)
+		return -EDQUOT;
+	if (q->max_bytes && use.bytes + res.bytes + size > q->max_bytes)
+		return -EDQUOT;
+	return 0;
+}
+
 int handlers_buffer_room(struct client *c, const struct registry_new *p,
 			 struct registry_quota *q, struct reply *r)
 {
@@ -249,6 +270,8 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 	if (p->name && *p->name && handlers_buffer_may_name(c, p->name, r) < 0)
 		return r->resp.status;
 	ret = registry_check_add(br->reg, c->peer.uid, p->size, p->name, q);
+	if (ret == 0)
+		ret = handlers_buffer_check_reserved(br, c->peer.uid, p->size, q);
 	if (ret == -EEXIST)
 		return reply_error(r, ret, "name '%s' is taken", p->name);
 	if (ret == -EDQUOT)
@@ -256,6 +279,12 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 				   (unsigned)c->peer.uid);
 	if (ret < 0)
 		return reply_error(r, ret, "size out of range");
+	if (shares_check_total(br->shares, registry_totals(br->reg).charged,
+			       p->size) < 0)
+		return reply_error(r, -ENOSPC, "the broker's memory is full: "
+				   "all buffers together may take %llu MiB "
+				   "(max_total_bytes)", (unsigned long long)
+				   (shares_max_total(br->shares) >> 20));
 	if (c->conn->nholds >= br->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
 	if (p->lifetime == REGISTRY_LIFETIME_PERSISTENT &&
@@ -372,6 +401,8 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 	struct registry_quota q = { 0 };
 	struct reply r;
 
+	/* Registered now or never: the buffer is charged instead. */
+	shares_release(job->shares, job->uid, job->p.size);
 	if (cancelled || !c) {
 		if (job->status == 0)
 			handlers_buffer_discard(job->be, &job->out);
@@ -420,6 +451,12 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	}
 	job->grants = *g;
 	job->out.fd = -1;
+	job->uid = c->peer.uid;
+	job->shares = br->shares;
+	if (shares_reserve(br->shares, job->uid, p->size) < 0) {
+		free(job);
+		return reply_error(r, -ENOMEM, "out of memory");
+	}
 	client_wait_job(c, &job->base);
 	worker_submit(br->worker, &job->base);
 	r->deferred = true;

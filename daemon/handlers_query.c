@@ -9,6 +9,7 @@
 #include "config.h"
 #include "describe.h"
 #include "registry.h"
+#include "shares.h"
 #include "broker.h"
 #include "wire.h"
 
@@ -160,6 +161,8 @@ int handlers_query_stats(struct client *c,
 	st->caller = me;
 	st->max_clients = br->cfg->max_clients;
 	st->max_buffer_size = br->cfg->max_buffer_size;
+	st->max_total_bytes = shares_max_total(br->shares);
+	st->charged_bytes = t.charged + shares_reserved_total(br->shares);
 	r->resp.stats = st;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_STATS;
 	return 0;

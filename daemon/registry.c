@@ -262,6 +262,7 @@ static int registry_charge(struct registry *reg, uid_t uid, uint64_t size)
 	}
 	u->use.bytes += size;
 	u->use.buffers++;
+	reg->totals.charged += size;
 	return 0;
 }
 
@@ -272,6 +273,7 @@ static void registry_uncharge(struct registry *reg, uid_t uid, uint64_t size)
 	if (!u)
 		return;
 	u->use.bytes -= size;
+	reg->totals.charged -= size;
 	if (--u->use.buffers == 0) {
 		HASH_DEL(reg->uids, u);
 		free(u);

@@ -122,6 +122,9 @@ struct registry_totals {
 	uint64_t bytes;
 	uint64_t named;
 	uint64_t persistent;
+	/* Bytes charged to uids: the buffers' and those of lingering
+	 * buffers whose memory is not freed yet. */
+	uint64_t charged;
 };
 
 /*

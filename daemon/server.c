@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "client.h"
 #include "config.h"
 #include "describe.h"
+#include "shares.h"
 #include "log.h"
 #include "persist.h"
 #include "quota.h"
@@ -160,6 +162,25 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/*
+ * The cap on all buffers' bytes: the configured one, else half of the
+ * memory the broker may use (shares.h says why).  Logged either way.
+ */
+static struct shares *server_shares_create(const struct config *cfg)
+{
+	uint64_t cap = cfg->max_total_bytes;
+	char why[PATH_MAX + 128] = "max_total_bytes";
+
+	if (!cap && shares_default_total("", &cap, why, sizeof(why)) < 0) {
+		log_msg(LOG_WARNING, "cannot read MemTotal: no cap on the bytes "
+			"of all buffers together");
+		cap = UINT64_MAX;
+	}
+	log_msg(LOG_INFO, "all buffers together may take %llu MiB (%s)",
+		(unsigned long long)(cap >> 20), why);
+	return shares_create(cap);
+}
+
 int server_init(struct server *s, struct event_base *base,
 		const struct config *cfg, struct backend_set *backends)
 {
@@ -183,8 +204,9 @@ int server_init(struct server *s, struct event_base *base,
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
 	br->worker = worker_create(base, BROKER_PRIO_CLIENT);
 	br->resume = br->reg ? resume_create(br) : NULL;
+	br->shares = server_shares_create(cfg);
 	if (!br->reg || !br->watch || !s->ev_reap || !s->ev_backoff ||
-	    !br->worker || !br->resume)
+	    !br->worker || !br->resume || !br->shares)
 		return -ENOMEM;
 	event_priority_set(s->ev_reap, BROKER_PRIO_HIGH);
 	event_priority_set(s->ev_backoff, BROKER_PRIO_HIGH);
@@ -366,6 +388,7 @@ void server_fini(struct server *s)
 		server_on_reap(-1, 0, s);
 	/* Every job's client is gone: their buffers are just closed. */
 	worker_destroy(s->broker.worker);
+	shares_destroy(s->broker.shares);	/* after the jobs gave back */
 	quota_stop(s->broker.quota);
 	registry_destroy(s->broker.reg);
 	quota_destroy(s->broker.quota);

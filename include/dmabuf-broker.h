@@ -439,6 +439,11 @@ struct dbb_stats {
 	uint64_t my_buffers;
 	uint64_t my_max_bytes;
 	uint64_t my_max_buffers;
+	/* The cap on the bytes of all buffers together, and what counts
+	 * against it: every uid's charge, Allocs still in progress too
+	 * (0, 0 from a broker without a cap). */
+	uint64_t max_total_bytes;
+	uint64_t charged_bytes;
 };
 
 int dbb_stats(struct dbb_client *client, struct dbb_stats *out);

@@ -471,6 +471,8 @@ static void request_stats_copy(const DmabufBroker__V1__StatsReply *s,
 		.uptime_usec = s->uptime_usec,
 		.max_clients = s->max_clients,
 		.max_buffer_size = s->max_buffer_size,
+		.max_total_bytes = s->max_total_bytes,
+		.charged_bytes = s->charged_bytes,
 	};
 	if (s->caller) {
 		out->my_bytes = s->caller->bytes;

@@ -1,5 +1,5 @@
-# Unit tests of the daemon's registry, access rules, configuration and
-# resumable sessions.  Each links only the unit under test and cmocka;
+# Unit tests of the daemon's registry, access rules, configuration,
+# resumable sessions and the limits all uids share.  Each links only the unit under test and cmocka;
 # config also links the backend table it validates names against (and the
 # backends with it) and the name rules of [names], resume the registry and
 # logging it works on.
@@ -8,8 +8,9 @@ TEST_POLICY := $(B)/tests/unit/test_policy
 TEST_CONFIG := $(B)/tests/unit/test_config
 TEST_FDS := $(B)/tests/unit/test_fds
 TEST_RESUME := $(B)/tests/unit/test_resume
+TEST_SHARES := $(B)/tests/unit/test_shares
 DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS) \
-	$(TEST_RESUME)
+	$(TEST_RESUME) $(TEST_SHARES)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
@@ -22,6 +23,9 @@ $(TEST_REGISTRY): $(B)/tests/unit/test_registry.o $(B)/daemon/registry.o \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(TEST_FDS): $(B)/tests/unit/test_fds.o $(B)/daemon/fds.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(TEST_SHARES): $(B)/tests/unit/test_shares.o $(B)/daemon/shares.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
 # Resumable sessions run on a real registry and event loop.

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+#include "shares.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include <uthash.h>
+
+/* Reservations of one uid. */
+struct shares_uid {
+	UT_hash_handle hh;
+	uid_t uid;
+	struct shares_reserved r;
+};
+
+struct shares {
+	uint64_t max_total;
+	uint64_t reserved;		/* bytes, over every uid */
+	struct shares_uid *uids;
+};
+
+/*
+ * MemTotal of @root/proc/meminfo, in bytes; 0 when unreadable.  The
+ * service hides /proc's files but the processes' (ProcSubset=pid): the
+ * real root then asks sysinfo(2), which tells the same.
+ */
+static uint64_t shares_mem_total(const char *root)
+{
+	char path[PATH_MAX], line[256];
+	struct sysinfo si;
+	uint64_t kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/meminfo", root);
+	f = fopen(path, "re");
+	if (!f && !*root && sysinfo(&si) == 0)
+		return (uint64_t)si.totalram * si.mem_unit;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemTotal: %" SCNu64 " kB", &kib) == 1)
+			break;
+		kib = 0;
+	}
+	fclose(f);
+	return kib <= UINT64_MAX / 1024 ? kib * 1024 : 0;
+}
+
+/* A cgroup memory limit file: its bytes, or 0 for "max", a missing file
+ * (the root cgroup has none) or anything unreadable. */
+static uint64_t shares_cgroup_file(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 64];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%" SCNu64, &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/* The broker's cgroup v2 path ("/system.slice/x.service"), from the
+ * "0::" line of @root/proc/self/cgroup; false when there is none. */
+static bool shares_own_cgroup(const char *root, char *out, size_t outlen)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/self/cgroup", root);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::/", 4))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		found = (size_t)snprintf(out, outlen, "%s", line + 3) < outlen;
+	}
+	fclose(f);
+	return found;
+}
+
+int shares_default_total(const char *root, uint64_t *out, char *why,
+			 size_t whylen)
+{
+	uint64_t ram = shares_mem_total(root), best = ram;
+	char cg[PATH_MAX], dir[PATH_MAX + 32], from[PATH_MAX + 48];
+	static const char *const files[] = { "memory.max", "memory.high" };
+	size_t base;
+
+	if (!ram)
+		return -ENOENT;
+	snprintf(from, sizeof(from), "RAM");
+	if (shares_own_cgroup(root, cg, sizeof(cg))) {
+		/* From the broker's own cgroup up to the root: any of them
+		 * may be the one that sets the limit. */
+		base = (size_t)snprintf(dir, sizeof(dir), "%s/sys/fs/cgroup",
+					root);
+		snprintf(dir + base, sizeof(dir) - base, "%s", cg);
+		for (char *slash = dir; slash; ) {
+			for (size_t i = 0; i < 2; i++) {
+				uint64_t v = shares_cgroup_file(dir, files[i]);
+
+				if (v && v < best) {
+					best = v;
+					snprintf(from, sizeof(from), "%s of "
+						 "cgroup %s", files[i],
+						 dir[base] ? dir + base : "/");
+				}
+			}
+			slash = strrchr(dir + base, '/');
+			if (slash)
+				*slash = '\0';
+		}
+	}
+	*out = best / 2 ? best / 2 : 1;
+	snprintf(why, whylen, "half of the %s (%" PRIu64 " MiB)", from,
+		 best >> 20);
+	return 0;
+}
+
+struct shares *shares_create(uint64_t max_total_bytes)
+{
+	struct shares *l = calloc(1, sizeof(*l));
+
+	if (l)
+		l->max_total = max_total_bytes;
+	return l;
+}
+
+void shares_destroy(struct shares *l)
+{
+	struct shares_uid *u, *tmp;
+
+	if (!l)
+		return;
+	HASH_ITER(hh, l->uids, u, tmp) {
+		HASH_DEL(l->uids, u);
+		free(u);
+	}
+	free(l);
+}
+
+uint64_t shares_max_total(const struct shares *l)
+{
+	return l->max_total;
+}
+
+uint64_t shares_reserved_total(const struct shares *l)
+{
+	return l->reserved;
+}
+
+struct shares_reserved shares_reserved_of(const struct shares *l, uid_t uid)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	return u ? u->r : (struct shares_reserved){ 0 };
+}
+
+int shares_reserve(struct shares *l, uid_t uid, uint64_t bytes)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		u->uid = uid;
+		HASH_ADD(hh, l->uids, uid, sizeof(u->uid), u);
+	}
+	u->r.bytes += bytes;
+	u->r.buffers++;
+	l->reserved += bytes;
+	return 0;
+}
+
+void shares_release(struct shares *l, uid_t uid, uint64_t bytes)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	if (!u)
+		return;
+	u->r.bytes -= bytes;
+	l->reserved -= bytes;
+	if (--u->r.buffers == 0) {
+		HASH_DEL(l->uids, u);
+		free(u);
+	}
+}
+
+int shares_check_total(const struct shares *l, uint64_t charged,
+		       uint64_t size)
+{
+	uint64_t used = charged + l->reserved;
+
+	if (used < charged || used > l->max_total ||
+	    size > l->max_total - used)
+		return -ENOSPC;
+	return 0;
+}
