@@ -140,10 +140,12 @@ json_object *jsonout_stats(const struct dbb_stats *st)
 	jsonout_u64(o, "max_buffer_size", st->max_buffer_size);
 	jsonout_u64(o, "max_total_bytes", st->max_total_bytes);
 	jsonout_u64(o, "charged_bytes", st->charged_bytes);
+	jsonout_u64(o, "max_clients_per_uid", st->max_clients_per_uid);
 	jsonout_u64(me, "bytes", st->my_bytes);
 	jsonout_u64(me, "buffers", st->my_buffers);
 	jsonout_u64(me, "max_bytes", st->my_max_bytes);
 	jsonout_u64(me, "max_buffers", st->my_max_buffers);
+	jsonout_u64(me, "clients", st->my_clients);
 	json_object_object_add(o, "caller", me);
 	return o;
 }

@@ -167,6 +167,11 @@ void print_stats(const struct dbb_stats *st)
 	format_size(st->my_bytes, a, sizeof(a));
 	format_size(st->my_max_bytes, b, sizeof(b));
 	print_quota("memory", a, st->my_max_bytes, b);
+	if (st->max_clients_per_uid) {
+		snprintf(a, sizeof(a), "%" PRIu64, st->my_clients);
+		snprintf(b, sizeof(b), "%" PRIu64, st->max_clients_per_uid);
+		print_quota("clients", a, st->max_clients_per_uid, b);
+	}
 }
 
 /* "ro,contig,pin,driver-layout,max=64M": what a backend can do. */

@@ -55,6 +55,8 @@ int config_init(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->socket_mode = 0666;
 	cfg->max_clients = 256;
+	cfg->max_clients_per_uid = 64;
+	cfg->root_reserved_clients = 16;
 	cfg->max_request_size = 65536;
 	cfg->max_buffer_size = 1ull << 30;
 	cfg->max_holds_per_client = 4096;
@@ -214,6 +216,10 @@ struct config_key {
 static const struct config_key config_keys[] = {
 	{ "limits", "max_clients", CONFIG_U32,
 	  offsetof(struct config, max_clients) },
+	{ "limits", "max_clients_per_uid", CONFIG_U32,
+	  offsetof(struct config, max_clients_per_uid) },
+	{ "limits", "root_reserved_clients", CONFIG_U32_OR_0,
+	  offsetof(struct config, root_reserved_clients) },
 	{ "limits", "max_request_size", CONFIG_REQUEST_SIZE,
 	  offsetof(struct config, max_request_size) },
 	{ "limits", "max_buffer_size", CONFIG_SIZE,

@@ -46,6 +46,9 @@ struct config {
 	 * dumb buffers. */
 	char *drm_device;
 	uint32_t max_clients;
+	uint32_t max_clients_per_uid;		/* but root's */
+	/* Of max_clients, kept for root (at most half of them). */
+	uint32_t root_reserved_clients;
 	uint32_t max_request_size;
 	uint64_t max_buffer_size;
 	/* Bytes all buffers together may take; 0: derived at start from

@@ -163,6 +163,8 @@ int handlers_query_stats(struct client *c,
 	st->max_buffer_size = br->cfg->max_buffer_size;
 	st->max_total_bytes = shares_max_total(br->shares);
 	st->charged_bytes = t.charged + shares_reserved_total(br->shares);
+	st->max_clients_per_uid = br->cfg->max_clients_per_uid;
+	st->caller_clients = shares_clients_of(br->shares, c->peer.uid);
 	r->resp.stats = st;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_STATS;
 	return 0;

@@ -71,6 +71,7 @@ static void server_reap_one(struct server *s, struct client *c)
 	watch_set(s->broker.watch, c, false);
 	DL_DELETE(s->clients, c);
 	s->broker.nclients--;
+	shares_client_remove(s->broker.shares, c->peer.uid);
 	client_free(c);
 }
 
@@ -87,6 +88,43 @@ static void server_on_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Whether a connection of @uid may be served (else logged): past
+ * max_clients nobody's; past max_clients less root's reserve, and past
+ * max_clients_per_uid of its own, nobody's but root's.  One uid thus
+ * cannot lock out root, nor alone the other uids.
+ */
+static bool server_may_admit(struct server *s, uid_t uid)
+{
+	const struct config *cfg = s->broker.cfg;
+	uint32_t n = s->broker.nclients, mine;
+	uint32_t reserve = cfg->root_reserved_clients < cfg->max_clients / 2 ?
+			   cfg->root_reserved_clients : cfg->max_clients / 2;
+
+	if (n >= cfg->max_clients) {
+		log_ctx_limited(LOG_WARNING, NULL, "refusing a connection of "
+				"uid %u: %u clients already", (unsigned)uid, n);
+		return false;
+	}
+	if (uid == 0)
+		return true;
+	if (n >= cfg->max_clients - reserve) {
+		log_ctx_limited(LOG_WARNING, NULL, "refusing a connection of "
+				"uid %u: the last %u of %u connections are "
+				"root's", (unsigned)uid, reserve,
+				cfg->max_clients);
+		return false;
+	}
+	mine = shares_clients_of(s->broker.shares, uid);
+	if (mine >= cfg->max_clients_per_uid) {
+		log_ctx_limited(LOG_WARNING, NULL, "refusing a connection of "
+				"uid %u: it has %u already (max_clients_per_uid)",
+				(unsigned)uid, mine);
+		return false;
+	}
+	return true;
+}
+
 static void server_add_client(struct server *s, int fd)
 {
 	const struct client_owner owner = { server_on_client_dead, s };
@@ -94,16 +132,14 @@ static void server_add_client(struct server *s, int fd)
 	struct client *c;
 	int ret;
 
-	if (s->broker.nclients >= s->broker.cfg->max_clients) {
-		log_ctx_limited(LOG_WARNING, NULL,
-				"refusing connection: %u clients already",
-				s->broker.nclients);
-		close(fd);
-		return;
-	}
 	ret = policy_peer_from_socket(fd, &peer);
 	if (ret < 0) {
 		log_msg(LOG_WARNING, "SO_PEERCRED failed: %s", strerror(-ret));
+		close(fd);
+		return;
+	}
+	if (!server_may_admit(s, peer.uid) ||
+	    shares_client_add(s->broker.shares, peer.uid) < 0) {
 		close(fd);
 		return;
 	}
@@ -111,6 +147,7 @@ static void server_add_client(struct server *s, int fd)
 			  &peer);
 	if (!c) {
 		log_msg(LOG_ERR, "cannot set up a client: out of memory");
+		shares_client_remove(s->broker.shares, peer.uid);
 		return;
 	}
 	s->broker.next_client_id++;

@@ -12,11 +12,12 @@
 
 #include <uthash.h>
 
-/* Reservations of one uid. */
+/* What one uid has; freed when it has nothing. */
 struct shares_uid {
 	UT_hash_handle hh;
 	uid_t uid;
 	struct shares_reserved r;
+	uint32_t clients;
 };
 
 struct shares {
@@ -171,18 +172,37 @@ struct shares_reserved shares_reserved_of(const struct shares *l, uid_t uid)
 	return u ? u->r : (struct shares_reserved){ 0 };
 }
 
-int shares_reserve(struct shares *l, uid_t uid, uint64_t bytes)
+/* The record of @uid, created if missing; NULL on ENOMEM. */
+static struct shares_uid *shares_uid_get(struct shares *l, uid_t uid)
 {
 	struct shares_uid *u;
 
 	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u)
-			return -ENOMEM;
-		u->uid = uid;
-		HASH_ADD(hh, l->uids, uid, sizeof(u->uid), u);
-	}
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	HASH_ADD(hh, l->uids, uid, sizeof(u->uid), u);
+	return u;
+}
+
+/* Frees @u once it holds nothing. */
+static void shares_uid_put(struct shares *l, struct shares_uid *u)
+{
+	if (u->r.buffers || u->clients)
+		return;
+	HASH_DEL(l->uids, u);
+	free(u);
+}
+
+int shares_reserve(struct shares *l, uid_t uid, uint64_t bytes)
+{
+	struct shares_uid *u = shares_uid_get(l, uid);
+
+	if (!u)
+		return -ENOMEM;
 	u->r.bytes += bytes;
 	u->r.buffers++;
 	l->reserved += bytes;
@@ -194,14 +214,41 @@ void shares_release(struct shares *l, uid_t uid, uint64_t bytes)
 	struct shares_uid *u;
 
 	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
-	if (!u)
+	if (!u || !u->r.buffers)
 		return;
 	u->r.bytes -= bytes;
+	u->r.buffers--;
 	l->reserved -= bytes;
-	if (--u->r.buffers == 0) {
-		HASH_DEL(l->uids, u);
-		free(u);
-	}
+	shares_uid_put(l, u);
+}
+
+int shares_client_add(struct shares *l, uid_t uid)
+{
+	struct shares_uid *u = shares_uid_get(l, uid);
+
+	if (!u)
+		return -ENOMEM;
+	u->clients++;
+	return 0;
+}
+
+void shares_client_remove(struct shares *l, uid_t uid)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	if (!u || !u->clients)
+		return;
+	u->clients--;
+	shares_uid_put(l, u);
+}
+
+uint32_t shares_clients_of(const struct shares *l, uid_t uid)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	return u ? u->clients : 0;
 }
 
 int shares_check_total(const struct shares *l, uint64_t charged,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Limits shared by every uid: the cap on the bytes all buffers together
- * may take, and what Allocs still on the worker have reserved of it.
+ * may take, what Allocs still on the worker have reserved of it, and the
+ * connections of each uid.
  *
  * The pages of buffers the broker allocates (memfd above all) are charged
  * to the broker's own memory cgroup, so the sum of per-uid quotas must not
@@ -57,6 +58,15 @@ int shares_reserve(struct shares *l, uid_t uid, uint64_t bytes);
 
 /* Gives back what shares_reserve() took. */
 void shares_release(struct shares *l, uid_t uid, uint64_t bytes);
+
+/* Counts a connection of @uid.  Returns 0 or -ENOMEM. */
+int shares_client_add(struct shares *l, uid_t uid);
+
+/* Forgets what shares_client_add() counted. */
+void shares_client_remove(struct shares *l, uid_t uid);
+
+/* Connections of @uid. */
+uint32_t shares_clients_of(const struct shares *l, uid_t uid);
 
 /*
  * Whether @size more bytes fit under the cap when @charged bytes are

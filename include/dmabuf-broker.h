@@ -444,6 +444,9 @@ struct dbb_stats {
 	 * (0, 0 from a broker without a cap). */
 	uint64_t max_total_bytes;
 	uint64_t charged_bytes;
+	/* Connections one uid but root may have, and the caller's uid's. */
+	uint64_t max_clients_per_uid;
+	uint64_t my_clients;
 };
 
 int dbb_stats(struct dbb_client *client, struct dbb_stats *out);

@@ -473,6 +473,8 @@ static void request_stats_copy(const DmabufBroker__V1__StatsReply *s,
 		.max_buffer_size = s->max_buffer_size,
 		.max_total_bytes = s->max_total_bytes,
 		.charged_bytes = s->charged_bytes,
+		.max_clients_per_uid = s->max_clients_per_uid,
+		.my_clients = s->caller_clients,
 	};
 	if (s->caller) {
 		out->my_bytes = s->caller->bytes;

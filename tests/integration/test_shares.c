@@ -6,7 +6,11 @@
  *   - the cap on all buffers together (max_total_bytes) refuses an Alloc
  *     of a uid well inside its own quota, the broker stays up, and other
  *     uids are served within what is left; once the attacker is gone its
- *     bytes are free again.
+ *     bytes are free again;
+ *   - a uid that opens connections until refused gets max_clients_per_uid
+ *     of them, idle ones are not dropped, and root and another uid are
+ *     served meanwhile; without that limit one uid still cannot take the
+ *     connections kept for root.
  * Each test ends by checking that the daemon still serves root and exits
  * 0 on SIGTERM.
  */
@@ -211,11 +215,179 @@ static void test_cap_refuses_and_others_are_served(void **state)
 	finish(f);
 }
 
+/* ---- connections per uid, and root's reserve ---- */
+
+#define MAX_CONNS 16
+
+/* What a connection hog does: as @uid, connects until refused, checks
+ * the count, keeps them all (idle) until told to leave, and checks that
+ * the first still answers then. */
+struct hog {
+	uid_t uid;
+	unsigned expect;	/* connections it gets */
+};
+
+static int child_conn_hog(struct harness_ctx *ctx, void *arg)
+{
+	const struct hog *h = arg;
+	struct dbb_client *c[MAX_CONNS + 1] = { 0 };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	unsigned n = 0;
+
+	CHILD_CHECK(harness_drop_privileges(h->uid, h->uid) == 0);
+	while (n <= MAX_CONNS &&
+	       dbb_client_connect(ctx->socket, "conn-hog", &c[n]) == 0)
+		n++;
+	CHILD_CHECK(n == h->expect);
+	CHILD_CHECK(dbb_stats(c[0], &st) == 0);
+	CHILD_CHECK(st.my_clients == n);
+	CHILD_CHECK(harness_post(ctx->out, 'R') == 0);
+	CHILD_CHECK(harness_await(ctx->in, WAIT_MS) == 'Q');
+	/* Idle all along, and not dropped for it. */
+	CHILD_CHECK(dbb_stats(c[0], &st) == 0);
+	for (unsigned i = 0; i < n; i++)
+		dbb_client_destroy(c[i]);
+	return 0;
+}
+
+/* As @arg's uid, connects once: exits 0 when that went as expected. */
+struct visitor {
+	uid_t uid;
+	bool served;
+};
+
+static int child_visitor(struct harness_ctx *ctx, void *arg)
+{
+	const struct visitor *v = arg;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct dbb_client *c = NULL;
+	int ret;
+
+	CHILD_CHECK(harness_drop_privileges(v->uid, v->uid) == 0);
+	ret = dbb_client_connect(ctx->socket, "visitor", &c);
+	if (!v->served) {
+		CHILD_CHECK(ret < 0);
+		return 0;
+	}
+	CHILD_CHECK(ret == 0);
+	CHILD_CHECK(dbb_stats(c, &st) == 0);
+	dbb_client_destroy(c);
+	return 0;
+}
+
+static void visit(struct fixture *f, uid_t uid, bool served)
+{
+	struct visitor v = { uid, served };
+	struct harness_child c;
+
+	start_child(f, &c, child_visitor, &v, 0);
+	end_child(&c);
+}
+
+/* Waits until the broker counts @n connections (closes are seen
+ * asynchronously); the last count. */
+static uint64_t wait_clients(struct dbb_client *c, uint64_t n)
+{
+	const struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+	int64_t end = harness_now_ms() + WAIT_MS;
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+
+	do {
+		if (dbb_stats(c, &st) < 0)
+			return UINT64_MAX;
+		if (st.clients == n)
+			break;
+		nanosleep(&pause, NULL);
+	} while (harness_now_ms() < end);
+	return st.clients;
+}
+
+static const char per_uid_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
+	"[limits]\n"
+	"max_clients = 8\n"
+	"max_clients_per_uid = 3\n"
+	"root_reserved_clients = 2\n";
+
+static int setup_per_uid(void **state)
+{
+	return start(state, per_uid_config);
+}
+
+/* One uid gets its 3 connections and no more; another uid and root are
+ * served meanwhile. */
+static void test_conn_hog_locks_out_nobody(void **state)
+{
+	struct fixture *f = *state;
+	struct hog h = { HOG_UID, 3 };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct harness_child hog;
+	struct dbb_client *more = NULL;
+
+	start_child(f, &hog, child_conn_hog, &h, 'R');
+	visit(f, OTHER_UID, true);
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "root-2", &more));
+	assert_int_equal(0, dbb_stats(more, &st));
+	assert_int_equal(3, st.max_clients_per_uid);
+	dbb_client_destroy(more);
+	assert_int_equal(0, harness_post(hog.to_child, 'Q'));
+	end_child(&hog);
+	finish(f);
+}
+
+static const char reserve_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
+	"[limits]\n"
+	"max_clients = 8\n"
+	"max_clients_per_uid = 8\n"
+	"root_reserved_clients = 2\n";
+
+static int setup_reserve(void **state)
+{
+	return start(state, reserve_config);
+}
+
+/*
+ * With no per-uid limit to stop it, one uid fills all but root's two
+ * connections (root's first is one of the six others): then no other uid
+ * is served, root is, up to max_clients.  Once the hog leaves, everyone
+ * is served again.
+ */
+static void test_root_reserve(void **state)
+{
+	struct fixture *f = *state;
+	struct hog h = { HOG_UID, 5 };
+	struct dbb_client *extra[3] = { 0 };
+	struct harness_child hog;
+
+	start_child(f, &hog, child_conn_hog, &h, 'R');
+	visit(f, OTHER_UID, false);
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "root-2", &extra[0]));
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "root-3", &extra[1]));
+	/* max_clients: now root too is refused. */
+	assert_true(dbb_client_connect(f->d.socket, "root-4", &extra[2]) < 0);
+	dbb_client_destroy(extra[0]);
+	dbb_client_destroy(extra[1]);
+	assert_int_equal(0, harness_post(hog.to_child, 'Q'));
+	end_child(&hog);
+	assert_int_equal(1, wait_clients(f->root, 1));
+	visit(f, OTHER_UID, true);
+	finish(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cap_refuses_and_others_are_served,
 						setup_cap, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_hog_locks_out_nobody,
+						setup_per_uid, teardown),
+		cmocka_unit_test_setup_teardown(test_root_reserve,
+						setup_reserve, teardown),
 	};
 
 	return cmocka_run_group_tests_name("shares", tests, NULL, NULL);

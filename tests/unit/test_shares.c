@@ -4,7 +4,7 @@
  * cap on all buffers' bytes comes from the tightest of RAM and the memory
  * limits of the broker's cgroup and those above it, read under a fake
  * root; reservations add up per uid and overall, and the cap refuses what
- * would pass it.  Links only shares.o.
+ * would pass it; connections are counted per uid.  Links only shares.o.
  */
 #include <errno.h>
 #include <limits.h>
@@ -171,6 +171,33 @@ static void test_reservations_count_against_cap(void **state)
 	shares_destroy(s);
 }
 
+static void test_clients_counted_per_uid(void **state)
+{
+	struct shares *s = shares_create(100 * MiB);
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(0, shares_client_add(s, 1000));
+	assert_int_equal(0, shares_client_add(s, 1000));
+	assert_int_equal(0, shares_client_add(s, 1001));
+	assert_int_equal(2, shares_clients_of(s, 1000));
+	assert_int_equal(1, shares_clients_of(s, 1001));
+	/* A reservation and a connection share the uid's record. */
+	assert_int_equal(0, shares_reserve(s, 1000, MiB));
+	shares_client_remove(s, 1000);
+	shares_client_remove(s, 1000);
+	assert_int_equal(0, shares_clients_of(s, 1000));
+	assert_int_equal(MiB, shares_reserved_of(s, 1000).bytes);
+	shares_release(s, 1000, MiB);
+	/* Removing more than was added changes nothing. */
+	shares_client_remove(s, 1000);
+	shares_release(s, 1000, MiB);
+	assert_int_equal(0, shares_clients_of(s, 1000));
+	assert_int_equal(0, shares_reserved_total(s));
+	assert_int_equal(1, shares_clients_of(s, 1001));
+	shares_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +209,7 @@ int main(void)
 						fake_setup, fake_teardown),
 		cmocka_unit_test(test_default_needs_meminfo),
 		cmocka_unit_test(test_reservations_count_against_cap),
+		cmocka_unit_test(test_clients_counted_per_uid),
 	};
 
 	return cmocka_run_group_tests_name("shares", tests, NULL, NULL);
