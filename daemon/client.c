@@ -37,9 +37,13 @@ void client_kill(struct client *c, const char *why)
 		return;
 	c->dead = true;
 	if (c->job) {
-		/* The job finds no client and cleans up after itself. */
-		c->job->client = NULL;
+		struct worker_job *job = c->job;
+
+		/* Nobody waits for it: one not started never runs; one
+		 * running finds no client and drops what it made. */
+		job->client = NULL;
 		c->job = NULL;
+		worker_cancel(c->broker->worker, job);
 	}
 	if (why) {
 		ctx = client_log_ctx(c);

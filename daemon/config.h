@@ -55,6 +55,8 @@ struct config {
 	 * RAM and the broker's cgroup (limits_default_total()). */
 	uint64_t max_total_bytes;
 	uint32_t max_holds_per_client;
+	/* Large Allocs on the worker at once, per uid but root. */
+	uint32_t max_jobs_per_uid;
 	uint32_t hello_timeout;			/* seconds; 0: none */
 	/* How long a broken connection's session waits for its client to
 	 * resume it (resume.c); 0: sessions end with their connection. */

@@ -38,7 +38,6 @@ struct handlers_buffer_job {
 	struct handlers_buffer_grants grants;
 	struct imgfmt_layout layout;	/* the client's own, if any */
 	struct shares *shares;		/* where its bytes are reserved */
-	uid_t uid;			/* whose reservation it holds */
 	struct backend_buffer out;
 	int status;			/* run()'s result */
 	char name[];
@@ -402,9 +401,9 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 	struct reply r;
 
 	/* Registered now or never: the buffer is charged instead. */
-	shares_release(job->shares, job->uid, job->p.size);
+	shares_release(job->shares, wj->uid, job->p.size);
 	if (cancelled || !c) {
-		if (job->status == 0)
+		if (job->status == 0 && job->out.fd >= 0)
 			handlers_buffer_discard(job->be, &job->out);
 		free(job);
 		return;
@@ -431,8 +430,17 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 {
 	struct broker *br = c->broker;
 	size_t nlen = p->name ? strlen(p->name) + 1 : 1;
-	struct handlers_buffer_job *job = calloc(1, sizeof(*job) + nlen);
+	uint64_t busy = shares_reserved_of(br->shares, c->peer.uid).buffers;
+	struct handlers_buffer_job *job;
 
+	/* Each is one connection's; those of connections that closed
+	 * count until they end.  Root's take their turns, unbounded. */
+	if (c->peer.uid != 0 && busy >= br->cfg->max_jobs_per_uid)
+		return reply_error(r, -EAGAIN, "uid %u has %llu large "
+				   "allocations in progress already "
+				   "(max_jobs_per_uid)", (unsigned)c->peer.uid,
+				   (unsigned long long)busy);
+	job = calloc(1, sizeof(*job) + nlen);
 	if (!job)
 		return reply_error(r, -ENOMEM, "out of memory");
 	job->base.run = handlers_buffer_job_run;
@@ -451,9 +459,9 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	}
 	job->grants = *g;
 	job->out.fd = -1;
-	job->uid = c->peer.uid;
+	job->base.uid = c->peer.uid;
 	job->shares = br->shares;
-	if (shares_reserve(br->shares, job->uid, p->size) < 0) {
+	if (shares_reserve(br->shares, job->base.uid, p->size) < 0) {
 		free(job);
 		return reply_error(r, -ENOMEM, "out of memory");
 	}

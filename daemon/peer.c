@@ -31,6 +31,7 @@ struct peer {
 	void *ctx;
 	struct event *ev_read;
 	struct event *ev_write;
+	struct event *ev_closed;	/* the other side hung up; while paused */
 	struct peer_frame *out_head, *out_tail;
 	uint32_t nout;
 	uint32_t out_bytes;
@@ -54,6 +55,7 @@ void peer_stop(struct peer *p)
 	p->stopped = true;
 	event_del(p->ev_read);
 	event_del(p->ev_write);
+	event_del(p->ev_closed);
 }
 
 static void peer_lose(struct peer *p, enum peer_loss loss, const char *why)
@@ -76,10 +78,18 @@ void peer_free(struct peer *p)
 		event_free(p->ev_read);
 	if (p->ev_write)
 		event_free(p->ev_write);
+	if (p->ev_closed)
+		event_free(p->ev_closed);
 	close(p->fd);
 	free(p);
 }
 
+/*
+ * While reading is paused, a hang-up would go unseen until the request in
+ * flight ends, and the connection would hold its slot and have its slow
+ * work (a large Alloc) done for nobody: the kernel's EPOLLRDHUP says it
+ * at once.
+ */
 void peer_pause(struct peer *p, bool paused)
 {
 	p->paused = paused;
@@ -87,6 +97,18 @@ void peer_pause(struct peer *p, bool paused)
 		event_del(p->ev_read);
 	else
 		event_add(p->ev_read, NULL);
+	if (paused && !p->stopped)
+		event_add(p->ev_closed, NULL);
+	else
+		event_del(p->ev_closed);
+}
+
+static void peer_on_closed(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	if (p->paused)
+		peer_lose(p, PEER_LOST_EOF, "hung up with a request in progress");
 }
 
 bool peer_queued(const struct peer *p)
@@ -236,9 +258,12 @@ struct peer *peer_create(struct event_base *base, int fd, int prio,
 	p->max_frame = max_frame < sizeof(peer_rx) ? max_frame : sizeof(peer_rx);
 	p->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, peer_on_read, p);
 	p->ev_write = event_new(base, fd, EV_WRITE | EV_PERSIST, peer_on_write, p);
-	if (!p->ev_read || !p->ev_write ||
+	p->ev_closed = event_new(base, fd, EV_CLOSED | EV_PERSIST,
+				 peer_on_closed, p);
+	if (!p->ev_read || !p->ev_write || !p->ev_closed ||
 	    event_priority_set(p->ev_read, prio) < 0 ||
 	    event_priority_set(p->ev_write, prio) < 0 ||
+	    event_priority_set(p->ev_closed, prio) < 0 ||
 	    event_add(p->ev_read, NULL) < 0) {
 		peer_free(p);
 		return NULL;

@@ -3,7 +3,8 @@
  * One framed SEQPACKET connection, knowing nothing of the protocol: it
  * reads one datagram (and its fds) per wakeup and hands it up, and sends
  * frames with their fd sets at once or from a bounded queue, with EV_WRITE
- * armed only while something is queued.  What breaks the connection is
+ * armed only while something is queued.  While reading is paused, a
+ * hang-up of the other side is still noticed (EV_CLOSED) and reported.  What breaks the connection is
  * reported once through lost(); the peer then does nothing more until its
  * owner frees it.
  */

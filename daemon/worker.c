@@ -13,9 +13,11 @@ struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	/* Both FIFO, under lock: waiting to run, and finished. */
+	/* Both in arrival order, under lock: waiting to run (taken in
+	 * turns by uid, worker_next()), and finished. */
 	struct worker_job *pending_head, *pending_tail;
 	struct worker_job *done_head, *done_tail;
+	uid_t last_uid;			/* whose job ran last */
 	bool stop;
 	int efd;			/* written once per finished job */
 	struct event *ev_done;
@@ -32,6 +34,35 @@ static void worker_push(struct worker_job **head, struct worker_job **tail,
 	*tail = job;
 }
 
+/*
+ * Unlinks and returns the next job to run: the oldest of the smallest uid
+ * above the last one served, or else of the smallest uid.  Under lock,
+ * with jobs pending.
+ */
+static struct worker_job *worker_next(struct worker *w)
+{
+	struct worker_job *after = NULL, *lowest = NULL, *job, *prev = NULL;
+	struct worker_job *pick;
+
+	for (job = w->pending_head; job; job = job->next) {
+		if (job->uid > w->last_uid && (!after || job->uid < after->uid))
+			after = job;
+		if (!lowest || job->uid < lowest->uid)
+			lowest = job;
+	}
+	pick = after ? after : lowest;
+	for (job = w->pending_head; job != pick; job = job->next)
+		prev = job;
+	if (prev)
+		prev->next = pick->next;
+	else
+		w->pending_head = pick->next;
+	if (w->pending_tail == pick)
+		w->pending_tail = prev;
+	w->last_uid = pick->uid;
+	return pick;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -45,10 +76,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->stop)
 			break;
-		job = w->pending_head;
-		w->pending_head = job->next;
-		if (!w->pending_head)
-			w->pending_tail = NULL;
+		job = worker_next(w);
 		pthread_mutex_unlock(&w->lock);
 		job->run(job);
 		pthread_mutex_lock(&w->lock);
@@ -142,6 +170,26 @@ void worker_submit(struct worker *w, struct worker_job *job)
 	worker_push(&w->pending_head, &w->pending_tail, job);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void worker_cancel(struct worker *w, struct worker_job *job)
+{
+	struct worker_job *j, *prev = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	for (j = w->pending_head; j && j != job; j = j->next)
+		prev = j;
+	if (j) {
+		if (prev)
+			prev->next = j->next;
+		else
+			w->pending_head = j->next;
+		if (w->pending_tail == j)
+			w->pending_tail = prev;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (j)
+		job->done(job, true);
 }
 
 void worker_destroy(struct worker *w)

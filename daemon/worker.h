@@ -4,12 +4,15 @@
  * page of a large buffer).  A job's run() executes on the helper thread and
  * must touch nothing the loop uses; its done() is called back on the loop
  * thread, in the order the jobs finished, through an eventfd the loop
- * watches.
+ * watches.  Waiting jobs run in turns by uid, not in arrival order: the
+ * next is the oldest of the uid that follows the last one served, so
+ * that many jobs of one uid delay another's by at most one each.
  */
 #ifndef DBB_WORKER_H
 #define DBB_WORKER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -27,6 +30,7 @@ struct worker_job {
 	/* The client waiting for it; set to NULL on the loop thread when
 	 * that client dies.  The worker never reads it. */
 	struct client *client;
+	uid_t uid;				/* whose turn it takes */
 };
 
 /*
@@ -37,6 +41,13 @@ struct worker *worker_create(struct event_base *base, int prio);
 
 /* Queues @job (owned by the worker until its done() is called). */
 void worker_submit(struct worker *w, struct worker_job *job);
+
+/*
+ * Takes @job out of the queue if it has not started, and hands it to its
+ * done() with cancelled set at once; a job running or finished is left
+ * to complete as usual.  On the loop thread.
+ */
+void worker_cancel(struct worker *w, struct worker_job *job);
 
 /*
  * Stops the helper thread after the job it is running, joins it, and hands

@@ -10,7 +10,10 @@
  *   - a uid that opens connections until refused gets max_clients_per_uid
  *     of them, idle ones are not dropped, and root and another uid are
  *     served meanwhile; without that limit one uid still cannot take the
- *     connections kept for root.
+ *     connections kept for root;
+ *   - many connections that each ask for a large buffer and close at
+ *     once leave no buffer, fd or charge behind, and root's large Alloc
+ *     meanwhile is served.
  * Each test ends by checking that the daemon still serves root and exits
  * 0 on SIGTERM.
  */
@@ -379,6 +382,98 @@ static void test_root_reserve(void **state)
 	finish(f);
 }
 
+/* ---- large Allocs of connections that close at once ---- */
+
+#define STORM 60
+/* Heap the daemon may keep after the storm (its allocator's caches). */
+#define RSS_SLACK_KIB (4L * 1024)
+#define RSS_SLACK_SANITIZED_KIB (64L * 1024)
+
+/* Sends an Alloc of @size on @sock without waiting for its reply. */
+static int send_alloc(int sock, uint64_t seq, uint64_t size)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+
+	a.size = size;
+	req.seq = seq;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_ALLOC;
+	req.alloc = &a;
+	return harness_raw_send(sock, &req, false);
+}
+
+/* As the hog's uid: @arg times connect, ask for a large buffer, close;
+ * half-way through, it posts 'H'. */
+static int child_alloc_storm(struct harness_ctx *ctx, void *arg)
+{
+	unsigned n = *(const unsigned *)arg;
+
+	CHILD_CHECK(harness_drop_privileges(HOG_UID, HOG_UID) == 0);
+	for (unsigned i = 0; i < n; i++) {
+		int s = harness_raw_client(ctx->socket, "alloc-storm");
+
+		CHILD_CHECK(s >= 0);
+		CHILD_CHECK(send_alloc(s, 2, harness_big_size()) == 0);
+		close(s);
+		if (i == n / 2)
+			CHILD_CHECK(harness_post(ctx->out, 'H') == 0);
+	}
+	return 0;
+}
+
+/*
+ * The storm leaves no buffer and no charge behind (jobs of connections
+ * that closed are cancelled, or their buffers dropped), the daemon gets
+ * back to its fds and about its memory, and root's own large Alloc made
+ * meanwhile is served.
+ */
+static void test_alloc_storm_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned n = harness_scaled(STORM, 10);
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct harness_child storm;
+	struct dbb_client *extra = NULL;
+	struct dbb_buffer *b = NULL;
+	int fds_base, fds_end;
+	long rss_base, rss_end, slack;
+	int64_t t0;
+
+	fds_base = harness_fd_count(f->d.pid);
+	rss_base = harness_rss_kib(f->d.pid);
+	assert_true(fds_base > 0 && rss_base > 0);
+	start_child(f, &storm, child_alloc_storm, &n, 'H');
+	/* Large enough for the worker, as the storm's. */
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "root-alloc", &extra));
+	t0 = harness_now_ms();
+	assert_int_equal(0, alloc_size(extra, 8 * MiB, &b));
+	printf("# root's Alloc amid the storm took %lld ms\n",
+	       (long long)(harness_now_ms() - t0));
+	assert_true(harness_size_ok(8 * MiB, dbb_buffer_get_info(b)->size));
+	dbb_buffer_free(b);
+	dbb_client_destroy(extra);
+	end_child(&storm);
+
+	assert_int_equal(0, wait_charged_at_most(f->root, 0));
+	assert_int_equal(0, dbb_stats(f->root, &st));
+	assert_int_equal(0, st.buffers);
+	assert_int_equal(1, wait_clients(f->root, 1));
+	fds_end = harness_wait_fd_count(f->d.pid, fds_base, WAIT_MS);
+	rss_end = harness_rss_kib(f->d.pid);
+	slack = harness_wrapped() || harness_pid_has_asan(f->d.pid) ?
+		RSS_SLACK_SANITIZED_KIB : RSS_SLACK_KIB;
+	printf("# %u connections: daemon fds %d -> %d, RSS %ld -> %ld KiB\n",
+	       n, fds_base, fds_end, rss_base, rss_end);
+	assert_int_equal(fds_base, fds_end);
+	assert_true(rss_end - rss_base <= slack);
+	finish(f);
+}
+
+static int setup_default(void **state)
+{
+	return start(state, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +483,8 @@ int main(void)
 						setup_per_uid, teardown),
 		cmocka_unit_test_setup_teardown(test_root_reserve,
 						setup_reserve, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_storm_leaves_nothing,
+						setup_default, teardown),
 	};
 
 	return cmocka_run_group_tests_name("shares", tests, NULL, NULL);

@@ -1,5 +1,5 @@
 # Unit tests of the daemon's registry, access rules, configuration,
-# resumable sessions and the limits all uids share.  Each links only the unit under test and cmocka;
+# resumable sessions, the limits all uids share and the worker thread.  Each links only the unit under test and cmocka;
 # config also links the backend table it validates names against (and the
 # backends with it) and the name rules of [names], resume the registry and
 # logging it works on.
@@ -9,8 +9,9 @@ TEST_CONFIG := $(B)/tests/unit/test_config
 TEST_FDS := $(B)/tests/unit/test_fds
 TEST_RESUME := $(B)/tests/unit/test_resume
 TEST_SHARES := $(B)/tests/unit/test_shares
+TEST_WORKER := $(B)/tests/unit/test_worker
 DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS) \
-	$(TEST_RESUME) $(TEST_SHARES)
+	$(TEST_RESUME) $(TEST_SHARES) $(TEST_WORKER)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
@@ -27,6 +28,11 @@ $(TEST_FDS): $(B)/tests/unit/test_fds.o $(B)/daemon/fds.o
 
 $(TEST_SHARES): $(B)/tests/unit/test_shares.o $(B)/daemon/shares.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+# The worker's own thread against a real event loop.
+$(TEST_WORKER): $(B)/tests/unit/test_worker.o $(B)/daemon/worker.o
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ \
+		$(shell $(PKG_CONFIG) --libs cmocka libevent)
 
 # Resumable sessions run on a real registry and event loop.
 $(TEST_RESUME): $(B)/tests/unit/test_resume.o $(B)/daemon/resume.o \
