@@ -67,6 +67,9 @@ static struct config fuzz_cfg;
 static struct backend_set fuzz_backends;
 static char fuzz_sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char fuzz_conf_path[4096];
+/* FUZZ_DUMP=1: each reply's seq, status and message, for checking that
+ * a seed reaches the handlers it means to. */
+static bool fuzz_dump;
 
 struct fuzz_broker {
 	struct event_base *base;
@@ -105,6 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(fuzz_sock_path, sizeof(fuzz_sock_path), "%s/socket",
 		 fuzz_tmpdir());
 	fuzz_report_init();
+	fuzz_dump = getenv("FUZZ_DUMP") != NULL;
 	f = fopen(fuzz_conf_path, "w");
 	if (!f || fputs(BROKER_CONF, f) < 0 || fclose(f) != 0)
 		fuzz_fail("writing the config: %m");
@@ -123,6 +127,22 @@ static void fuzz_on_stuck(evutil_socket_t fd, short what, void *arg)
 {
 	fuzz_fail("the broker did not read a frame, or free a client, "
 		  "within %d s", FUZZ_STUCK_SEC);
+}
+
+
+static void fuzz_dump_reply(int sock,
+			    const DmabufBroker__V1__ServerMessage *msg,
+			    size_t nfds)
+{
+	const DmabufBroker__V1__Response *r = msg->response;
+
+	if (msg->kind_case != DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE) {
+		fuzz_report("socket %d: event %d", sock, (int)msg->event->type);
+		return;
+	}
+	fuzz_report("socket %d: seq %llu status %d body %d fds %zu %s", sock,
+		    (unsigned long long)r->seq, (int)r->status,
+		    (int)r->body_case, nfds, r->message ? r->message : "");
 }
 
 /* Everything the broker sent on @sock: each frame must decode and carry
@@ -149,6 +169,8 @@ static bool fuzz_drain(int sock)
 		if (!msg || nfds > 1)
 			fuzz_fail("the broker sent a bad frame (%zd bytes, "
 				  "%zu fds)", n, nfds);
+		if (fuzz_dump)
+			fuzz_dump_reply(sock, msg, nfds);
 		dmabuf_broker__v1__server_message__free_unpacked(msg, NULL);
 		wire_close_fds(fds, nfds);
 	}

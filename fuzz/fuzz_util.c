@@ -19,6 +19,17 @@ void fuzz_report_init(void)
 		fuzz_report_fd = fd;
 }
 
+void fuzz_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	dprintf(fuzz_report_fd, "fuzz: ");
+	va_start(ap, fmt);
+	vdprintf(fuzz_report_fd, fmt, ap);
+	va_end(ap);
+	dprintf(fuzz_report_fd, "\n");
+}
+
 void fuzz_fail(const char *fmt, ...)
 {
 	va_list ap;

@@ -64,6 +64,9 @@ void fuzz_check_fds(int before, const char *what);
  */
 void fuzz_report_init(void);
 
+/* Prints a line where fuzz_fail() does, without failing. */
+void fuzz_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Prints a finding's explanation and aborts (libFuzzer then saves the
  * input). */
 void fuzz_fail(const char *fmt, ...)

@@ -351,7 +351,7 @@ static void broker_seeds(void)
 	req_hello(0, NULL);
 	req_watch(0, true);
 	req_hello(CONN1, NULL);
-	req_alloc(CONN1, 4096, "watched", false, false);
+	req_alloc(CONN1, 4096, NULL, false, false);
 	req_publish(CONN1, 1, "named-again");
 	req_release(CONN1, 1, true);
 	req_watch(0, false);
