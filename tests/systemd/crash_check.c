@@ -305,7 +305,8 @@ static int check_reconnect(pid_t old, pid_t *now, bool *resumed)
 }
 
 /* A child as @uid imports @id read-write: exits 0 when it may, 1 when
- * refused with EACCES, 2 otherwise (the reason printed). */
+ * refused (EACCES, or ENOENT: a buffer is not shown to whom may not open
+ * it), 2 otherwise (the reason printed). */
 static int check_child_import(struct harness_ctx *ctx, void *arg)
 {
 	const uint64_t *a = arg;
@@ -327,9 +328,12 @@ static int check_child_import(struct harness_ctx *ctx, void *arg)
 	if (fd >= 0)
 		close(fd);
 	close(sock);
-	if (r != 0 && r != -EACCES)
-		printf("# uid %u: import: %s\n", (unsigned)a[1], strerror(-r));
-	return r == 0 ? 0 : r == -EACCES ? 1 : 2;
+	if (r == 0)
+		return 0;
+	if (r == -EACCES || r == -ENOENT)
+		return 1;
+	printf("# uid %u: import: %s\n", (unsigned)a[1], strerror(-r));
+	return 2;
 }
 
 static int check_as(uint64_t id, uint32_t uid)

@@ -25,13 +25,15 @@ store_holds() {
 
 tap_check "the unit keeps an fd store (FileDescriptorStoreMax=$(unit_prop "$SERVICE" FileDescriptorStoreMax))" \
 	test "$(unit_prop "$SERVICE" FileDescriptorStoreMax)" -gt 2
+since=$(date +%s)
 "$prog"
 rc=$?
 # crash_check destroyed its buffers at the end: the two state memfds stay.
 echo "fd store after the buffers were destroyed: $(nstore) fds"
 tap_check "Destroy takes the buffers out of the fd store" sd_wait 30 store_holds 2
 echo "the broker's log about the fd store:"
-journalctl -b -u "$SERVICE" --no-pager -o cat | grep -E "fd store|signal" | tail -n 20
+journalctl -u "$SERVICE" --since "@$since" --no-pager -o cat |
+	grep -E "fd store|signal|Scheduled restart" | tail -n 20
 systemctl stop "$SERVICE"
 tap_check "systemctl stop empties the fd store" store_holds 0
 exit $rc
