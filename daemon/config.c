@@ -61,6 +61,8 @@ int config_init(struct config *cfg)
 	cfg->max_buffer_size = 1ull << 30;
 	cfg->max_holds_per_client = 4096;
 	cfg->max_jobs_per_uid = 4;
+	cfg->max_queued_bytes_per_uid = 16ull << 20;
+	cfg->max_queued_fds_per_uid = 1024;
 	cfg->hello_timeout = 10;
 	cfg->resume_grace_ms = 10000;
 	cfg->max_detached_per_uid = 16;
@@ -231,6 +233,10 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct config, max_holds_per_client) },
 	{ "limits", "max_jobs_per_uid", CONFIG_U32,
 	  offsetof(struct config, max_jobs_per_uid) },
+	{ "limits", "max_queued_bytes_per_uid", CONFIG_QUOTA_SIZE,
+	  offsetof(struct config, max_queued_bytes_per_uid) },
+	{ "limits", "max_queued_fds_per_uid", CONFIG_U32_OR_0,
+	  offsetof(struct config, max_queued_fds_per_uid) },
 	{ "limits", "hello_timeout", CONFIG_U32_OR_0,
 	  offsetof(struct config, hello_timeout) },
 	{ "limits", "max_detached_per_uid", CONFIG_U32,

@@ -55,6 +55,10 @@ struct config {
 	 * RAM and the broker's cgroup (limits_default_total()). */
 	uint64_t max_total_bytes;
 	uint32_t max_holds_per_client;
+	/* What the output queues of one uid's connections may hold
+	 * together (0: no bound beyond each queue's own). */
+	uint64_t max_queued_bytes_per_uid;
+	uint32_t max_queued_fds_per_uid;
 	/* Large Allocs on the worker at once, per uid but root. */
 	uint32_t max_jobs_per_uid;
 	uint32_t hello_timeout;			/* seconds; 0: none */

@@ -35,6 +35,8 @@ struct peer {
 	struct peer_frame *out_head, *out_tail;
 	uint32_t nout;
 	uint32_t out_bytes;
+	uint32_t out_fds;
+	struct peer_budget *budget;	/* shared with others; or NULL */
 	size_t max_frame;
 	int fd;
 	bool paused;
@@ -72,6 +74,10 @@ void peer_free(struct peer *p)
 
 	if (!p)
 		return;
+	if (p->budget) {
+		p->budget->bytes -= p->out_bytes;
+		p->budget->fds -= p->out_fds;
+	}
 	LL_FOREACH_SAFE(p->out_head, f, tmp)
 		peer_frame_free(f);
 	if (p->ev_read)
@@ -111,6 +117,11 @@ static void peer_on_closed(evutil_socket_t fd, short what, void *arg)
 		peer_lose(p, PEER_LOST_EOF, "hung up with a request in progress");
 }
 
+void peer_set_budget(struct peer *p, struct peer_budget *b)
+{
+	p->budget = b;
+}
+
 bool peer_queued(const struct peer *p)
 {
 	return p->out_head != NULL;
@@ -137,6 +148,11 @@ static void peer_flush(struct peer *p)
 			p->out_tail = NULL;
 		p->nout--;
 		p->out_bytes -= f->len;
+		p->out_fds -= (uint32_t)f->fds.n;
+		if (p->budget) {
+			p->budget->bytes -= f->len;
+			p->budget->fds -= f->fds.n;
+		}
 		peer_frame_free(f);
 	}
 	event_del(p->ev_write);
@@ -157,6 +173,7 @@ static void peer_on_write(evutil_socket_t fd, short what, void *arg)
 static int peer_queue(struct peer *p, const uint8_t *data, size_t len,
 		      struct fds_set *fds)
 {
+	struct peer_budget *b = p->budget;
 	struct peer_frame *f;
 
 	if (p->nout >= PEER_MAX_QUEUE_FRAMES ||
@@ -164,6 +181,13 @@ static int peer_queue(struct peer *p, const uint8_t *data, size_t len,
 		fds_drop(fds);
 		peer_lose(p, PEER_LOST_VIOLATION,
 			  "output queue overflow (client does not read)");
+		return -ENOBUFS;
+	}
+	if (b && ((b->max_bytes && b->bytes + len > b->max_bytes) ||
+		  (b->max_fds && b->fds + fds->n > b->max_fds))) {
+		fds_drop(fds);
+		peer_lose(p, PEER_LOST_VIOLATION, "output queues of its uid "
+			  "over their share (its clients do not read)");
 		return -ENOBUFS;
 	}
 	f = malloc(sizeof(*f) + len);
@@ -184,6 +208,11 @@ static int peer_queue(struct peer *p, const uint8_t *data, size_t len,
 	p->out_tail = f;
 	p->nout++;
 	p->out_bytes += (uint32_t)len;
+	p->out_fds += (uint32_t)f->fds.n;
+	if (b) {
+		b->bytes += len;
+		b->fds += f->fds.n;
+	}
 	event_add(p->ev_write, NULL);
 	return 0;
 }

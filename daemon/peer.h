@@ -25,6 +25,16 @@
 /* The most fds one incoming frame may carry. */
 #define PEER_MAX_RX_FDS 1
 
+/*
+ * What the output queues of several peers (one uid's connections) may
+ * hold together, on top of each queue's own bounds; past either the peer
+ * whose frame would not fit is lost.  0: unlimited.
+ */
+struct peer_budget {
+	size_t bytes, fds;		/* queued now */
+	size_t max_bytes, max_fds;
+};
+
 enum peer_loss {
 	PEER_LOST_EOF,		/* the other side closed */
 	PEER_LOST_ERROR,	/* a send or receive failed, or out of memory */
@@ -56,6 +66,10 @@ struct peer *peer_create(struct event_base *base, int fd, int prio,
 
 /* Closes the socket and drops queued frames.  Accepts NULL. */
 void peer_free(struct peer *p);
+
+/* Counts @p's queue against @b (which must outlive @p) from now on; set
+ * while nothing is queued. */
+void peer_set_budget(struct peer *p, struct peer_budget *b);
 
 /* Stops or resumes reading (a request in flight, a final reply). */
 void peer_pause(struct peer *p, bool paused);

@@ -22,6 +22,7 @@
 #include "describe.h"
 #include "shares.h"
 #include "log.h"
+#include "peer.h"
 #include "persist.h"
 #include "quota.h"
 #include "registry.h"
@@ -68,11 +69,14 @@ static void server_on_client_dead(void *ctx, struct client *c)
 
 static void server_reap_one(struct server *s, struct client *c)
 {
+	uid_t uid = c->peer.uid;
+
 	watch_set(s->broker.watch, c, false);
 	DL_DELETE(s->clients, c);
 	s->broker.nclients--;
-	shares_client_remove(s->broker.shares, c->peer.uid);
 	client_free(c);
+	/* After its queue went: the uid's record may go with this. */
+	shares_client_remove(s->broker.shares, uid);
 }
 
 static void server_on_reap(evutil_socket_t fd, short what, void *arg)
@@ -150,6 +154,8 @@ static void server_add_client(struct server *s, int fd)
 		shares_client_remove(s->broker.shares, peer.uid);
 		return;
 	}
+	peer_set_budget(c->peer_conn,
+			shares_queue_budget(s->broker.shares, peer.uid));
 	s->broker.next_client_id++;
 	DL_APPEND(s->clients, c);
 	s->broker.nclients++;
@@ -215,7 +221,8 @@ static struct shares *server_shares_create(const struct config *cfg)
 	}
 	log_msg(LOG_INFO, "all buffers together may take %llu MiB (%s)",
 		(unsigned long long)(cap >> 20), why);
-	return shares_create(cap);
+	return shares_create(cap, cfg->max_queued_bytes_per_uid,
+			     cfg->max_queued_fds_per_uid);
 }
 
 int server_init(struct server *s, struct event_base *base,

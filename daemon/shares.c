@@ -12,16 +12,21 @@
 
 #include <uthash.h>
 
+#include "peer.h"
+
 /* What one uid has; freed when it has nothing. */
 struct shares_uid {
 	UT_hash_handle hh;
 	uid_t uid;
 	struct shares_reserved r;
 	uint32_t clients;
+	struct peer_budget queued;	/* its connections' output queues */
 };
 
 struct shares {
 	uint64_t max_total;
+	uint64_t max_queued_bytes;
+	uint32_t max_queued_fds;
 	uint64_t reserved;		/* bytes, over every uid */
 	struct shares_uid *uids;
 };
@@ -132,12 +137,16 @@ int shares_default_total(const char *root, uint64_t *out, char *why,
 	return 0;
 }
 
-struct shares *shares_create(uint64_t max_total_bytes)
+struct shares *shares_create(uint64_t max_total_bytes,
+			     uint64_t max_queued_bytes, uint32_t max_queued_fds)
 {
 	struct shares *l = calloc(1, sizeof(*l));
 
-	if (l)
-		l->max_total = max_total_bytes;
+	if (!l)
+		return NULL;
+	l->max_total = max_total_bytes;
+	l->max_queued_bytes = max_queued_bytes;
+	l->max_queued_fds = max_queued_fds;
 	return l;
 }
 
@@ -184,6 +193,8 @@ static struct shares_uid *shares_uid_get(struct shares *l, uid_t uid)
 	if (!u)
 		return NULL;
 	u->uid = uid;
+	u->queued.max_bytes = l->max_queued_bytes;
+	u->queued.max_fds = l->max_queued_fds;
 	HASH_ADD(hh, l->uids, uid, sizeof(u->uid), u);
 	return u;
 }
@@ -241,6 +252,14 @@ void shares_client_remove(struct shares *l, uid_t uid)
 		return;
 	u->clients--;
 	shares_uid_put(l, u);
+}
+
+struct peer_budget *shares_queue_budget(struct shares *l, uid_t uid)
+{
+	struct shares_uid *u;
+
+	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	return u && u->clients ? &u->queued : NULL;
 }
 
 uint32_t shares_clients_of(const struct shares *l, uid_t uid)

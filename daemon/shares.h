@@ -2,7 +2,7 @@
 /*
  * Limits shared by every uid: the cap on the bytes all buffers together
  * may take, what Allocs still on the worker have reserved of it, and the
- * connections of each uid.
+ * connections of each uid and what their output queues hold.
  *
  * The pages of buffers the broker allocates (memfd above all) are charged
  * to the broker's own memory cgroup, so the sum of per-uid quotas must not
@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct peer_budget;
 struct shares;
 
 /* What a uid has reserved: Allocs on the worker and their bytes. */
@@ -39,8 +40,10 @@ struct shares_reserved {
 int shares_default_total(const char *root, uint64_t *out, char *why,
 			 size_t whylen);
 
-/* Returns a table with the cap @max_total_bytes (>= 1), or NULL. */
-struct shares *shares_create(uint64_t max_total_bytes);
+/* Returns a table with the cap @max_total_bytes (>= 1) and the bounds
+ * of each uid's output queues together (0: none), or NULL. */
+struct shares *shares_create(uint64_t max_total_bytes,
+			     uint64_t max_queued_bytes, uint32_t max_queued_fds);
 
 /* Frees @l.  Accepts NULL. */
 void shares_destroy(struct shares *l);
@@ -64,6 +67,11 @@ int shares_client_add(struct shares *l, uid_t uid);
 
 /* Forgets what shares_client_add() counted. */
 void shares_client_remove(struct shares *l, uid_t uid);
+
+/* What the output queues of @uid's connections hold and may hold
+ * together (peer_set_budget()); NULL unless it has a connection.  Lives
+ * until its last connection is removed. */
+struct peer_budget *shares_queue_budget(struct shares *l, uid_t uid);
 
 /* Connections of @uid. */
 uint32_t shares_clients_of(const struct shares *l, uid_t uid);

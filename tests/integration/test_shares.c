@@ -13,7 +13,10 @@
  *     connections kept for root;
  *   - many connections that each ask for a large buffer and close at
  *     once leave no buffer, fd or charge behind, and root's large Alloc
- *     meanwhile is served.
+ *     meanwhile is served;
+ *   - replies (with fds, or large) that one uid's connections never read
+ *     get some of them hung up on once they queue more than the uid's
+ *     share, while another uid's connection is served all along.
  * Each test ends by checking that the daemon still serves root and exits
  * 0 on SIGTERM.
  */
@@ -469,6 +472,164 @@ static void test_alloc_storm_leaves_nothing(void **state)
 	finish(f);
 }
 
+/* ---- replies one uid never reads ---- */
+
+#define DEAF_CONNS 8
+#define DEAF_REQUESTS 250
+#define LISTED 30
+
+static const char deaf_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
+	"[limits]\n"
+	"max_queued_bytes_per_uid = 64K\n"
+	"max_queued_fds_per_uid = 64\n";
+
+static int setup_deaf(void **state)
+{
+	return start(state, deaf_config);
+}
+
+/* What the deaf uid floods its connections with. */
+enum deaf_kind {
+	DEAF_IMPORT,	/* small replies, each with an fd */
+	DEAF_LIST,	/* fd-less replies of ~10 KiB */
+};
+
+static int send_request(int sock, uint64_t seq, enum deaf_kind kind,
+			uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__ImportRequest im = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
+	DmabufBroker__V1__ListRequest li = DMABUF_BROKER__V1__LIST_REQUEST__INIT;
+
+	req.seq = seq;
+	if (kind == DEAF_IMPORT) {
+		im.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
+		im.id = id;
+		req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_IMPORT;
+		req.import = &im;
+	} else {
+		req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_LIST;
+		req.list = &li;
+	}
+	return harness_raw_send(sock, &req, false);
+}
+
+/*
+ * As the deaf uid: makes buffers with long names (for List), then on each
+ * of its connections sends DEAF_REQUESTS requests without reading a
+ * reply.  Each connection alone stays below its own queue's bounds (256
+ * frames, 4 MiB) even if the kernel kept none of its replies, but what
+ * the kernel does not keep (the broker's send buffer, 208 KiB by default,
+ * holds only part of them) queues up, and together they queue more than
+ * the uid's share: at least one is hung up on.
+ */
+static int child_deaf(struct harness_ctx *ctx, void *arg)
+{
+	enum deaf_kind kind = *(const enum deaf_kind *)arg;
+	struct dbb_client *owner = NULL;
+	struct dbb_buffer *b[LISTED] = { 0 };
+	int s[DEAF_CONNS];
+	unsigned hung_up = 0;
+	char name[224];
+
+	CHILD_CHECK(child_connect(ctx, HOG_UID, "deaf-owner", &owner) == 0);
+	for (unsigned i = 0; i < LISTED; i++) {
+		struct dbb_alloc_params p = { .struct_size = sizeof(p),
+					      .size = 4096, .name = name };
+
+		snprintf(name, sizeof(name), "deaf/%0200u", i);
+		CHILD_CHECK(dbb_alloc(owner, &p, &b[i]) == 0);
+	}
+	for (unsigned i = 0; i < DEAF_CONNS; i++) {
+		s[i] = harness_raw_client(ctx->socket, "deaf");
+		CHILD_CHECK(s[i] >= 0);
+	}
+	for (unsigned i = 0; i < DEAF_CONNS; i++) {
+		for (unsigned k = 0; k < DEAF_REQUESTS; k++) {
+			if (send_request(s[i], k + 2, kind,
+					 dbb_buffer_get_info(b[0])->id) < 0)
+				break;	/* hung up on already */
+		}
+	}
+	/* Now read: each connection gives all its replies, or ends early. */
+	for (unsigned i = 0; i < DEAF_CONNS; i++) {
+		DmabufBroker__V1__ServerMessage *m = NULL;
+		unsigned got = 0;
+		int r;
+
+		while (got < DEAF_REQUESTS &&
+		       (r = harness_raw_recv(s[i], WAIT_MS, &m, NULL)) == 0) {
+			dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+			got++;
+		}
+		if (got < DEAF_REQUESTS) {
+			CHILD_CHECK(r == -EPIPE || r == -ECONNRESET);
+			hung_up++;
+		}
+		close(s[i]);
+	}
+	CHILD_CHECK(hung_up >= 1);
+	/* Its own well-behaved connection is still served. */
+	CHILD_CHECK(dbb_stats(owner, &(struct dbb_stats){
+		.struct_size = sizeof(struct dbb_stats) }) == 0);
+	for (unsigned i = 0; i < LISTED; i++)
+		dbb_buffer_free(b[i]);
+	dbb_client_destroy(owner);
+	return 0;
+}
+
+/* Another uid, connected all along: served before and after. */
+static int child_bystander(struct harness_ctx *ctx, void *arg)
+{
+	struct dbb_client *c = NULL;
+	struct dbb_buffer *b = NULL, *again = NULL;
+
+	(void)arg;
+	CHILD_CHECK(child_connect(ctx, OTHER_UID, "bystander", &c) == 0);
+	CHILD_CHECK(alloc_size(c, 4096, &b) == 0);
+	CHILD_CHECK(harness_post(ctx->out, 'R') == 0);
+	CHILD_CHECK(harness_await(ctx->in, WAIT_MS) == 'Q');
+	CHILD_CHECK(alloc_size(c, 4096, &again) == 0);
+	CHILD_CHECK(dbb_stats(c, &(struct dbb_stats){
+		.struct_size = sizeof(struct dbb_stats) }) == 0);
+	dbb_buffer_free(again);
+	dbb_buffer_free(b);
+	dbb_client_destroy(c);
+	return 0;
+}
+
+static void deaf_run(struct fixture *f, enum deaf_kind kind)
+{
+	struct harness_child deaf, by;
+	int fds_base, fds_end;
+
+	fds_base = harness_fd_count(f->d.pid);
+	assert_true(fds_base > 0);
+	start_child(f, &by, child_bystander, NULL, 'R');
+	start_child(f, &deaf, child_deaf, &kind, 0);
+	end_child(&deaf);
+	assert_int_equal(0, harness_post(by.to_child, 'Q'));
+	end_child(&by);
+	assert_int_equal(1, wait_clients(f->root, 1));
+	fds_end = harness_wait_fd_count(f->d.pid, fds_base, WAIT_MS);
+	printf("# daemon fds %d -> %d\n", fds_base, fds_end);
+	assert_int_equal(fds_base, fds_end);
+	finish(f);
+}
+
+static void test_unread_fds_cost_their_uid_only(void **state)
+{
+	deaf_run(*state, DEAF_IMPORT);
+}
+
+static void test_unread_bytes_cost_their_uid_only(void **state)
+{
+	deaf_run(*state, DEAF_LIST);
+}
+
 static int setup_default(void **state)
 {
 	return start(state, NULL);
@@ -485,6 +646,10 @@ int main(void)
 						setup_reserve, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_storm_leaves_nothing,
 						setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_fds_cost_their_uid_only,
+						setup_deaf, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_bytes_cost_their_uid_only,
+						setup_deaf, teardown),
 	};
 
 	return cmocka_run_group_tests_name("shares", tests, NULL, NULL);

@@ -141,7 +141,7 @@ static void test_default_needs_meminfo(void **state)
 
 static void test_reservations_count_against_cap(void **state)
 {
-	struct shares *s = shares_create(100 * MiB);
+	struct shares *s = shares_create(100 * MiB, 0, 0);
 	struct shares_reserved r;
 
 	(void)state;
@@ -173,7 +173,7 @@ static void test_reservations_count_against_cap(void **state)
 
 static void test_clients_counted_per_uid(void **state)
 {
-	struct shares *s = shares_create(100 * MiB);
+	struct shares *s = shares_create(100 * MiB, 0, 0);
 
 	(void)state;
 	assert_non_null(s);
