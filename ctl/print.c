@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PRINT_NAME_MAX 40
 
@@ -167,7 +168,8 @@ void print_stats(const struct dbb_stats *st)
 	format_size(st->my_bytes, a, sizeof(a));
 	format_size(st->my_max_bytes, b, sizeof(b));
 	print_quota("memory", a, st->my_max_bytes, b);
-	if (st->max_clients_per_uid) {
+	/* Root's connections are bounded by max_clients alone. */
+	if (st->max_clients_per_uid && geteuid() != 0) {
 		snprintf(a, sizeof(a), "%" PRIu64, st->my_clients);
 		snprintf(b, sizeof(b), "%" PRIu64, st->max_clients_per_uid);
 		print_quota("clients", a, st->max_clients_per_uid, b);

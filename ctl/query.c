@@ -59,6 +59,13 @@ int query_status(struct ctl *ctl, int argc, char **argv)
 	printf("buffers:   %" PRIu64 " (%" PRIu64 " named, %" PRIu64
 	       " persistent), %s\n", st.buffers, st.named, st.persistent,
 	       format_size(st.bytes, mem, sizeof(mem)));
+	if (st.max_total_bytes) {
+		char cap[32];
+
+		printf("memory:    %s of the %s all buffers may take\n",
+		       format_size(st.charged_bytes, mem, sizeof(mem)),
+		       format_size(st.max_total_bytes, cap, sizeof(cap)));
+	}
 	return CTL_EXIT_OK;
 }
 
