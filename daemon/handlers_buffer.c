@@ -270,7 +270,8 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 		return r->resp.status;
 	ret = registry_check_add(br->reg, c->peer.uid, p->size, p->name, q);
 	if (ret == 0)
-		ret = handlers_buffer_check_reserved(br, c->peer.uid, p->size, q);
+		ret = handlers_buffer_check_reserved(br, c->peer.uid, p->size,
+						     q);
 	if (ret == -EEXIST)
 		return reply_error(r, ret, "name '%s' is taken", p->name);
 	if (ret == -EDQUOT)

@@ -31,7 +31,7 @@ struct peer {
 	void *ctx;
 	struct event *ev_read;
 	struct event *ev_write;
-	struct event *ev_closed;	/* the other side hung up; while paused */
+	struct event *ev_closed;	/* hung up; watched while paused */
 	struct peer_frame *out_head, *out_tail;
 	uint32_t nout;
 	uint32_t out_bytes;
@@ -114,7 +114,8 @@ static void peer_on_closed(evutil_socket_t fd, short what, void *arg)
 	struct peer *p = arg;
 
 	if (p->paused)
-		peer_lose(p, PEER_LOST_EOF, "hung up with a request in progress");
+		peer_lose(p, PEER_LOST_EOF,
+			  "hung up with a request in progress");
 }
 
 void peer_set_budget(struct peer *p, struct peer_budget *b)

@@ -122,7 +122,8 @@ static bool server_may_admit(struct server *s, uid_t uid)
 	mine = shares_clients_of(s->broker.shares, uid);
 	if (mine >= cfg->max_clients_per_uid) {
 		log_ctx_limited(LOG_WARNING, NULL, "refusing a connection of "
-				"uid %u: it has %u already (max_clients_per_uid)",
+				"uid %u: it has %u already "
+				"(max_clients_per_uid)",
 				(unsigned)uid, mine);
 		return false;
 	}
@@ -215,8 +216,8 @@ static struct shares *server_shares_create(const struct config *cfg)
 	char why[PATH_MAX + 128] = "max_total_bytes";
 
 	if (!cap && shares_default_total("", &cap, why, sizeof(why)) < 0) {
-		log_msg(LOG_WARNING, "cannot read MemTotal: no cap on the bytes "
-			"of all buffers together");
+		log_msg(LOG_WARNING, "cannot read MemTotal: no cap on the "
+			"bytes of all buffers together");
 		cap = UINT64_MAX;
 	}
 	log_msg(LOG_INFO, "all buffers together may take %llu MiB (%s)",

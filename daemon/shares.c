@@ -114,7 +114,10 @@ int shares_default_total(const char *root, uint64_t *out, char *why,
 		 * may be the one that sets the limit. */
 		base = (size_t)snprintf(dir, sizeof(dir), "%s/sys/fs/cgroup",
 					root);
-		snprintf(dir + base, sizeof(dir) - base, "%s", cg);
+		if (base >= sizeof(dir) ||
+		    (size_t)snprintf(dir + base, sizeof(dir) - base, "%s",
+				     cg) >= sizeof(dir) - base)
+			goto out;
 		for (char *slash = dir; slash; ) {
 			for (size_t i = 0; i < 2; i++) {
 				uint64_t v = shares_cgroup_file(dir, files[i]);
@@ -131,6 +134,7 @@ int shares_default_total(const char *root, uint64_t *out, char *why,
 				*slash = '\0';
 		}
 	}
+out:
 	*out = best / 2 ? best / 2 : 1;
 	snprintf(why, whylen, "half of the %s (%" PRIu64 " MiB)", from,
 		 best >> 20);
@@ -138,104 +142,105 @@ int shares_default_total(const char *root, uint64_t *out, char *why,
 }
 
 struct shares *shares_create(uint64_t max_total_bytes,
-			     uint64_t max_queued_bytes, uint32_t max_queued_fds)
+			     uint64_t max_queued_bytes,
+			     uint32_t max_queued_fds)
 {
-	struct shares *l = calloc(1, sizeof(*l));
+	struct shares *sh = calloc(1, sizeof(*sh));
 
-	if (!l)
+	if (!sh)
 		return NULL;
-	l->max_total = max_total_bytes;
-	l->max_queued_bytes = max_queued_bytes;
-	l->max_queued_fds = max_queued_fds;
-	return l;
+	sh->max_total = max_total_bytes;
+	sh->max_queued_bytes = max_queued_bytes;
+	sh->max_queued_fds = max_queued_fds;
+	return sh;
 }
 
-void shares_destroy(struct shares *l)
+void shares_destroy(struct shares *sh)
 {
 	struct shares_uid *u, *tmp;
 
-	if (!l)
+	if (!sh)
 		return;
-	HASH_ITER(hh, l->uids, u, tmp) {
-		HASH_DEL(l->uids, u);
+	HASH_ITER(hh, sh->uids, u, tmp) {
+		HASH_DEL(sh->uids, u);
 		free(u);
 	}
-	free(l);
+	free(sh);
 }
 
-uint64_t shares_max_total(const struct shares *l)
+uint64_t shares_max_total(const struct shares *sh)
 {
-	return l->max_total;
+	return sh->max_total;
 }
 
-uint64_t shares_reserved_total(const struct shares *l)
+uint64_t shares_reserved_total(const struct shares *sh)
 {
-	return l->reserved;
+	return sh->reserved;
 }
 
-struct shares_reserved shares_reserved_of(const struct shares *l, uid_t uid)
+struct shares_reserved shares_reserved_of(const struct shares *sh, uid_t uid)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	return u ? u->r : (struct shares_reserved){ 0 };
 }
 
 /* The record of @uid, created if missing; NULL on ENOMEM. */
-static struct shares_uid *shares_uid_get(struct shares *l, uid_t uid)
+static struct shares_uid *shares_uid_get(struct shares *sh, uid_t uid)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	if (u)
 		return u;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
 	u->uid = uid;
-	u->queued.max_bytes = l->max_queued_bytes;
-	u->queued.max_fds = l->max_queued_fds;
-	HASH_ADD(hh, l->uids, uid, sizeof(u->uid), u);
+	u->queued.max_bytes = sh->max_queued_bytes;
+	u->queued.max_fds = sh->max_queued_fds;
+	HASH_ADD(hh, sh->uids, uid, sizeof(u->uid), u);
 	return u;
 }
 
 /* Frees @u once it holds nothing. */
-static void shares_uid_put(struct shares *l, struct shares_uid *u)
+static void shares_uid_put(struct shares *sh, struct shares_uid *u)
 {
 	if (u->r.buffers || u->clients)
 		return;
-	HASH_DEL(l->uids, u);
+	HASH_DEL(sh->uids, u);
 	free(u);
 }
 
-int shares_reserve(struct shares *l, uid_t uid, uint64_t bytes)
+int shares_reserve(struct shares *sh, uid_t uid, uint64_t bytes)
 {
-	struct shares_uid *u = shares_uid_get(l, uid);
+	struct shares_uid *u = shares_uid_get(sh, uid);
 
 	if (!u)
 		return -ENOMEM;
 	u->r.bytes += bytes;
 	u->r.buffers++;
-	l->reserved += bytes;
+	sh->reserved += bytes;
 	return 0;
 }
 
-void shares_release(struct shares *l, uid_t uid, uint64_t bytes)
+void shares_release(struct shares *sh, uid_t uid, uint64_t bytes)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	if (!u || !u->r.buffers)
 		return;
 	u->r.bytes -= bytes;
 	u->r.buffers--;
-	l->reserved -= bytes;
-	shares_uid_put(l, u);
+	sh->reserved -= bytes;
+	shares_uid_put(sh, u);
 }
 
-int shares_client_add(struct shares *l, uid_t uid)
+int shares_client_add(struct shares *sh, uid_t uid)
 {
-	struct shares_uid *u = shares_uid_get(l, uid);
+	struct shares_uid *u = shares_uid_get(sh, uid);
 
 	if (!u)
 		return -ENOMEM;
@@ -243,40 +248,40 @@ int shares_client_add(struct shares *l, uid_t uid)
 	return 0;
 }
 
-void shares_client_remove(struct shares *l, uid_t uid)
+void shares_client_remove(struct shares *sh, uid_t uid)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	if (!u || !u->clients)
 		return;
 	u->clients--;
-	shares_uid_put(l, u);
+	shares_uid_put(sh, u);
 }
 
-struct peer_budget *shares_queue_budget(struct shares *l, uid_t uid)
+struct peer_budget *shares_queue_budget(struct shares *sh, uid_t uid)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	return u && u->clients ? &u->queued : NULL;
 }
 
-uint32_t shares_clients_of(const struct shares *l, uid_t uid)
+uint32_t shares_clients_of(const struct shares *sh, uid_t uid)
 {
 	struct shares_uid *u;
 
-	HASH_FIND(hh, l->uids, &uid, sizeof(uid), u);
+	HASH_FIND(hh, sh->uids, &uid, sizeof(uid), u);
 	return u ? u->clients : 0;
 }
 
-int shares_check_total(const struct shares *l, uint64_t charged,
+int shares_check_total(const struct shares *sh, uint64_t charged,
 		       uint64_t size)
 {
-	uint64_t used = charged + l->reserved;
+	uint64_t used = charged + sh->reserved;
 
-	if (used < charged || used > l->max_total ||
-	    size > l->max_total - used)
+	if (used < charged || used > sh->max_total ||
+	    size > sh->max_total - used)
 		return -ENOSPC;
 	return 0;
 }

@@ -26,7 +26,7 @@
 /* What the jobs saw, in order. */
 struct log {
 	sem_t gate;			/* the first job waits on it */
-	uid_t ran[MAX_RUNS];		/* written by the worker thread only */
+	uid_t ran[MAX_RUNS];		/* by the worker thread only */
 	unsigned nran;
 	unsigned ndone, ncancelled;	/* on the test's thread */
 };
