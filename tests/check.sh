@@ -110,7 +110,7 @@ stage_build() {
 
 stage_asan() {
 	build_tree asan B=build/asan SANITIZE=1 || return
-	for p in $(check_progs B=build/asan); do
+	for p in $(check_progs B=build/asan SANITIZE=1); do
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		DBB_BROKERD=$top/build/asan/daemon/dmabuf-brokerd \
