@@ -92,16 +92,23 @@ static void server_on_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Connections a uid may hold and still count as a light user, for whom
+ * the last slots before root's are kept. */
+#define SERVER_LIGHT_CLIENTS 2u
+
 /*
  * Whether a connection of @uid may be served (else logged): past
  * max_clients nobody's; past max_clients less root's reserve, and past
  * max_clients_per_uid of its own, nobody's but root's.  One uid thus
- * cannot lock out root, nor alone the other uids.
+ * cannot lock out root, nor alone the other uids.  And the last eighth of
+ * the slots below root's reserve go only to uids holding fewer than
+ * SERVER_LIGHT_CLIENTS: several uids filling their per-uid shares
+ * together still leave a newcomer (a camera daemon, a viewer) room.
  */
 static bool server_may_admit(struct server *s, uid_t uid)
 {
 	const struct config *cfg = s->broker.cfg;
-	uint32_t n = s->broker.nclients, mine;
+	uint32_t n = s->broker.nclients, mine, light;
 	uint32_t reserve = cfg->root_reserved_clients < cfg->max_clients / 2 ?
 			   cfg->root_reserved_clients : cfg->max_clients / 2;
 
@@ -125,6 +132,16 @@ static bool server_may_admit(struct server *s, uid_t uid)
 				"uid %u: it has %u already "
 				"(max_clients_per_uid)",
 				(unsigned)uid, mine);
+		return false;
+	}
+	light = (cfg->max_clients - reserve) / 8;
+	if (n >= cfg->max_clients - reserve - light &&
+	    mine >= SERVER_LIGHT_CLIENTS) {
+		log_ctx_limited(LOG_WARNING, NULL, "refusing a connection of "
+				"uid %u: it has %u already, and the last %u "
+				"connections before root's are kept for uids "
+				"with fewer than %u", (unsigned)uid, mine, light,
+				SERVER_LIGHT_CLIENTS);
 		return false;
 	}
 	return true;

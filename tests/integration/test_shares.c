@@ -10,7 +10,8 @@
  *   - a uid that opens connections until refused gets max_clients_per_uid
  *     of them, idle ones are not dropped, and root and another uid are
  *     served meanwhile; without that limit one uid still cannot take the
- *     connections kept for root;
+ *     connections kept for root; several uids filling their shares
+ *     together still leave a newcomer room;
  *   - many connections that each ask for a large buffer and close at
  *     once leave no buffer, fd or charge behind, and root's large Alloc
  *     meanwhile is served;
@@ -387,6 +388,50 @@ static void test_root_reserve(void **state)
 	finish(f);
 }
 
+static const char light_config[] =
+	"[broker]\n"
+	"backends = memfd\n"
+	"resume_grace_ms = 0\n"
+	"[limits]\n"
+	"max_clients = 24\n"
+	"max_clients_per_uid = 8\n"
+	"root_reserved_clients = 4\n";
+
+static int setup_light(void **state)
+{
+	return start(state, light_config);
+}
+
+/*
+ * Three uids together try to fill the 20 connections below root's 4:
+ * two take their 8 each (with the fixture's root connection, 17 in
+ * all); the last 20 / 8 = 2 slots go only to uids holding fewer than 2,
+ * so the third gets 2 and no more, and a newcomer uid is still served.
+ */
+static void test_hogs_together_leave_room(void **state)
+{
+	struct fixture *f = *state;
+	struct hog a = { HOG_UID, 8 }, b = { OTHER_UID, 8 };
+	struct hog c = { OTHER_UID + 1, 2 };
+	struct harness_child ha, hb, hc;
+
+	start_child(f, &ha, child_conn_hog, &a, 'R');
+	start_child(f, &hb, child_conn_hog, &b, 'R');
+	start_child(f, &hc, child_conn_hog, &c, 'R');
+	assert_int_equal(19, wait_clients(f->root, 19));
+	visit(f, OTHER_UID + 2, true);
+	/* The newcomer has left: its slot is free for the next one. */
+	assert_int_equal(19, wait_clients(f->root, 19));
+	visit(f, OTHER_UID + 3, true);
+	assert_int_equal(0, harness_post(ha.to_child, 'Q'));
+	assert_int_equal(0, harness_post(hb.to_child, 'Q'));
+	assert_int_equal(0, harness_post(hc.to_child, 'Q'));
+	end_child(&ha);
+	end_child(&hb);
+	end_child(&hc);
+	finish(f);
+}
+
 /* ---- large Allocs of connections that close at once ---- */
 
 #define STORM 60
@@ -646,6 +691,8 @@ int main(void)
 						setup_per_uid, teardown),
 		cmocka_unit_test_setup_teardown(test_root_reserve,
 						setup_reserve, teardown),
+		cmocka_unit_test_setup_teardown(test_hogs_together_leave_room,
+						setup_light, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_storm_leaves_nothing,
 						setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_fds_cost_their_uid_only,
