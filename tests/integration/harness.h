@@ -221,6 +221,36 @@ int harness_raw_client(const char *path, const char *name);
 int harness_raw_call(int sock, const DmabufBroker__V1__Request *req,
 		     uint64_t *seq_out, int *fd);
 
+/*
+ * Numbers @req's seq from a counter of its own, sends it and waits for its
+ * Response.  Returns its status, or a negative errno when there was none
+ * (-EPIPE: the broker hung up).  *@out (may be NULL) gets the Response
+ * whatever its status, for the caller to free, or NULL without one; *@fd
+ * (may be NULL) the fd it carried or -1.
+ */
+int harness_raw_request(int sock, DmabufBroker__V1__Request *req,
+			DmabufBroker__V1__ServerMessage **out, int *fd);
+
+/*
+ * Request builders over harness_raw_request, each returning its status.
+ * Alloc: @name and @backend may be NULL (unnamed, the default backend),
+ * @grant a grant to attach or NULL; the id in *@id (may be NULL), the fd
+ * in *@fd (NULL: closed).  Info and Stats hand back the Response in *@out
+ * (may be NULL) as harness_raw_request does.
+ */
+int harness_raw_alloc(int sock, uint64_t size, const char *name,
+		      DmabufBroker__V1__Lifetime lifetime, const char *backend,
+		      DmabufBroker__V1__Grant *grant, uint64_t *id, int *fd);
+int harness_raw_publish(int sock, uint64_t id, const char *name);
+/* Grants everyone read-write access to @id. */
+int harness_raw_grant_everyone(int sock, uint64_t id);
+int harness_raw_destroy(int sock, uint64_t id);
+/* Info on the buffer called @name, or on @id when @name is NULL. */
+int harness_raw_info(int sock, const char *name, uint64_t id,
+		     DmabufBroker__V1__ServerMessage **out);
+int harness_raw_import_id(int sock, uint64_t id, bool read_only, int *fd);
+int harness_raw_stats(int sock, DmabufBroker__V1__ServerMessage **out);
+
 /* Reads and drops whatever arrives until end of stream (0) or
  * @timeout_ms (-ETIMEDOUT). */
 int harness_raw_wait_eof(int sock, int timeout_ms);

@@ -135,6 +135,145 @@ int harness_raw_call(int sock, const DmabufBroker__V1__Request *req,
 	return r;
 }
 
+int harness_raw_request(int sock, DmabufBroker__V1__Request *req,
+			DmabufBroker__V1__ServerMessage **out, int *fd)
+{
+	static uint64_t seq = 100;
+	DmabufBroker__V1__ServerMessage *m = NULL;
+	int r;
+
+	req->seq = seq++;
+	if (out)
+		*out = NULL;
+	if (fd)
+		*fd = -1;
+	r = harness_raw_send(sock, req, false);
+	if (r == -ECONNRESET)
+		return -EPIPE;
+	if (r == 0)
+		r = harness_raw_response(sock, harness_timeout_ms(10000), &m, fd);
+	if (r < 0)
+		return r;
+	r = m->response->status;
+	if (out)
+		*out = m;
+	else
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+int harness_raw_alloc(int sock, uint64_t size, const char *name,
+		      DmabufBroker__V1__Lifetime lifetime, const char *backend,
+		      DmabufBroker__V1__Grant *grant, uint64_t *id, int *fd)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__ServerMessage *m;
+	int myfd, r;
+
+	a.size = size;
+	a.name = (char *)(name ? name : "");
+	a.lifetime = lifetime;
+	if (backend)
+		a.backend = (char *)backend;
+	if (grant) {
+		a.n_grants = 1;
+		a.grants = &grant;
+	}
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_ALLOC;
+	req.alloc = &a;
+	r = harness_raw_request(sock, &req, &m, &myfd);
+	if (r == 0 && id)
+		*id = m->response->buffer->id;
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	if (fd)
+		*fd = myfd;
+	else if (myfd >= 0)
+		close(myfd);
+	return r;
+}
+
+int harness_raw_publish(int sock, uint64_t id, const char *name)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__PublishRequest p = DMABUF_BROKER__V1__PUBLISH_REQUEST__INIT;
+
+	p.id = id;
+	p.name = (char *)name;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_PUBLISH;
+	req.publish = &p;
+	return harness_raw_request(sock, &req, NULL, NULL);
+}
+
+int harness_raw_grant_everyone(int sock, uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__GrantRequest gr = DMABUF_BROKER__V1__GRANT_REQUEST__INIT;
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
+
+	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
+	g.everyone = 1;
+	g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
+	gr.id = id;
+	gr.grant = &g;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GRANT;
+	req.grant = &gr;
+	return harness_raw_request(sock, &req, NULL, NULL);
+}
+
+int harness_raw_destroy(int sock, uint64_t id)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__DestroyRequest d = DMABUF_BROKER__V1__DESTROY_REQUEST__INIT;
+
+	d.id = id;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_DESTROY;
+	req.destroy = &d;
+	return harness_raw_request(sock, &req, NULL, NULL);
+}
+
+int harness_raw_info(int sock, const char *name, uint64_t id,
+		     DmabufBroker__V1__ServerMessage **out)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__InfoRequest i = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
+
+	if (name) {
+		i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
+		i.name = (char *)name;
+	} else {
+		i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
+		i.id = id;
+	}
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_INFO;
+	req.info = &i;
+	return harness_raw_request(sock, &req, out, NULL);
+}
+
+int harness_raw_import_id(int sock, uint64_t id, bool read_only, int *fd)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__ImportRequest i = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
+
+	i.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
+	i.id = id;
+	i.read_only = read_only;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_IMPORT;
+	req.import = &i;
+	return harness_raw_request(sock, &req, NULL, fd);
+}
+
+int harness_raw_stats(int sock, DmabufBroker__V1__ServerMessage **out)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__StatsRequest st = DMABUF_BROKER__V1__STATS_REQUEST__INIT;
+
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_STATS;
+	req.stats = &st;
+	return harness_raw_request(sock, &req, out, NULL);
+}
+
 int harness_raw_hello(int sock, const char *name)
 {
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;

@@ -44,134 +44,23 @@ typedef DmabufBroker__V1__ServerMessage Msg;
 
 /* ---- requests ---- */
 
-/* Sends @req and returns the Response's status; *@out (may be NULL) gets
- * the message to free, *@fd (may be NULL) the fd it carried or -1. */
-static int call(int sock, DmabufBroker__V1__Request *req, Msg **out, int *fd)
-{
-	static uint64_t seq = 100;
-	Msg *m = NULL;
-	int r;
-
-	req->seq = seq++;
-	if (fd)
-		*fd = -1;
-	r = harness_raw_send(sock, req, false);
-	if (r == 0)
-		r = harness_raw_response(sock, WAIT_MS, &m, fd);
-	if (r < 0)
-		return r;
-	r = m->response->status;
-	if (out)
-		*out = m;
-	else
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
-	return r;
-}
-
 /* Allocates on the backend under test; the id in *@id, the fd in *@fd
  * (NULL: closed).  Grants @grant_uid READ when it is not 0, READ_WRITE on
  * backends that cannot enforce read-only. */
 static int alloc(int sock, uint64_t size, const char *name, bool persistent,
 		 uint32_t grant_uid, uint64_t *id, int *fd)
 {
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
-	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
-	DmabufBroker__V1__Grant *gp = &g;
-	Msg *m = NULL;
-	int myfd, r;
-
-	a.size = size;
-	a.name = (char *)(name ? name : "");
-	a.lifetime = persistent ? DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT :
-				  DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT;
-	a.backend = (char *)harness_backend();
-	if (grant_uid) {
-		g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
-		g.uid = grant_uid;
-		g.access = harness_backend_read_only() ?
-			   DMABUF_BROKER__V1__ACCESS__ACCESS_READ :
-			   DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
-		a.n_grants = 1;
-		a.grants = &gp;
-	}
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_ALLOC;
-	req.alloc = &a;
-	r = call(sock, &req, &m, &myfd);
-	if (r == 0 && id)
-		*id = m->response->buffer->id;
-	if (m)
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
-	if (fd)
-		*fd = myfd;
-	else if (myfd >= 0)
-		close(myfd);
-	return r;
-}
-
-static int publish(int sock, uint64_t id, const char *name)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__PublishRequest p = DMABUF_BROKER__V1__PUBLISH_REQUEST__INIT;
-
-	p.id = id;
-	p.name = (char *)name;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_PUBLISH;
-	req.publish = &p;
-	return call(sock, &req, NULL, NULL);
-}
-
-/* Grants everyone read-write access to @id. */
-static int grant_everyone(int sock, uint64_t id)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__GrantRequest gr = DMABUF_BROKER__V1__GRANT_REQUEST__INIT;
 	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
 
-	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
-	g.everyone = 1;
-	g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
-	gr.id = id;
-	gr.grant = &g;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GRANT;
-	req.grant = &gr;
-	return call(sock, &req, NULL, NULL);
-}
-
-static int destroy(int sock, uint64_t id)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__DestroyRequest d = DMABUF_BROKER__V1__DESTROY_REQUEST__INIT;
-
-	d.id = id;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_DESTROY;
-	req.destroy = &d;
-	return call(sock, &req, NULL, NULL);
-}
-
-/* Info by @name; the message in *@out. */
-static int info(int sock, const char *name, Msg **out)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__InfoRequest i = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
-
-	i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME;
-	i.name = (char *)name;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_INFO;
-	req.info = &i;
-	return call(sock, &req, out, NULL);
-}
-
-static int info_id(int sock, uint64_t id)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__InfoRequest i = DMABUF_BROKER__V1__INFO_REQUEST__INIT;
-
-	i.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
-	i.id = id;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_INFO;
-	req.info = &i;
-	return call(sock, &req, NULL, NULL);
+	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+	g.uid = grant_uid;
+	g.access = harness_backend_read_only() ?
+		   DMABUF_BROKER__V1__ACCESS__ACCESS_READ :
+		   DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
+	return harness_raw_alloc(sock, size, name,
+				 persistent ? DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT :
+					      DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+				 harness_backend(), grant_uid ? &g : NULL, id, fd);
 }
 
 /* The size of the buffer called @name (drm may round an Alloc up). */
@@ -180,37 +69,19 @@ static uint64_t size_of(int sock, const char *name)
 	Msg *m = NULL;
 	uint64_t size = 0;
 
-	if (info(sock, name, &m) == 0)
+	if (harness_raw_info(sock, name, 0, &m) == 0)
 		size = m->response->buffer->size;
 	if (m)
 		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	return size;
 }
 
-static int import(int sock, uint64_t id, bool read_only, int *fd)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__ImportRequest i = DMABUF_BROKER__V1__IMPORT_REQUEST__INIT;
-
-	i.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
-	i.id = id;
-	i.read_only = read_only;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_IMPORT;
-	req.import = &i;
-	return call(sock, &req, NULL, fd);
-}
-
 /* The caller's quota usage. */
 static int usage(int sock, uint64_t *bytes, uint64_t *buffers)
 {
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	DmabufBroker__V1__StatsRequest st = DMABUF_BROKER__V1__STATS_REQUEST__INIT;
 	Msg *m = NULL;
-	int r;
+	int r = harness_raw_stats(sock, &m);
 
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_STATS;
-	req.stats = &st;
-	r = call(sock, &req, &m, NULL);
 	if (r == 0) {
 		*bytes = m->response->stats->caller->bytes;
 		*buffers = m->response->stats->caller->buffers;
@@ -310,12 +181,12 @@ static int child_nobody_imports(struct harness_ctx *ctx, void *arg)
 	sock = harness_raw_client(ctx->socket, "nobody");
 	CHILD_CHECK(sock >= 0);
 	if (harness_backend_read_only())
-		CHILD_CHECK(import(sock, id, false, &fd) == -EACCES);
+		CHILD_CHECK(harness_raw_import_id(sock, id, false, &fd) == -EACCES);
 	else
-		CHILD_CHECK(import(sock, id, false, &fd) == 0);
+		CHILD_CHECK(harness_raw_import_id(sock, id, false, &fd) == 0);
 	if (fd >= 0)
 		close(fd);
-	CHILD_CHECK(harness_ro_refused(import(sock, id, true, &fd), 0));
+	CHILD_CHECK(harness_ro_refused(harness_raw_import_id(sock, id, true, &fd), 0));
 	if (fd >= 0)
 		close(fd);
 	close(sock);
@@ -328,7 +199,7 @@ static void check_restored(int sock, uint64_t id, const char *name,
 	Msg *m = NULL;
 	DmabufBroker__V1__BufferInfo *b;
 
-	assert_int_equal(0, info(sock, name, &m));
+	assert_int_equal(0, harness_raw_info(sock, name, 0, &m));
 	b = m->response->buffer;
 	assert_int_equal(id, b->id);
 	assert_string_equal(name, b->name);
@@ -355,8 +226,8 @@ static void test_kill_keeps_persistent(void **state)
 	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, NOBODY, &id1,
 				  &fd1));
 	assert_int_equal(0, alloc(sock, SIZE_2, NULL, true, 0, &id2, &fd2));
-	assert_int_equal(0, publish(sock, id2, P2_NAME));
-	assert_int_equal(0, grant_everyone(sock, id2));
+	assert_int_equal(0, harness_raw_publish(sock, id2, P2_NAME));
+	assert_int_equal(0, harness_raw_grant_everyone(sock, id2));
 	assert_int_equal(0, alloc(sock, SIZE_1, C1_NAME, false, 0, &idc, NULL));
 	size1 = size_of(sock, P1_NAME);
 	size2 = size_of(sock, P2_NAME);
@@ -374,14 +245,14 @@ static void test_kill_keeps_persistent(void **state)
 	assert_true(sock >= 0);
 	check_restored(sock, id1, P1_NAME, size1, 1);
 	check_restored(sock, id2, P2_NAME, size2, 1);
-	assert_int_equal(-ENOENT, info(sock, C1_NAME, NULL));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, C1_NAME, 0, NULL));
 	assert_int_equal(0, usage(sock, &bytes, &buffers));
 	assert_int_equal(size1 + size2, bytes);
 	assert_int_equal(2, buffers);
 
 	/* The same memory: what the old mapping writes, a new import of
 	 * the restarted broker's reads, and the other way round. */
-	assert_int_equal(0, import(sock, id1, false, &fdn));
+	assert_int_equal(0, harness_raw_import_id(sock, id1, false, &fdn));
 	mn = map(fdn, SIZE_1);
 	assert_int_equal(-1, harness_check(mn, SIZE_1, 1));
 	harness_fill(m1, SIZE_1, 3);
@@ -426,7 +297,7 @@ static int hello(int sock, const ProtobufCBinaryData *token, uint8_t *next,
 		h.resume_token = *token;
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
 	req.hello = &h;
-	r = call(sock, &req, &m, NULL);
+	r = harness_raw_request(sock, &req, &m, NULL);
 	if (r == 0) {
 		hr = m->response->hello;
 		if (hr->resume_token.len != 32)
@@ -469,8 +340,8 @@ static void test_resume_after_crash(void **state)
 		assert_true(sock >= 0);
 		assert_int_equal(0, hello(sock, &t, token, &resumed));
 		assert_true(resumed);
-		assert_int_equal(0, info_id(sock, id));
-		assert_int_equal(0, import(sock, id, false, &fdn));
+		assert_int_equal(0, harness_raw_info(sock, NULL, id, NULL));
+		assert_int_equal(0, harness_raw_import_id(sock, id, false, &fdn));
 		mn = map(fdn, SIZE_1);
 		assert_int_equal(-1, harness_check(mn, SIZE_1, 7 + round));
 		harness_fill(m, SIZE_1, 8 + round);
@@ -512,7 +383,7 @@ static void test_term_keeps_persistent(void **state)
 	check_restored(sock, id, P1_NAME, size, 1);
 	assert_int_equal(0, usage(sock, &bytes, &buffers));
 	assert_int_equal(size, bytes);
-	assert_int_equal(0, import(sock, id, false, &fdn));
+	assert_int_equal(0, harness_raw_import_id(sock, id, false, &fdn));
 	munmap(m, SIZE_1);
 	m = map(fdn, SIZE_1);
 	assert_int_equal(-1, harness_check(m, SIZE_1, 5));
@@ -534,7 +405,7 @@ static void test_destroy_leaves_store(void **state)
 	assert_int_equal(0, alloc(sock, SIZE_1, P2_NAME, true, 0, &keep, NULL));
 	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)id);
 	assert_int_equal(0, supervisor_wait_stored(&f->s, name, true, WAIT_MS));
-	assert_int_equal(0, destroy(sock, id));
+	assert_int_equal(0, harness_raw_destroy(sock, id));
 	assert_int_equal(0, supervisor_wait_stored(&f->s, name, false,
 						   WAIT_MS));
 	kill_and_restart(f);
@@ -542,8 +413,8 @@ static void test_destroy_leaves_store(void **state)
 	assert_daemon_fds(f, f->fresh_fds + 1);
 	sock = harness_raw_client(f->s.d.socket, "after");
 	assert_true(sock >= 0);
-	assert_int_equal(-ENOENT, info_id(sock, id));
-	assert_int_equal(0, info_id(sock, keep));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, NULL, id, NULL));
+	assert_int_equal(0, harness_raw_info(sock, NULL, keep, NULL));
 	close(sock);
 }
 
@@ -574,7 +445,7 @@ static void test_corrupt_state(void **state)
 	assert_daemon_fds(f, f->fresh_fds);
 	sock = harness_raw_client(f->s.d.socket, "after");
 	assert_true(sock >= 0);
-	assert_int_equal(-ENOENT, info_id(sock, id));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, NULL, id, NULL));
 	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &idn, NULL));
 	assert_true(idn > id);
 	/* The state is sound again. */
@@ -582,7 +453,7 @@ static void test_corrupt_state(void **state)
 	close(sock);
 	sock = harness_raw_client(f->s.d.socket, "again");
 	assert_true(sock >= 0);
-	assert_int_equal(0, info_id(sock, idn));
+	assert_int_equal(0, harness_raw_info(sock, NULL, idn, NULL));
 	close(sock);
 }
 
@@ -614,7 +485,7 @@ static void test_torn_write(void **state)
 
 	assert_true(sock >= 0);
 	assert_int_equal(0, alloc(sock, SIZE_1, P1_NAME, true, 0, &id, NULL));
-	assert_int_equal(0, grant_everyone(sock, id));
+	assert_int_equal(0, harness_raw_grant_everyone(sock, id));
 	assert_int_equal(0, supervisor_kill(&f->s));
 	close(sock);
 	g0 = slot_generation(&f->s, 0, &fd0);
@@ -628,7 +499,7 @@ static void test_torn_write(void **state)
 	assert_daemon_fds(f, f->fresh_fds + 1);
 	sock = harness_raw_client(f->s.d.socket, "after");
 	assert_true(sock >= 0);
-	assert_int_equal(0, info(sock, P1_NAME, &m));
+	assert_int_equal(0, harness_raw_info(sock, P1_NAME, 0, &m));
 	assert_int_equal(id, m->response->buffer->id);
 	assert_int_equal(0, m->response->buffer->n_grants);
 	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
@@ -679,7 +550,7 @@ static void test_store_full(void **state)
 	assert_int_equal(-ENOSPC, alloc(sock, SIZE_1, NULL, true, 0, NULL,
 					NULL));
 	assert_int_equal(0, alloc(sock, SIZE_1, NULL, false, 0, NULL, NULL));
-	assert_int_equal(0, destroy(sock, id1));
+	assert_int_equal(0, harness_raw_destroy(sock, id1));
 	assert_int_equal(0, alloc(sock, SIZE_1, NULL, true, 0, &id1, NULL));
 	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)id1);
 	assert_int_equal(0, supervisor_wait_stored(&f->s, name, true, WAIT_MS));

@@ -68,12 +68,7 @@ struct session {
 struct rq {
 	DmabufBroker__V1__Request r;
 	DmabufBroker__V1__Hello hello;
-	DmabufBroker__V1__AllocRequest alloc;
-	DmabufBroker__V1__ImportRequest import;
-	DmabufBroker__V1__GrantRequest grant;
-	DmabufBroker__V1__Grant g;
 	DmabufBroker__V1__ReleaseRequest release;
-	DmabufBroker__V1__InfoRequest info;
 	DmabufBroker__V1__StatsRequest stats;
 	DmabufBroker__V1__WatchRequest watch;
 	DmabufBroker__V1__GoodbyeRequest goodbye;
@@ -157,32 +152,18 @@ static void hello_ok(const char *path, const char *name, const uint8_t *token,
  * with @seed's pattern, granted read-write to NOBODY; returns its id. */
 static uint64_t alloc_filled(int sock, const char *name, uint32_t seed)
 {
-	DmabufBroker__V1__ServerMessage *m;
-	DmabufBroker__V1__Grant *grants[1];
-	struct rq q;
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
 	uint64_t id;
 	void *p;
 	int fd;
 
-	rq_init(&q, DMABUF_BROKER__V1__REQUEST__BODY_ALLOC);
-	dmabuf_broker__v1__alloc_request__init(&q.alloc);
-	dmabuf_broker__v1__grant__init(&q.g);
-	q.g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
-	q.g.uid = NOBODY;
-	q.g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
-	grants[0] = &q.g;
-	q.alloc.size = BUF_SIZE;
-	q.alloc.name = (char *)(name ? name : "");
-	q.alloc.lifetime = DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT;
-	q.alloc.n_grants = 1;
-	q.alloc.grants = grants;
-	q.r.alloc = &q.alloc;
-	m = call(sock, &q.r, &fd);
-	assert_non_null(m);
-	assert_int_equal(0, m->response->status);
+	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+	g.uid = NOBODY;
+	g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
+	assert_int_equal(0, harness_raw_alloc(sock, BUF_SIZE, name,
+					      DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+					      NULL, &g, &id, &fd));
 	assert_true(fd >= 0);
-	id = m->response->buffer->id;
-	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	p = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(p != MAP_FAILED);
 	harness_fill(p, BUF_SIZE, seed);
@@ -191,46 +172,14 @@ static uint64_t alloc_filled(int sock, const char *name, uint32_t seed)
 	return id;
 }
 
-/* Info by id: the reply (freed by the caller) or NULL with *@status. */
-static DmabufBroker__V1__ServerMessage *info(int sock, uint64_t id,
-					     int *status)
-{
-	DmabufBroker__V1__ServerMessage *m;
-	struct rq q;
-
-	rq_init(&q, DMABUF_BROKER__V1__REQUEST__BODY_INFO);
-	dmabuf_broker__v1__info_request__init(&q.info);
-	q.info.target_case = DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID;
-	q.info.id = id;
-	q.r.info = &q.info;
-	m = call(sock, &q.r, NULL);
-	*status = m ? m->response->status : -EPIPE;
-	if (m && *status == 0)
-		return m;
-	if (m)
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
-	return NULL;
-}
-
-/* Info's status for @id: 0 while it is registered, -ENOENT after. */
-static int info_status(int sock, uint64_t id)
-{
-	DmabufBroker__V1__ServerMessage *m;
-	int status;
-
-	m = info(sock, id, &status);
-	if (m)
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
-	return status;
-}
-
 /* Waits until @id has left the registry; returns Info's last status. */
 static int wait_gone(int sock, uint64_t id)
 {
 	int64_t end = harness_now_ms() + WAIT_MS;
 	int status;
 
-	while ((status = info_status(sock, id)) == 0 && harness_now_ms() < end)
+	while ((status = harness_raw_info(sock, NULL, id, NULL)) == 0 &&
+	       harness_now_ms() < end)
 		usleep(10000);
 	return status;
 }
@@ -238,15 +187,9 @@ static int wait_gone(int sock, uint64_t id)
 /* Stats of the caller's view: the reply, freed by the caller. */
 static DmabufBroker__V1__ServerMessage *stats(int sock)
 {
-	struct rq q;
 	DmabufBroker__V1__ServerMessage *m;
 
-	rq_init(&q, DMABUF_BROKER__V1__REQUEST__BODY_STATS);
-	dmabuf_broker__v1__stats_request__init(&q.stats);
-	q.r.stats = &q.stats;
-	m = call(sock, &q.r, NULL);
-	assert_non_null(m);
-	assert_int_equal(0, m->response->status);
+	assert_int_equal(0, harness_raw_stats(sock, &m));
 	return m;
 }
 
@@ -327,21 +270,11 @@ static unsigned destroyed_events(int sock, uint64_t id)
  * Import status (or -EIO for wrong bytes). */
 static int import_check(int sock, uint64_t id, uint32_t seed)
 {
-	DmabufBroker__V1__ServerMessage *m;
-	struct rq q;
 	int fd, status;
 	void *p;
 	long bad;
 
-	rq_init(&q, DMABUF_BROKER__V1__REQUEST__BODY_IMPORT);
-	dmabuf_broker__v1__import_request__init(&q.import);
-	q.import.target_case = DMABUF_BROKER__V1__IMPORT_REQUEST__TARGET_ID;
-	q.import.id = id;
-	q.r.import = &q.import;
-	m = call(sock, &q.r, &fd);
-	status = m ? m->response->status : -EPIPE;
-	if (m)
-		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	status = harness_raw_import_id(sock, id, false, &fd);
 	if (status < 0)
 		return status;
 	p = mmap(NULL, BUF_SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -442,7 +375,7 @@ static void test_disabled(void **state)
 	assert_int_equal(0, a.grace_ms);
 	id = alloc_filled(a.sock, "resume/off", 1);
 	break_connection(&a, f->obs.sock, 1);
-	assert_int_equal(-ENOENT, info_status(f->obs.sock, id));
+	assert_int_equal(-ENOENT, harness_raw_info(f->obs.sock, NULL, id, NULL));
 	hello_ok(f->d.socket, "app", garbage, sizeof(garbage), &b);
 	assert_false(b.resumed);
 	close(b.sock);
@@ -458,7 +391,6 @@ static void test_resume_keeps_buffers(void **state)
 	const DmabufBroker__V1__BufferInfo *bi;
 	struct session a, b, w;
 	uint64_t named, unnamed;
-	int status;
 
 	assert_true(f->obs.has_resume_feature);
 	hello_ok(f->d.socket, "watcher", NULL, 0, &w);
@@ -472,8 +404,7 @@ static void test_resume_keeps_buffers(void **state)
 	break_connection(&a, f->obs.sock, 2);
 
 	/* Detached: still listed with its owner, charged, not destroyed. */
-	m = info(f->obs.sock, named, &status);
-	assert_int_equal(0, status);
+	assert_int_equal(0, harness_raw_info(f->obs.sock, NULL, named, &m));
 	bi = m->response->buffer;
 	assert_string_equal("resume/kept", bi->name);
 	assert_string_equal("app", bi->owner_name);
@@ -491,8 +422,7 @@ static void test_resume_keeps_buffers(void **state)
 	assert_memory_not_equal(a.token, b.token, TOKEN_LEN);
 
 	/* Same ids, name, grants, bytes; owned and held by the new one. */
-	m = info(b.sock, named, &status);
-	assert_int_equal(0, status);
+	assert_int_equal(0, harness_raw_info(b.sock, NULL, named, &m));
 	bi = m->response->buffer;
 	assert_string_equal("resume/kept", bi->name);
 	assert_string_equal("app-again", bi->owner_name);
@@ -510,7 +440,7 @@ static void test_resume_keeps_buffers(void **state)
 
 	/* Still the connection's: a second break keeps them again. */
 	break_connection(&b, f->obs.sock, 2);
-	assert_int_equal(0, info_status(f->obs.sock, named));
+	assert_int_equal(0, harness_raw_info(f->obs.sock, NULL, named, NULL));
 	hello_ok(f->d.socket, "app", a.token, a.token_len, &a);
 	assert_false(a.resumed);	/* used up */
 	close(a.sock);
@@ -598,7 +528,7 @@ static void test_tokens_refused(void **state)
 	} else {
 		printf("# not root: another uid's attempt not tried\n");
 	}
-	assert_int_equal(0, info_status(f->obs.sock, id));
+	assert_int_equal(0, harness_raw_info(f->obs.sock, NULL, id, NULL));
 
 	hello_ok(f->d.socket, "app", a.token, a.token_len, &b);
 	assert_true(b.resumed);
@@ -684,7 +614,7 @@ static void test_detached_cap(void **state)
 	}
 	for (int i = 0; i < 3; i++)
 		break_connection(&s[i], f->obs.sock, 3 - (uint64_t)i);
-	assert_int_equal(-ENOENT, info_status(f->obs.sock, id[0]));
+	assert_int_equal(-ENOENT, harness_raw_info(f->obs.sock, NULL, id[0], NULL));
 	hello_ok(f->d.socket, "app", s[0].token, s[0].token_len, &r);
 	assert_false(r.resumed);
 	close(r.sock);
