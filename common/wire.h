@@ -17,11 +17,16 @@
 #define DBB_WIRE_MAX_FRAME (64u * 1024u)
 
 /*
- * The most fds one frame may carry, either way.  Each message type says
- * how many it carries (docs/protocol.md); the receiver closes the fds of a
- * frame that carries another number.
+ * The most fds one frame may carry, either way: a broker reply with a
+ * whole pool (32 members and a queue's channel) is the largest.  Each
+ * message type says how many it carries (docs/protocol.md); the receiver
+ * closes the fds of a frame that carries another number.
  */
-#define DBB_WIRE_MAX_FDS 16u
+#define DBB_WIRE_MAX_FDS 64u
+
+/* The most fds a request carries (PinRequest's memfd, AdoptRequest's
+ * dma-buf): what the broker accepts in one incoming frame. */
+#define DBB_WIRE_MAX_REQUEST_FDS 1u
 
 /*
  * Sends one datagram of @len bytes with @nfds descriptors attached.

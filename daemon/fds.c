@@ -19,7 +19,7 @@ int fds_add(struct fds_set *s, int fd, bool borrowed)
 		return -E2BIG;
 	}
 	if (borrowed)
-		s->borrowed |= 1u << s->n;
+		s->borrowed |= UINT64_C(1) << s->n;
 	s->fd[s->n++] = fd;
 	return 0;
 }
@@ -29,13 +29,13 @@ int fds_own(struct fds_set *s)
 	for (unsigned i = 0; i < s->n; i++) {
 		int fd;
 
-		if (!(s->borrowed & (1u << i)))
+		if (!(s->borrowed & (UINT64_C(1) << i)))
 			continue;
 		fd = fcntl(s->fd[i], F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
 		s->fd[i] = fd;
-		s->borrowed &= ~(1u << i);
+		s->borrowed &= ~(UINT64_C(1) << i);
 	}
 	return 0;
 }
@@ -45,7 +45,7 @@ void fds_drop(struct fds_set *s)
 	if (!s)
 		return;
 	for (unsigned i = 0; i < s->n; i++) {
-		if (!(s->borrowed & (1u << i)))
+		if (!(s->borrowed & (UINT64_C(1) << i)))
 			close(s->fd[i]);
 	}
 	fds_init(s);

@@ -13,9 +13,12 @@
 
 #include "wire.h"
 
+/* borrowed is a bit mask of the set. */
+_Static_assert(DBB_WIRE_MAX_FDS <= 64, "one bit per fd in borrowed");
+
 struct fds_set {
 	unsigned n;
-	uint32_t borrowed;		/* bit i: fd[i] is borrowed */
+	uint64_t borrowed;		/* bit i: fd[i] is borrowed */
 	int fd[DBB_WIRE_MAX_FDS];
 };
 

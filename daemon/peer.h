@@ -23,7 +23,7 @@
 #define PEER_MAX_QUEUE_FRAMES 256u
 #define PEER_MAX_QUEUE_BYTES (4u * 1024u * 1024u)
 /* The most fds one incoming frame may carry. */
-#define PEER_MAX_RX_FDS 1
+#define PEER_MAX_RX_FDS DBB_WIRE_MAX_REQUEST_FDS
 
 /*
  * What the output queues of several peers (one uid's connections) may
