@@ -1,5 +1,5 @@
 # Code the broker and the client library share.
-COMMON_SRC := common/wire.c
+COMMON_SRC := common/wire.c common/chan.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/%.o)
 
 $(COMMON_OBJ): $(PROTO_H)

@@ -31,8 +31,8 @@
  *    buffer; dbb_buffer_take_fd() hands ownership to the caller.  All fds
  *    the library creates are O_CLOEXEC.
  *  - Growth: every struct the caller allocates (dbb_connect_params,
- *    dbb_alloc_params, dbb_image_layout, dbb_stats, dbb_event_listener)
- *    starts with
+ *    dbb_alloc_params, dbb_image_layout, dbb_stats, dbb_event_listener,
+ *    dbb_pool_params, dbb_queue_params, dbb_frame) starts with
  *    `uint32_t struct_size`, which the caller sets to sizeof the struct:
  *
  *        struct dbb_alloc_params p = { .struct_size = sizeof(p), ... };
@@ -47,8 +47,8 @@
  *    output struct, zeroing the rest.  A struct_size below the first
  *    version's is -EINVAL.
  *    Structs the library allocates (dbb_buffer_info, the dbb_image_layout
- *    it points to, dbb_holder, dbb_grant, dbb_backend, dbb_name_rule) are
- *    reached only
+ *    it points to, dbb_holder, dbb_grant, dbb_backend, dbb_name_rule,
+ *    dbb_pool_info, dbb_queue_info, dbb_queue_consumer) are reached only
  *    through pointers, and elements only through _get(i) functions, never
  *    by indexing an array: they too grow at the end.
  *  - Timeouts: no call blocks longer than the client's timeout
@@ -194,6 +194,8 @@ struct dbb_buffer_info {
 	bool read_only;			/* the fd that came with it */
 	uint32_t sg_entries;		/* scatter-gather entries; 0: unknown */
 	bool contiguous;		/* physically contiguous (kmod) */
+	uint64_t pool_id;		/* 0: not a pool's member */
+	uint32_t pool_index;		/* its place in the pool */
 };
 
 /* Holder / grant @i (< n_holders / n_grants) of @info, owned by @info;
@@ -272,7 +274,8 @@ const char *dbb_client_get_server_version(const struct dbb_client *client);
  * Whether the broker announced @feature in its handshake (docs/protocol.md
  * lists them): "alloc-format" (dbb_alloc_params.fourcc), "contiguous"
  * (DBB_ALLOC_CONTIGUOUS), "read-only" (read-only opens), "pin"
- * (dbb_pin_memfd()), "adopt" (dbb_register_fd()), "resume".  A call that
+ * (dbb_pin_memfd()), "adopt" (dbb_register_fd()), "resume", "pools"
+ * (dbb_pool_*()), "queues" (dbb_queue_*()).  A call that
  * needs a feature the broker lacks fails with -EOPNOTSUPP without asking
  * it.
  */
@@ -400,6 +403,346 @@ int dbb_buffer_unmap(struct dbb_buffer *buffer, void *addr);
  * no-op on memfd buffers. */
 int dbb_buffer_begin_cpu_access(struct dbb_buffer *buffer, unsigned flags);
 int dbb_buffer_end_cpu_access(struct dbb_buffer *buffer, unsigned flags);
+
+/* ---- pools ---- */
+
+#define DBB_POOL_MAX_BUFFERS 32
+#define DBB_QUEUE_MAX_CONSUMERS 16
+
+/*
+ * A pool (features "pools", "queues"): 1..DBB_POOL_MAX_BUFFERS buffers of
+ * one layout allocated by one request, all or none, under one id (from
+ * the buffers' id space) and an optional name (the buffers' namespace).
+ * Grants, lifetime, dbb_grant(), dbb_remove() and dbb_info_by_id() on the
+ * pool's id act on the whole pool; a member alone cannot be removed,
+ * renamed or granted (-EBUSY).  Members are ordinary buffers otherwise:
+ * their infos say pool_id and pool_index.
+ */
+struct dbb_pool;
+
+/* What to allocate: @count buffers as @buffer says (its name, lifetime
+ * and grants are the pool's; set buffer.struct_size too). */
+struct dbb_pool_params {
+	uint32_t struct_size;		/* sizeof(struct dbb_pool_params) */
+	uint32_t count;			/* 1..DBB_POOL_MAX_BUFFERS */
+	struct dbb_alloc_params buffer;
+};
+
+enum dbb_queue_policy {
+	DBB_QUEUE_HOLD = 0,		/* never drop: the producer waits */
+	DBB_QUEUE_DROP_OLDEST = 1,	/* no free buffer: the oldest
+					   undelivered frame is taken back */
+	DBB_QUEUE_LATEST = 2,		/* one undelivered frame per consumer:
+					   a new one replaces it */
+};
+
+/*
+ * What happened to frames, as the producer's library counts them (the
+ * whole queue, or one consumer), or as a consumer's library counts its
+ * own frames.  posted: frames posted (for a consumer: posted while it was
+ * attached); delivered: sent on the channel (for the queue: the sum over
+ * consumers); released: given back; dropped: taken back undelivered
+ * (policy, detach); in_flight: delivered and not released, now;
+ * fence_timeouts: fences that did not signal within fence_timeout_ms;
+ * latency: from post to the frame being ready at the consumer (its
+ * acquire fence signalled), as consumers report it with each release.
+ * For one consumer, once nothing is in flight or queued for it,
+ * posted == delivered + dropped.  Library-filled, library-allocated in
+ * infos.
+ */
+struct dbb_queue_counters {
+	uint64_t posted;
+	uint64_t delivered;
+	uint64_t released;
+	uint64_t dropped;
+	uint64_t in_flight;
+	uint64_t fence_timeouts;
+	uint64_t latency_avg_usec;
+	uint64_t latency_max_usec;
+};
+
+/* A consumer of a queue; library-allocated, reached through
+ * dbb_queue_info_get_consumer(). */
+struct dbb_queue_consumer {
+	uint32_t slot;			/* 0..DBB_QUEUE_MAX_CONSUMERS - 1 */
+	uint64_t client_id;
+	uint32_t uid;
+	uint32_t pid;
+	const char *client_name;
+	struct dbb_queue_counters counters;
+};
+
+/* A pool's queue as the broker describes it; library-allocated. */
+struct dbb_queue_info {
+	enum dbb_queue_policy policy;
+	uint32_t max_in_flight;		/* per consumer; 0: the pool's size */
+	uint32_t fence_timeout_ms;
+	uint64_t producer_client_id;
+	uint32_t producer_pid;
+	const char *producer_name;
+	struct dbb_queue_counters counters;
+	size_t n_consumers;		/* dbb_queue_info_get_consumer() */
+};
+
+/* Everything the broker knows of a pool.  Library-allocated; strings are
+ * never NULL. */
+struct dbb_pool_info {
+	uint64_t id;
+	const char *name;		/* "" when unnamed */
+	uint32_t count;
+	uint64_t buffer_size;		/* bytes, each buffer */
+	const char *backend;
+	bool is_dmabuf;
+	uint32_t owner_uid;
+	uint32_t owner_pid;
+	const char *owner_name;
+	enum dbb_lifetime lifetime;
+	uint64_t created_usec;		/* CLOCK_REALTIME */
+	const struct dbb_image_layout *layout;	/* NULL: none */
+	size_t n_grants;		/* dbb_pool_info_get_grant() */
+	bool read_only;			/* the fds that came with it */
+	const struct dbb_queue_info *queue;	/* NULL: no queue */
+};
+
+/* Consumer / grant @i (< n_consumers / n_grants), owned by @info; NULL
+ * when @i is out of range. */
+const struct dbb_queue_consumer *dbb_queue_info_get_consumer(const struct dbb_queue_info *info,
+							     size_t i);
+const struct dbb_grant *dbb_pool_info_get_grant(const struct dbb_pool_info *info,
+						size_t i);
+
+/*
+ * Allocates a pool; *@out holds its buffers (fds) and description, and
+ * stands for this connection's hold on the pool.  Errors as dbb_alloc()'s
+ * (the quota is checked for the whole pool at once), -EINVAL for a count
+ * out of range, -EOPNOTSUPP without the broker's feature "pools".
+ */
+int dbb_pool_alloc(struct dbb_client *client, const struct dbb_pool_params *params,
+		   struct dbb_pool **out);
+
+/* Opens a pool by name or id: its buffers, read-only if asked.  -ENOENT,
+ * -EACCES, -EOPNOTSUPP as dbb_open_by_name(). */
+int dbb_pool_open_by_name(struct dbb_client *client, const char *name,
+			  bool read_only, struct dbb_pool **out);
+int dbb_pool_open_by_id(struct dbb_client *client, uint64_t id,
+			bool read_only, struct dbb_pool **out);
+
+/* Closes the pool's fds, frees its buffers and tells the broker to drop
+ * the connection's hold (sent, not waited for; as dbb_buffer_free()).
+ * The buffers got from dbb_pool_get_buffer() go with it.  A pool a queue
+ * uses must outlive the queue.  Accepts NULL. */
+void dbb_pool_free(struct dbb_pool *pool);
+
+uint64_t dbb_pool_get_id(const struct dbb_pool *pool);
+size_t dbb_pool_get_count(const struct dbb_pool *pool);
+/* Buffer @i (< count), owned by @pool (never dbb_buffer_free() it; its
+ * fd may be taken with dbb_buffer_take_fd()); NULL out of range. */
+struct dbb_buffer *dbb_pool_get_buffer(struct dbb_pool *pool, size_t i);
+/* The description that came with the pool; owned by @pool. */
+const struct dbb_pool_info *dbb_pool_get_info(const struct dbb_pool *pool);
+
+/* Describes pool @id / @name (with its queue's counters, as the producer
+ * last wrote them) without opening it.  *@out is freed with
+ * dbb_pool_info_free().  -ENOENT when there is no such pool. */
+int dbb_pool_info_by_id(struct dbb_client *client, uint64_t id,
+			struct dbb_pool_info **out);
+int dbb_pool_info_by_name(struct dbb_client *client, const char *name,
+			  struct dbb_pool_info **out);
+void dbb_pool_info_free(struct dbb_pool_info *info);
+
+struct dbb_pool_list;
+
+/* Every pool the caller may see, in id order (fetched page by page). */
+int dbb_pools(struct dbb_client *client, struct dbb_pool_list **out);
+size_t dbb_pool_list_count(const struct dbb_pool_list *list);
+/* Entry @i (< count), owned by @list. */
+const struct dbb_pool_info *dbb_pool_list_get(const struct dbb_pool_list *list,
+					      size_t i);
+void dbb_pool_list_free(struct dbb_pool_list *list);
+
+/* ---- frame queues ---- */
+
+/*
+ * A frame queue streams a pool's buffers from one producer to up to
+ * DBB_QUEUE_MAX_CONSUMERS consumers, each in its own process.  The broker
+ * sets it up and keeps the membership; frames and releases then go
+ * between the processes directly, over one socket per consumer
+ * (docs/protocol.md, "Frame queues: the direct channel"): a frame costs a
+ * message per consumer, never a buffer fd or a copy.
+ *
+ * Producer: dbb_queue_acquire() a free buffer, fill it, dbb_queue_post()
+ * it (with an acquire fence, a sync_file, when a device still writes it).
+ * The buffer is free again once every consumer it went to released it
+ * and every release fence signalled (or fence_timeout_ms passed).
+ * Consumer: dbb_queue_receive() a frame whose acquire fence already
+ * signalled, use the buffer, dbb_queue_release() it (with a release fence
+ * when a device still reads it).  A frame whose acquire fence does not
+ * signal within fence_timeout_ms is given back by the library unseen.
+ *
+ * Event loops: dbb_queue_get_fd() is an epoll fd covering everything the
+ * end waits for (channels, fences, timers and, for the producer, the
+ * broker connection, whose consumer attach/detach events it needs); poll
+ * it for POLLIN and call dbb_queue_dispatch().  dbb_queue_acquire() and
+ * dbb_queue_receive() dispatch too, so a simple program needs neither.
+ * The producer's client may be used by other calls meanwhile (events for
+ * the queue are routed to it whichever call reads them).
+ *
+ * Threads: one queue end is used from one thread at a time (calls on it
+ * are not serialized); different ends, and the client, may be used from
+ * different threads.  Blocking calls take timeout_ms: 0 does not block
+ * (-EAGAIN), > 0 waits that long at most (-ETIMEDOUT), < 0 the client's
+ * timeout.  A signal does not end the wait.
+ *
+ * A misbehaving peer never affects others: a consumer that sends anything
+ * malformed or untrue (a release of a frame it does not hold, twice, a
+ * fence that is not a sync_file) is cut off and its frames taken back; a
+ * producer that does ends the consumer's queue with -EPROTO.
+ *
+ * Fences on the channel are sync_files (DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+ * a GPU driver's out-fence, sw_sync); anything else is refused.
+ */
+struct dbb_queue;
+
+/* How the producer treats consumers; the caller sets struct_size. */
+struct dbb_queue_params {
+	uint32_t struct_size;		/* sizeof(struct dbb_queue_params) */
+	enum dbb_queue_policy policy;
+	uint32_t max_in_flight;		/* per consumer; 0: the pool's size */
+	uint32_t fence_timeout_ms;	/* 0: 1000 */
+};
+
+/*
+ * Makes the caller the producer of @pool's queue (one per pool; the
+ * caller must hold @pool read-write: it allocated or opened it
+ * read-write on this @client).  @params NULL: HOLD, defaults.  *@producer
+ * borrows @pool and @client, which must outlive it.  -EEXIST: the pool
+ * has a queue; -EOPNOTSUPP without the broker's feature "queues".  The
+ * queue ends with dbb_queue_destroy(), or with the client's connection
+ * (a reconnect ends it too: the end then reports -EPIPE).
+ */
+int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
+		     const struct dbb_queue_params *params,
+		     struct dbb_queue **producer);
+
+/*
+ * Attaches the caller as a consumer of the queue of pool @pool_name /
+ * @pool_id (opening the pool must be allowed; read-only is enough).  The
+ * pool comes with it (dbb_queue_get_pool()).  -ENOENT: no such pool or no
+ * queue; -ENOSPC: DBB_QUEUE_MAX_CONSUMERS are attached.  The consumer
+ * does not depend on @client after this call.
+ */
+int dbb_queue_attach_by_name(struct dbb_client *client, const char *pool_name,
+			     bool read_only, struct dbb_queue **consumer);
+int dbb_queue_attach_by_id(struct dbb_client *client, uint64_t pool_id,
+			   bool read_only, struct dbb_queue **consumer);
+
+/* Consumer: the pool that came with the attach, owned by @queue.
+ * Producer: the pool given to dbb_queue_create(). */
+struct dbb_pool *dbb_queue_get_pool(struct dbb_queue *queue);
+
+/*
+ * Producer: ends the queue (consumers see its end, -EPIPE) and tells the
+ * broker; buffers in use by consumers are simply no longer tracked.
+ * Consumer: detaches (the producer takes its frames back).  Closes every
+ * fd the end owns (fences still pending included).  Accepts NULL.
+ */
+void dbb_queue_destroy(struct dbb_queue *queue);
+
+/* The end's epoll fd, owned by @queue: POLLIN -> dbb_queue_dispatch(). */
+int dbb_queue_get_fd(const struct dbb_queue *queue);
+
+/*
+ * Handles what is ready without blocking (the producer may wait for its
+ * client's lock, as dbb_client_dispatch() does): channel messages read in
+ * batches, fences that signalled, fence timeouts, consumers attaching and
+ * leaving.  Returns how many things it handled (>= 0), -EPIPE when the
+ * queue ended (consumer: the producer went away or detached it;
+ * producer: its connection to the broker broke), -EPROTO (consumer) when
+ * the producer misbehaved and was cut off.
+ */
+int dbb_queue_dispatch(struct dbb_queue *queue);
+
+/* Producer: consumers attached now (0 for a consumer end). */
+size_t dbb_queue_consumer_count(const struct dbb_queue *queue);
+
+/* A frame.  The caller sets struct_size (dbb_queue_post()) or the library
+ * fills it as far as struct_size says (dbb_queue_receive()). */
+struct dbb_frame {
+	uint32_t struct_size;		/* sizeof(struct dbb_frame) */
+	uint32_t index;			/* the buffer's index in the pool */
+	uint64_t seq;			/* post: 0 numbers it 1, 2, ... */
+	uint64_t timestamp_ns;		/* the producer's, passed through */
+	int fence_fd;			/* -1: none */
+};
+
+/*
+ * Producer: takes a free buffer for the next frame; *@index is its place
+ * in the pool.  With no free buffer: DROP_OLDEST takes the oldest frame
+ * not yet delivered back from the consumers it waits for (counted
+ * dropped for each); otherwise it waits as @timeout_ms says, dispatching
+ * meanwhile.  -EAGAIN (@timeout_ms 0) / -ETIMEDOUT: none came free;
+ * -EPIPE: the queue ended.
+ */
+int dbb_queue_acquire(struct dbb_queue *queue, int timeout_ms, uint32_t *index);
+
+/*
+ * Producer: posts @frame (its index acquired and not posted since) to
+ * every attached consumer, as the policy says.  Takes @frame->fence_fd
+ * (an acquire fence: a sync_file that signals when the buffer is
+ * written, -1: ready now), closing it on failure too.  Never blocks.
+ * -EINVAL: an index not acquired, a fence that is not a sync_file, bad
+ * struct_size; -EPIPE: the queue ended.
+ */
+int dbb_queue_post(struct dbb_queue *queue, const struct dbb_frame *frame);
+
+/*
+ * Consumer: the next frame whose acquire fence signalled (fence_fd is
+ * -1), in the order posted.  The buffer is the caller's until
+ * dbb_queue_release().  -EAGAIN (@timeout_ms 0) / -ETIMEDOUT: none;
+ * -EPIPE: the queue ended and every frame was received; -EPROTO: the
+ * producer misbehaved.
+ */
+int dbb_queue_receive(struct dbb_queue *queue, int timeout_ms,
+		      struct dbb_frame *frame);
+
+/*
+ * Consumer: gives buffer @index back with @release_fence_fd (a sync_file
+ * that signals when the caller's device stopped reading; -1: none), which
+ * it takes, closing it on failure too.  Never blocks.  -EINVAL: @index
+ * was not received or already released, or the fence is not a sync_file;
+ * -EPIPE: the queue ended (the release is moot).
+ */
+int dbb_queue_release(struct dbb_queue *queue, uint32_t index,
+		      int release_fence_fd);
+
+/*
+ * This end's own counters (producer: the whole queue, as written to the
+ * stats page the broker reads; consumer: its frames).  @out is filled
+ * completely.
+ */
+int dbb_queue_get_counters(struct dbb_queue *queue,
+			   struct dbb_queue_counters *out);
+
+/* ---- fences on dma-bufs ---- */
+
+/*
+ * A sync_file of the fences of @buffer's dma-buf (DBB_SYNC_WRITE: the
+ * writers, for a reader to wait on; DBB_SYNC_READ: the readers too, for a
+ * writer), DMA_BUF_IOCTL_EXPORT_SYNC_FILE.  *@sync_fd is the caller's.
+ * -ENOTTY on kernels before 6.0 and on memfd buffers, -EINVAL for bad
+ * flags.
+ */
+int dbb_buffer_export_sync_file(struct dbb_buffer *buffer, unsigned flags,
+				int *sync_fd);
+
+/*
+ * Adds the fence(s) of @sync_fd to @buffer's dma-buf (DBB_SYNC_WRITE: as
+ * a writer, DBB_SYNC_READ: as a reader), DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
+ * so that implicit-sync users wait for them.  @sync_fd stays the
+ * caller's.  -ENOTTY as above.
+ */
+int dbb_buffer_import_sync_file(struct dbb_buffer *buffer, unsigned flags,
+				int sync_fd);
 
 /* ---- queries ---- */
 

@@ -180,6 +180,10 @@ void connection_unref(struct dbb_client *client);
  * Returns 0, -ENOMEM, or -EPROTO when it is not valid. */
 int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
 		    struct dbb_buffer_info **out);
+/* Converts one layout / grant; -EPROTO when it is not valid. */
+int info_layout(const DmabufBroker__V1__ImageLayout *pb,
+		struct dbb_image_layout *out);
+int info_grant(const DmabufBroker__V1__Grant *pb, struct dbb_grant *out);
 
 /* With the lock held: a buffer handle of @client owning @fd and @info
  * (both taken on success); counts as one of the client's handles of the

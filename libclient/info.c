@@ -56,7 +56,7 @@ static size_t info_total_size(const DmabufBroker__V1__BufferInfo *pb)
 	return total;
 }
 
-static int info_layout(const DmabufBroker__V1__ImageLayout *pb,
+int info_layout(const DmabufBroker__V1__ImageLayout *pb,
 		       struct dbb_image_layout *out)
 {
 	if (pb->n_planes > DBB_MAX_PLANES)
@@ -74,7 +74,7 @@ static int info_layout(const DmabufBroker__V1__ImageLayout *pb,
 	return 0;
 }
 
-static int info_grant(const DmabufBroker__V1__Grant *pb, struct dbb_grant *out)
+int info_grant(const DmabufBroker__V1__Grant *pb, struct dbb_grant *out)
 {
 	switch (pb->subject_case) {
 	case DMABUF_BROKER__V1__GRANT__SUBJECT_UID:
@@ -117,6 +117,8 @@ static void info_scalars(const DmabufBroker__V1__BufferInfo *pb,
 	info->read_only = pb->read_only;
 	info->sg_entries = pb->sg_entries;
 	info->contiguous = pb->contiguous;
+	info->pool_id = pb->pool_id;
+	info->pool_index = pb->pool_index;
 	info->n_holders = pb->n_holders;
 	info->n_grants = pb->n_grants;
 }
