@@ -11,6 +11,7 @@
 #include <linux/list_sort.h>
 
 #include "dmabuf_sg.h"
+#include "pool.h"
 
 /*
  * High orders are opportunistic: no direct reclaim or compaction, no kswapd
@@ -29,15 +30,26 @@
 /* The largest SG entry: sg->length is an unsigned int. */
 #define DMABUF_SG_ALLOC_MAX_SEGMENT (UINT_MAX & PAGE_MASK)
 
-/* The blocks are linked through the head page's lru, as in system_heap. */
-static void dmabuf_sg_alloc_release_pages(struct dmabuf_sg_buffer *buf)
+/*
+ * The blocks are linked through the head page's lru, as in system_heap.
+ * @to_pool: offer each block to the pool first (a freed buffer); blocks of
+ * an ALLOC that failed for want of memory go straight back.
+ */
+static void dmabuf_sg_alloc_free_blocks(struct dmabuf_sg_buffer *buf,
+					bool to_pool)
 {
 	struct page *page, *next;
 
 	list_for_each_entry_safe(page, next, &buf->blocks_list, lru) {
 		list_del(&page->lru);
-		__free_pages(page, compound_order(page));
+		if (!to_pool || !dmabuf_sg_pool_put(page))
+			__free_pages(page, compound_order(page));
 	}
+}
+
+static void dmabuf_sg_alloc_release_pages(struct dmabuf_sg_buffer *buf)
+{
+	dmabuf_sg_alloc_free_blocks(buf, true);
 }
 
 static const struct dmabuf_sg_buffer_kind dmabuf_sg_alloc_kind = {
@@ -51,18 +63,21 @@ static gfp_t dmabuf_sg_alloc_gfp(unsigned int order)
 }
 
 /*
- * Take one block of at most *max_order pages fitting in @remaining pages.
- * An order that fails once is not tried again for this buffer: *max_order
- * steps down past it.
+ * Take one block of at most *max_order pages fitting in @remaining pages,
+ * from the pool when @pooled and it has a zeroed one of that order, else
+ * from the page allocator.  An order that fails once is not tried again
+ * for this buffer: *max_order steps down past it.
  */
 static struct page *dmabuf_sg_alloc_block(unsigned long remaining,
-					  unsigned int *max_order)
+					  unsigned int *max_order, bool pooled)
 {
 	unsigned int order = min_t(unsigned int, *max_order, ilog2(remaining));
 	struct page *page;
 
 	for (;;) {
-		page = alloc_pages(dmabuf_sg_alloc_gfp(order), order);
+		page = pooled ? dmabuf_sg_pool_get(order) : NULL;
+		if (!page)
+			page = alloc_pages(dmabuf_sg_alloc_gfp(order), order);
 		if (page || !order)
 			return page;
 		*max_order = --order;
@@ -79,17 +94,21 @@ static int dmabuf_sg_alloc_cmp_pfn(void *priv, const struct list_head *a,
 }
 
 /*
- * Put the blocks on buf->blocks_list, in allocation order.
+ * Put the blocks on buf->blocks_list, in allocation order.  The pages are
+ * not charged to any memory cgroup, so the pool may serve them.
  * Return: 0, or -errno with every block freed.
  */
 static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 				  unsigned int max_order)
 {
+	bool pooled = dmabuf_sg_pool_serves(NULL);
 	unsigned long done = 0;
 	struct page *page;
 
 	if (buf->flags & DMABUF_SG_ALLOC_CONTIGUOUS) {
-		page = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
+		page = pooled ? dmabuf_sg_pool_get(max_order) : NULL;
+		if (!page)
+			page = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
 		if (!page)
 			return -ENOMEM;
 		list_add_tail(&page->lru, &buf->blocks_list);
@@ -98,7 +117,8 @@ static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 	while (done < buf->npages) {
 		if (fatal_signal_pending(current))
 			goto err_free_blocks;
-		page = dmabuf_sg_alloc_block(buf->npages - done, &max_order);
+		page = dmabuf_sg_alloc_block(buf->npages - done, &max_order,
+					     pooled);
 		if (!page)
 			goto err_free_blocks;
 		list_add_tail(&page->lru, &buf->blocks_list);
@@ -107,7 +127,7 @@ static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 	return 0;
 
 err_free_blocks:
-	dmabuf_sg_alloc_release_pages(buf);
+	dmabuf_sg_alloc_free_blocks(buf, false);
 	return fatal_signal_pending(current) ? -EINTR : -ENOMEM;
 }
 
@@ -221,7 +241,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 	return buf;
 
 err_free_pages:
-	dmabuf_sg_alloc_release_pages(buf);
+	dmabuf_sg_alloc_free_blocks(buf, false);
 err_free_buf:
 	dmabuf_sg_buffer_free(buf);
 err_unreserve:

@@ -18,6 +18,8 @@
 
 #include <linux/mm.h>
 #include <linux/mmzone.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 
 /* Largest order the page allocator hands out: MAX_PAGE_ORDER since 6.8. */
 #ifdef MAX_PAGE_ORDER
@@ -34,6 +36,57 @@ static inline void dmabuf_sg_vm_flags_clear(struct vm_area_struct *vma,
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
+#endif
+}
+
+typedef unsigned long (*dmabuf_sg_shrink_fn)(struct shrinker *shrinker,
+					     struct shrink_control *sc);
+
+/*
+ * Shrinkers: since 6.7 the core allocates them (shrinker_alloc(),
+ * shrinker_register(), shrinker_free()); before, the caller owned the
+ * struct and called register_shrinker()/unregister_shrinker().
+ * Return: the registered shrinker, or NULL when out of memory.
+ */
+static inline struct shrinker *dmabuf_sg_shrinker_create(dmabuf_sg_shrink_fn count,
+							 dmabuf_sg_shrink_fn scan,
+							 const char *name)
+{
+	struct shrinker *shrinker;
+
+#ifdef DMABUF_SG_HAVE_SHRINKER_ALLOC
+	shrinker = shrinker_alloc(0, "%s", name);
+	if (!shrinker)
+		return NULL;
+	shrinker->count_objects = count;
+	shrinker->scan_objects = scan;
+	shrinker->seeks = DEFAULT_SEEKS;
+	shrinker_register(shrinker);
+#else
+	shrinker = kzalloc(sizeof(*shrinker), GFP_KERNEL);
+	if (!shrinker)
+		return NULL;
+	shrinker->count_objects = count;
+	shrinker->scan_objects = scan;
+	shrinker->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(shrinker, "%s", name)) {
+		kfree(shrinker);
+		return NULL;
+	}
+#endif
+	return shrinker;
+}
+
+/* Unregister and free a shrinker of dmabuf_sg_shrinker_create(), or NULL. */
+static inline void dmabuf_sg_shrinker_destroy(struct shrinker *shrinker)
+{
+	if (!shrinker)
+		return;
+#ifdef DMABUF_SG_HAVE_SHRINKER_ALLOC
+	shrinker_free(shrinker);
+#else
+	unregister_shrinker(shrinker);
+	kfree(shrinker);
 #endif
 }
 

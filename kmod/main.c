@@ -18,6 +18,7 @@
 #include <uapi/linux/dma-heap.h>
 
 #include "dmabuf_sg.h"
+#include "pool.h"
 
 #define DMABUF_SG_DEFAULT_MAX_ORDER \
 	(DMABUF_SG_MAX_PAGE_ORDER < 10 ? DMABUF_SG_MAX_PAGE_ORDER : 10)
@@ -307,16 +308,26 @@ static struct miscdevice dmabuf_sg_misc = {
 
 static int __init dmabuf_sg_init(void)
 {
+	int ret;
+
 	if (!dmabuf_sg_max_total_bytes)
 		dmabuf_sg_max_total_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
 	if (dmabuf_sg_max_order > DMABUF_SG_MAX_PAGE_ORDER)
 		return -EINVAL;
-	return misc_register(&dmabuf_sg_misc);
+	ret = dmabuf_sg_pool_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&dmabuf_sg_misc);
+	if (ret)
+		dmabuf_sg_pool_exit();
+	return ret;
 }
 
+/* No buffer is left (each holds a module reference): the pool is complete. */
 static void __exit dmabuf_sg_exit(void)
 {
 	misc_deregister(&dmabuf_sg_misc);
+	dmabuf_sg_pool_exit();
 }
 
 module_init(dmabuf_sg_init);

@@ -13,12 +13,23 @@
  *                     or because the range could not be pinned
  *   blocks_per_order  live allocated blocks of each order, order 0 first
  *                     (pages per order = blocks << order)
+ *
+ * and the page pool's (pool.c):
+ *
+ *   pool_bytes                 bytes the pool holds, zeroed or not
+ *   pool_dirty_bytes           of those, bytes waiting to be zeroed
+ *   pool_blocks_per_order      zeroed blocks ready, per order, order 0 first
+ *   pool_hits, pool_misses     blocks ALLOC took from the pool, and blocks
+ *                              it asked for in vain
+ *   pool_reclaimed_bytes       bytes the shrinker gave back
+ *   pool_zeroed_bytes          bytes the pool's worker zeroed
  */
 #include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/sysfs.h>
 
 #include "dmabuf_sg.h"
+#include "pool.h"
 
 /**
  * struct dmabuf_sg_stats - module-wide counters
@@ -159,6 +170,41 @@ static ssize_t blocks_per_order_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(blocks_per_order);
 
+#define DMABUF_SG_STATS_POOL_ATTR(name, value)					\
+static ssize_t name##_show(struct device *dev,					\
+			   struct device_attribute *attr, char *page)		\
+{										\
+	struct dmabuf_sg_pool_stats st;						\
+										\
+	dmabuf_sg_pool_read(&st);						\
+	return sysfs_emit(page, "%llu\n", (unsigned long long)(value));	\
+}										\
+static DEVICE_ATTR_RO(name)
+
+DMABUF_SG_STATS_POOL_ATTR(pool_bytes, st.pages << PAGE_SHIFT);
+DMABUF_SG_STATS_POOL_ATTR(pool_dirty_bytes, st.dirty_pages << PAGE_SHIFT);
+DMABUF_SG_STATS_POOL_ATTR(pool_hits, st.hits);
+DMABUF_SG_STATS_POOL_ATTR(pool_misses, st.misses);
+DMABUF_SG_STATS_POOL_ATTR(pool_reclaimed_bytes, st.reclaimed << PAGE_SHIFT);
+DMABUF_SG_STATS_POOL_ATTR(pool_zeroed_bytes, st.zeroed << PAGE_SHIFT);
+
+static ssize_t pool_blocks_per_order_show(struct device *dev,
+					  struct device_attribute *attr,
+					  char *page)
+{
+	struct dmabuf_sg_pool_stats st;
+	unsigned int order;
+	int len = 0;
+
+	dmabuf_sg_pool_read(&st);
+	for (order = 0; order < DMABUF_SG_ORDERS; order++)
+		len += sysfs_emit_at(page, len, "%s%llu", order ? " " : "",
+				     (unsigned long long)st.blocks[order]);
+	len += sysfs_emit_at(page, len, "\n");
+	return len;
+}
+static DEVICE_ATTR_RO(pool_blocks_per_order);
+
 static struct attribute *dmabuf_sg_stats_attrs[] = {
 	&dev_attr_live_buffers.attr,
 	&dev_attr_live_views.attr,
@@ -168,6 +214,13 @@ static struct attribute *dmabuf_sg_stats_attrs[] = {
 	&dev_attr_alloc_failures.attr,
 	&dev_attr_pin_failures.attr,
 	&dev_attr_blocks_per_order.attr,
+	&dev_attr_pool_bytes.attr,
+	&dev_attr_pool_dirty_bytes.attr,
+	&dev_attr_pool_blocks_per_order.attr,
+	&dev_attr_pool_hits.attr,
+	&dev_attr_pool_misses.attr,
+	&dev_attr_pool_reclaimed_bytes.attr,
+	&dev_attr_pool_zeroed_bytes.attr,
 	NULL
 };
 
