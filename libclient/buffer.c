@@ -19,36 +19,65 @@
 #include <linux/dma-buf.h>
 
 struct dbb_buffer {
-	struct dbb_client *client;	/* a reference */
+	struct dbb_client *client;	/* a reference; NULL: a pool's member */
 	int fd;
 	struct dbb_buffer_info *info;
 };
+
+int buffer_hold(struct dbb_client *client, uint64_t id)
+{
+	struct buffer_holds *h;
+
+	HASH_FIND(hh, client->holds, &id, sizeof(id), h);
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		h->id = id;
+		HASH_ADD(hh, client->holds, id, sizeof(h->id), h);
+	}
+	h->handles++;
+	client->refs++;		/* under the lock, as connection_unref() */
+	return 0;
+}
 
 int buffer_new(struct dbb_client *client, int fd,
 	       struct dbb_buffer_info *info, struct dbb_buffer **out)
 {
 	struct dbb_buffer *buffer = calloc(1, sizeof(*buffer));
-	struct buffer_holds *h;
 
 	if (!buffer)
 		return -ENOMEM;
-	HASH_FIND(hh, client->holds, &info->id, sizeof(info->id), h);
-	if (!h) {
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			free(buffer);
-			return -ENOMEM;
-		}
-		h->id = info->id;
-		HASH_ADD(hh, client->holds, id, sizeof(h->id), h);
+	if (buffer_hold(client, info->id) < 0) {
+		free(buffer);
+		return -ENOMEM;
 	}
-	h->handles++;
-	client->refs++;		/* under the lock, as connection_unref() */
 	buffer->client = client;
 	buffer->fd = fd;
 	buffer->info = info;
 	*out = buffer;
 	return 0;
+}
+
+struct dbb_buffer *buffer_new_member(int fd, struct dbb_buffer_info *info)
+{
+	struct dbb_buffer *buffer = calloc(1, sizeof(*buffer));
+
+	if (buffer) {
+		buffer->fd = fd;
+		buffer->info = info;
+	}
+	return buffer;
+}
+
+void buffer_free_member(struct dbb_buffer *buffer)
+{
+	if (!buffer)
+		return;
+	if (buffer->fd >= 0)
+		close(buffer->fd);
+	free(buffer->info);
+	free(buffer);
 }
 
 void buffer_holds_clear(struct dbb_client *client)
@@ -121,18 +150,23 @@ static void buffer_unhold(struct dbb_client *client, uint64_t id)
 	buffer_release(client, id);
 }
 
-void dbb_buffer_free(struct dbb_buffer *buffer)
+void buffer_drop(struct dbb_client *client, uint64_t id)
 {
-	struct dbb_client *client;
-
-	if (!buffer)
-		return;
-	client = buffer->client;
 	connection_lock_always(client);
 	if (!client->destroyed)
-		buffer_unhold(client, buffer->info->id);
+		buffer_unhold(client, id);
 	connection_unlock(client);
 	connection_unref(client);
+}
+
+void dbb_buffer_free(struct dbb_buffer *buffer)
+{
+	if (!buffer)
+		return;
+	/* A pool's member is the pool's to free. */
+	if (!buffer->client)
+		return;
+	buffer_drop(buffer->client, buffer->info->id);
 	if (buffer->fd >= 0)
 		close(buffer->fd);
 	free(buffer->info);

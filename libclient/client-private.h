@@ -117,8 +117,14 @@ struct dbb_client {
 	struct dbb_event_listener listener;	/* the library's version */
 	void *userdata;
 	struct events_queue events;
+	/* Producer ends of frame queues made on this client, which its
+	 * consumer attach/detach events go to (queue.c). */
+	struct dbb_queue *queues;
 	uint8_t frame[DBB_WIRE_MAX_FRAME];
 };
+
+/* connection_call()'s @nfds for a reply whose caller counts the fds. */
+#define CONNECTION_NFDS_ANY ((size_t)-1)
 
 /* What a successful call got back: the decoded message and its fd. */
 struct connection_reply {
@@ -144,8 +150,9 @@ void connection_lock_always(struct dbb_client *client);
  * Response arrives or the deadline passes (-ETIMEDOUT; -EINTR when
  * interrupted and the client is interruptible), queueing Events that come
  * first.  On success the Response has status 0, body
- * @body (any body when NOT_SET) and exactly @nfds fds (0 or 1); @reply owns
- * the message and fd.  Returns a broker status (< 0) as is, -EPROTO for a
+ * @body (any body when NOT_SET) and exactly @nfds fds (any number when
+ * CONNECTION_NFDS_ANY: the caller checks); @reply owns the message and
+ * fds.  Returns a broker status (< 0) as is, -EPROTO for a
  * malformed reply, -EPIPE/-ECONNRESET when the broker is gone.
  */
 int connection_call(struct dbb_client *client, DmabufBroker__V1__Request *req,
@@ -176,6 +183,24 @@ int connection_send_only(struct dbb_client *client,
 /* Drops a reference to @client, freeing it with the last. */
 void connection_unref(struct dbb_client *client);
 
+/* The parts of the caller's dbb_alloc_params every creating request
+ * carries, in the library's version of the structs. */
+struct request_common {
+	struct dbb_alloc_params params;
+	struct dbb_image_layout user_layout;
+	DmabufBroker__V1__ImageLayout layout;
+	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
+	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
+};
+
+/* Checks the caller's @user and fills an AllocRequest from it; @body
+ * points into @rc afterwards.  Returns 0, -EINVAL, -E2BIG, or
+ * -EOPNOTSUPP for what the broker lacks. */
+int request_alloc_body(struct dbb_client *client,
+		       const struct dbb_alloc_params *user,
+		       struct request_common *rc,
+		       DmabufBroker__V1__AllocRequest *body);
+
 /* Converts a BufferInfo into one allocation freed with free().
  * Returns 0, -ENOMEM, or -EPROTO when it is not valid. */
 int info_from_proto(const DmabufBroker__V1__BufferInfo *pb,
@@ -190,6 +215,16 @@ int info_grant(const DmabufBroker__V1__Grant *pb, struct dbb_grant *out);
  * buffer. */
 int buffer_new(struct dbb_client *client, int fd,
 	       struct dbb_buffer_info *info, struct dbb_buffer **out);
+/* With the lock held: counts one more handle of @id (a buffer's or a
+ * pool's) and takes a reference to @client for it. */
+int buffer_hold(struct dbb_client *client, uint64_t id);
+/* Counts a handle of @id gone, releasing the hold with the last, and
+ * drops its reference to @client (takes the lock). */
+void buffer_drop(struct dbb_client *client, uint64_t id);
+/* A pool member's handle: no hold of its own (the pool has one), freed
+ * only by buffer_free_member(); takes @fd and @info. NULL: -ENOMEM. */
+struct dbb_buffer *buffer_new_member(int fd, struct dbb_buffer_info *info);
+void buffer_free_member(struct dbb_buffer *buffer);
 /* Forgets the counts of handles (the client is going away). */
 void buffer_holds_clear(struct dbb_client *client);
 /* With the lock held: whether the caller has a handle of buffer @id. */

@@ -10,7 +10,7 @@
  * seq of their request and come in request order, so the next call passes
  * over it, releasing any buffer it handed out.
  */
-#include "client-private.h"
+#include "queue-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,7 +218,12 @@ static int connection_take_event(struct dbb_client *client,
 {
 	int ret = 0;
 
-	if (reply->nfds) {
+	if (queue_event_type(reply->msg->event->type)) {
+		/* A queue's consumer came or went: the producer's. */
+		queue_route_event(client, reply->msg->event, reply->fds,
+				  reply->nfds);
+		reply->nfds = 0;
+	} else if (reply->nfds) {
 		connection_set_error(client, "event from the broker carried an fd");
 		ret = -EPROTO;
 	} else {
@@ -242,6 +247,12 @@ static void connection_drop_stale(struct dbb_client *client,
 	    resp->body_case == DMABUF_BROKER__V1__RESPONSE__BODY_BUFFER &&
 	    !buffer_held(client, resp->buffer->id))
 		buffer_release(client, resp->buffer->id);
+	/* A pool's hold likewise (its queue, if it made one, stays the
+	 * connection's until it ends). */
+	if (resp->status == 0 && reply->nfds > 0 &&
+	    resp->body_case == DMABUF_BROKER__V1__RESPONSE__BODY_POOL &&
+	    !buffer_held(client, resp->pool->id))
+		buffer_release(client, resp->pool->id);
 	connection_reply_clear(reply);
 }
 
@@ -262,7 +273,8 @@ static int connection_check(struct dbb_client *client,
 	if (resp->status > 0) {
 		snprintf(why, sizeof(why), "broker replied with status %d",
 			 resp->status);
-	} else if (got != (resp->status < 0 ? 0 : nfds)) {
+	} else if (resp->status < 0 ? got != 0 :
+		   nfds != CONNECTION_NFDS_ANY && got != nfds) {
 		snprintf(why, sizeof(why),
 			 "broker reply carried %zu fds, expected %zu", got,
 			 resp->status < 0 ? (size_t)0 : nfds);

@@ -101,16 +101,6 @@ static int request_buffer(struct dbb_client *client,
 	return ret;
 }
 
-/* The parts of the caller's dbb_alloc_params every creating request
- * carries, in the library's version of the structs. */
-struct request_common {
-	struct dbb_alloc_params params;
-	struct dbb_image_layout user_layout;
-	DmabufBroker__V1__ImageLayout layout;
-	DmabufBroker__V1__Plane planes[DBB_MAX_PLANES];
-	DmabufBroker__V1__Plane *plane_ptrs[DBB_MAX_PLANES];
-};
-
 static int request_layout(const struct dbb_image_layout *user,
 			  struct request_common *rc)
 {
@@ -171,22 +161,19 @@ static int request_common(const struct dbb_alloc_params *user,
 	return 0;
 }
 
-int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *user,
-	      struct dbb_buffer **out)
+int request_alloc_body(struct dbb_client *client,
+		       const struct dbb_alloc_params *user,
+		       struct request_common *rc,
+		       DmabufBroker__V1__AllocRequest *body)
 {
-	DmabufBroker__V1__AllocRequest body = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
 	const struct dbb_alloc_params *params;
-	struct request_common rc;
 	int ret;
-	REQ(alloc, ALLOC);
 
-	if (!client || !out)
-		return -EINVAL;
-	ret = request_common(user, &rc, &body.name, &body.lifetime,
-			     &body.layout);
+	ret = request_common(user, rc, &body->name, &body->lifetime,
+			     &body->layout);
 	if (ret < 0)
 		return ret;
-	params = &rc.params;
+	params = &rc->params;
 	if (params->size == 0 && params->fourcc == 0)
 		return -EINVAL;
 	if (params->fourcc || params->modifiers) {
@@ -199,15 +186,31 @@ int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *user,
 		if (ret < 0)
 			return ret;
 	}
-	body.size = params->size;
+	body->size = params->size;
 	if (params->backend)
-		body.backend = (char *)params->backend;
-	body.fourcc = params->fourcc;
-	body.width = params->width;
-	body.height = params->height;
-	body.modifiers = (uint64_t *)params->modifiers;
-	body.n_modifiers = params->modifiers ? params->n_modifiers : 0;
-	body.flags = params->flags;
+		body->backend = (char *)params->backend;
+	body->fourcc = params->fourcc;
+	body->width = params->width;
+	body->height = params->height;
+	body->modifiers = (uint64_t *)params->modifiers;
+	body->n_modifiers = params->modifiers ? params->n_modifiers : 0;
+	body->flags = params->flags;
+	return 0;
+}
+
+int dbb_alloc(struct dbb_client *client, const struct dbb_alloc_params *user,
+	      struct dbb_buffer **out)
+{
+	DmabufBroker__V1__AllocRequest body = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	struct request_common rc;
+	int ret;
+	REQ(alloc, ALLOC);
+
+	if (!client || !out)
+		return -EINVAL;
+	ret = request_alloc_body(client, user, &rc, &body);
+	if (ret < 0)
+		return ret;
 	return request_buffer(client, &req, -1, out);
 }
 
