@@ -371,7 +371,9 @@ int dbb_remove(struct dbb_client *client, uint64_t id);
  * connection is broken it is sent once the library reconnects, if the
  * broker resumed the session (else the hold went with the session).
  * Nothing is sent when the client is already destroyed (its holds ended
- * with it): a handle may be freed after its client.
+ * with it): a handle may be freed after its client.  A pool's buffer
+ * (dbb_pool_get_buffer()) is freed with its pool only: here nothing
+ * happens.
  */
 void dbb_buffer_free(struct dbb_buffer *buffer);
 
@@ -535,8 +537,9 @@ void dbb_pool_free(struct dbb_pool *pool);
 
 uint64_t dbb_pool_get_id(const struct dbb_pool *pool);
 size_t dbb_pool_get_count(const struct dbb_pool *pool);
-/* Buffer @i (< count), owned by @pool (never dbb_buffer_free() it; its
- * fd may be taken with dbb_buffer_take_fd()); NULL out of range. */
+/* Buffer @i (< count), owned by @pool (dbb_buffer_free() on it does
+ * nothing; its fd may be taken with dbb_buffer_take_fd()); NULL out of
+ * range. */
 struct dbb_buffer *dbb_pool_get_buffer(struct dbb_pool *pool, size_t i);
 /* The description that came with the pool; owned by @pool. */
 const struct dbb_pool_info *dbb_pool_get_info(const struct dbb_pool *pool);
