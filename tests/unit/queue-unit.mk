@@ -1,0 +1,15 @@
+# Unit tests of the frame queue engine over socketpairs, no broker: the
+# library's objects are linked in, so that the test can build queue ends
+# the way the library does after set-up (libclient/queue-private.h).
+TEST_QUEUE := $(B)/tests/unit/test_queue
+
+$(B)/tests/unit/test_queue.o: ALL_CFLAGS += -Ilibclient
+$(B)/tests/unit/test_queue.o: $(PROTO_H)
+
+$(TEST_QUEUE): $(B)/tests/unit/test_queue.o $(LIBCLIENT_OBJ) $(COMMON_OBJ) \
+		$(PROTO_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ \
+		$(shell $(PKG_CONFIG) --libs cmocka libprotobuf-c) -lpthread
+
+all: $(TEST_QUEUE)
+CHECK_PROGS += $(TEST_QUEUE)
