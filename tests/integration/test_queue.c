@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frame queues through a real broker (memfd pools): one producer (this
+ * process) and two consumers, each in its own process with its own
+ * connection, frames and releases going over the direct channels.
+ *   - HOLD: every one of 300 frames reaches both consumers in order, with
+ *     the bytes the producer wrote in the buffer;
+ *   - DROP_OLDEST and LATEST with consumers that do not read while the
+ *     producer posts: frames are dropped, counted, and for each consumer
+ *     posted = delivered + dropped; what arrives comes in order;
+ *   - a consumer killed while it holds frames gives them back: the
+ *     producer gets every buffer again and the other consumer goes on;
+ *   - the counters the producer writes are what dbb_pool_info_by_name()
+ *     and dbb_pool_info_by_id() report, per consumer too.
+ * Sync_file fences cannot be made on this host; the fence path is
+ * exercised in the guest (tests/e2e).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dmabuf-broker.h"
+#include "harness.h"
+
+#define WAIT_MS harness_timeout_ms(10000)
+#define POOL_SIZE 8u
+#define BUF_BYTES 4096u
+#define POOL_NAME "test-queue"
+
+struct fixture {
+	struct harness_daemon d;
+	struct dbb_client *client;
+	struct dbb_pool *pool;
+	struct dbb_queue *q;
+	void *map[POOL_SIZE];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct dbb_pool_params p = {
+		.struct_size = sizeof(p),
+		.count = POOL_SIZE,
+		.buffer = { .struct_size = sizeof(p.buffer), .size = BUF_BYTES,
+			    .name = POOL_NAME },
+	};
+
+	*state = f;
+	if (!f || harness_daemon_start(&f->d, NULL) < 0 ||
+	    dbb_client_connect(f->d.socket, "producer", &f->client) < 0)
+		return -1;
+	if (!dbb_client_has_feature(f->client, "queues")) {
+		print_message("# SKIP: the broker lacks feature \"queues\"\n");
+		return -1;
+	}
+	if (dbb_pool_alloc(f->client, &p, &f->pool) < 0)
+		return -1;
+	for (size_t i = 0; i < POOL_SIZE; i++)
+		if (dbb_buffer_map(dbb_pool_get_buffer(f->pool, i), true,
+				   &f->map[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int ret = 0;
+
+	if (!f)
+		return 0;
+	dbb_queue_destroy(f->q);
+	for (size_t i = 0; f->pool && i < POOL_SIZE; i++)
+		if (f->map[i])
+			dbb_buffer_unmap(dbb_pool_get_buffer(f->pool, i), f->map[i]);
+	dbb_pool_free(f->pool);
+	dbb_client_destroy(f->client);
+	if (harness_daemon_stop(&f->d) != 0)
+		ret = -1;
+	free(f);
+	return ret;
+}
+
+static void create_queue(struct fixture *f, enum dbb_queue_policy policy,
+			 uint32_t max_in_flight)
+{
+	struct dbb_queue_params p = { .struct_size = sizeof(p),
+				      .policy = policy,
+				      .max_in_flight = max_in_flight };
+
+	assert_int_equal(0, dbb_queue_create(f->client, f->pool, &p, &f->q));
+}
+
+/* Dispatches the producer until @cond holds or the wait is over. */
+#define PRODUCER_WAIT(f, cond)                                               \
+	do {                                                                 \
+		int64_t until_ = harness_now_ms() + WAIT_MS;                 \
+		while (!(cond) && harness_now_ms() < until_) {               \
+			struct pollfd pfd_ = { .fd = dbb_queue_get_fd((f)->q), .events = POLLIN }; \
+			poll(&pfd_, 1, 100);                                 \
+			assert_true(dbb_queue_dispatch((f)->q) >= 0);        \
+		}                                                            \
+		assert_true(cond);                                           \
+	} while (0)
+
+/* ---- consumers (child processes) ---- */
+
+struct consumer_args {
+	uint64_t frames;		/* how many to expect; 0: until the end */
+	bool wait_go;			/* read nothing before the parent's 'g' */
+	bool hold;			/* release nothing; wait to be killed */
+};
+
+static int consumer_main(struct harness_ctx *ctx, void *arg)
+{
+	const struct consumer_args *a = arg;
+	struct dbb_client *client;
+	struct dbb_queue *q;
+	struct dbb_frame fr = { .struct_size = sizeof(fr) };
+	uint64_t got = 0, last = 0;
+	void *map[POOL_SIZE];
+	struct dbb_pool *pool;
+	int ret;
+
+	CHILD_CHECK(dbb_client_connect(ctx->socket, "consumer", &client) == 0);
+	CHILD_CHECK(dbb_queue_attach_by_name(client, POOL_NAME, true, &q) == 0);
+	pool = dbb_queue_get_pool(q);
+	CHILD_CHECK(dbb_pool_get_count(pool) == POOL_SIZE);
+	for (size_t i = 0; i < POOL_SIZE; i++)
+		CHILD_CHECK(dbb_buffer_map(dbb_pool_get_buffer(pool, i), false,
+					   &map[i]) == 0);
+	CHILD_CHECK(harness_post(ctx->out, 'a') == 0);
+	if (a->wait_go)
+		CHILD_CHECK(harness_await(ctx->in, 60000) == 'g');
+	for (;;) {
+		ret = dbb_queue_receive(q, 60000, &fr);
+		if (ret == -EPIPE)
+			break;
+		CHILD_CHECK(ret == 0);
+		CHILD_CHECK(fr.index < POOL_SIZE && fr.fence_fd == -1);
+		/* In order, and the bytes are the frame's. */
+		CHILD_CHECK(fr.seq > last);
+		CHILD_CHECK(harness_check(map[fr.index], BUF_BYTES,
+					  (uint32_t)fr.seq) == -1);
+		last = fr.seq;
+		got++;
+		if (a->hold) {
+			if (got == 3)
+				CHILD_CHECK(harness_post(ctx->out, 'h') == 0);
+			continue;
+		}
+		CHILD_CHECK(dbb_queue_release(q, fr.index, -1) == 0);
+		if (a->frames && got == a->frames)
+			CHILD_CHECK(harness_post(ctx->out, 'd') == 0);
+	}
+	CHILD_CHECK(!a->frames || got == a->frames);
+	dbb_queue_destroy(q);
+	dbb_client_destroy(client);
+	return 0;
+}
+
+static void start_consumers(struct fixture *f, struct harness_child *c,
+			    size_t n, struct consumer_args *args)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(0, harness_child_start(&c[i], f->d.socket,
+							consumer_main, &args[i]));
+		assert_int_equal('a', harness_await(c[i].from_child, WAIT_MS));
+	}
+	PRODUCER_WAIT(f, dbb_queue_consumer_count(f->q) == n);
+}
+
+/* Acquires (waiting as @timeout_ms says), writes the frame's bytes and
+ * posts frame @seq. */
+static int produce(struct fixture *f, uint64_t seq, int timeout_ms)
+{
+	struct dbb_frame fr = { .struct_size = sizeof(fr), .seq = seq,
+				.fence_fd = -1 };
+	int ret = dbb_queue_acquire(f->q, timeout_ms, &fr.index);
+
+	if (ret < 0)
+		return ret;
+	harness_fill(f->map[fr.index], BUF_BYTES, (uint32_t)seq);
+	return dbb_queue_post(f->q, &fr);
+}
+
+static struct dbb_queue_counters queue_counters(struct fixture *f)
+{
+	struct dbb_queue_counters k;
+
+	assert_int_equal(0, dbb_queue_get_counters(f->q, &k));
+	return k;
+}
+
+/* ---- tests ---- */
+
+static void test_hold_loses_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct consumer_args args[2] = { { .frames = 300 }, { .frames = 300 } };
+	struct harness_child c[2];
+	struct dbb_pool_info *info;
+	const struct dbb_queue_info *qi = NULL;
+
+	create_queue(f, DBB_QUEUE_HOLD, 0);
+	start_consumers(f, c, 2, args);
+	for (uint64_t seq = 1; seq <= 300; seq++)
+		assert_int_equal(0, produce(f, seq, WAIT_MS));
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal('d', harness_await(c[i].from_child, WAIT_MS));
+	PRODUCER_WAIT(f, queue_counters(f).released == 600);
+	assert_int_equal(300, queue_counters(f).posted);
+	assert_int_equal(600, queue_counters(f).delivered);
+	assert_int_equal(0, queue_counters(f).dropped);
+	assert_int_equal(0, queue_counters(f).in_flight);
+
+	/* What the broker reads from the stats page. */
+	assert_int_equal(0, dbb_pool_info_by_name(f->client, POOL_NAME, &info));
+	qi = info->queue;
+	assert_non_null(qi);
+	assert_int_equal(DBB_QUEUE_HOLD, qi->policy);
+	assert_int_equal(300, qi->counters.posted);
+	assert_int_equal(600, qi->counters.released);
+	assert_int_equal(2, qi->n_consumers);
+	for (size_t i = 0; i < 2; i++) {
+		const struct dbb_queue_consumer *k = dbb_queue_info_get_consumer(qi, i);
+
+		assert_non_null(k);
+		assert_int_equal(300, k->counters.posted);
+		assert_int_equal(300, k->counters.delivered);
+		assert_int_equal(300, k->counters.released);
+		assert_int_equal(0, k->counters.dropped);
+	}
+	assert_null(dbb_queue_info_get_consumer(qi, 2));
+	dbb_pool_info_free(info);
+
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(0, harness_child_wait(&c[i], WAIT_MS));
+}
+
+/* Consumers read nothing while 100 frames are posted, then everything. */
+static void run_dropping(struct fixture *f, enum dbb_queue_policy policy)
+{
+	struct consumer_args args[2] = { { .wait_go = true }, { .wait_go = true } };
+	struct harness_child c[2];
+	struct dbb_pool_info *info;
+	const struct dbb_queue_info *qi = NULL;
+	bool settled = false;
+
+	create_queue(f, policy, 2);
+	start_consumers(f, c, 2, args);
+	/* Never blocks: the policy frees a buffer whenever none is. */
+	for (uint64_t seq = 1; seq <= 100; seq++)
+		assert_int_equal(0, produce(f, seq, 0));
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(0, harness_post(c[i].to_child, 'g'));
+	/* Settled: nothing in flight or waiting, for either consumer. */
+	for (int64_t until = harness_now_ms() + WAIT_MS;
+	     !settled && harness_now_ms() < until;) {
+		struct pollfd pfd = { .fd = dbb_queue_get_fd(f->q), .events = POLLIN };
+
+		poll(&pfd, 1, 100);
+		assert_true(dbb_queue_dispatch(f->q) >= 0);
+		assert_int_equal(0, dbb_pool_info_by_id(f->client,
+							dbb_pool_get_id(f->pool),
+							&info));
+		qi = info->queue;
+		settled = qi && qi->n_consumers == 2;
+		for (size_t i = 0; settled && i < 2; i++) {
+			const struct dbb_queue_counters *k =
+				&dbb_queue_info_get_consumer(qi, i)->counters;
+
+			settled = k->in_flight == 0 &&
+				  k->delivered + k->dropped == k->posted;
+		}
+		if (!settled)
+			dbb_pool_info_free(info);
+	}
+	assert_true(settled);
+	for (size_t i = 0; i < 2; i++) {
+		const struct dbb_queue_counters *k =
+			&dbb_queue_info_get_consumer(qi, i)->counters;
+
+		assert_int_equal(100, k->posted);
+		assert_int_equal(k->posted, k->delivered + k->dropped);
+		assert_true(k->dropped > 0);
+		assert_int_equal(k->delivered, k->released);
+	}
+	assert_int_equal(qi->counters.dropped,
+			 dbb_queue_info_get_consumer(qi, 0)->counters.dropped +
+			 dbb_queue_info_get_consumer(qi, 1)->counters.dropped);
+	dbb_pool_info_free(info);
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(0, harness_child_wait(&c[i], WAIT_MS));
+}
+
+static void test_drop_oldest_counts_drops(void **state)
+{
+	run_dropping(*state, DBB_QUEUE_DROP_OLDEST);
+}
+
+static void test_latest_counts_drops(void **state)
+{
+	run_dropping(*state, DBB_QUEUE_LATEST);
+}
+
+static void test_killed_consumer_gives_buffers_back(void **state)
+{
+	struct fixture *f = *state;
+	struct consumer_args args[2] = { { .hold = true }, { .frames = 40 } };
+	struct harness_child c[2];
+	struct dbb_pool_info *info;
+	uint64_t seq = 0;
+
+	create_queue(f, DBB_QUEUE_HOLD, 0);
+	start_consumers(f, c, 2, args);
+	while (seq < 3)
+		assert_int_equal(0, produce(f, ++seq, WAIT_MS));
+	/* The first holds three frames and is killed. */
+	assert_int_equal('h', harness_await(c[0].from_child, WAIT_MS));
+	kill(c[0].pid, SIGKILL);
+	assert_int_equal(128 + SIGKILL, harness_child_wait(&c[0], WAIT_MS));
+	PRODUCER_WAIT(f, dbb_queue_consumer_count(f->q) == 1);
+	/* Every buffer comes back to the producer, again and again: the
+	 * other consumer goes on alone. */
+	while (seq < 40)
+		assert_int_equal(0, produce(f, ++seq, WAIT_MS));
+	assert_int_equal('d', harness_await(c[1].from_child, WAIT_MS));
+	PRODUCER_WAIT(f, queue_counters(f).in_flight == 0);
+	assert_int_equal(0, dbb_pool_info_by_id(f->client,
+						dbb_pool_get_id(f->pool), &info));
+	assert_non_null(info->queue);
+	assert_int_equal(1, info->queue->n_consumers);
+	dbb_pool_info_free(info);
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	assert_int_equal(0, harness_child_wait(&c[1], WAIT_MS));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_hold_loses_nothing),
+		T(test_drop_oldest_counts_drops),
+		T(test_latest_counts_drops),
+		T(test_killed_consumer_gives_buffers_back),
+	};
+#undef T
+	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
+}
