@@ -631,8 +631,10 @@ int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
  * Attaches the caller as a consumer of the queue of pool @pool_name /
  * @pool_id (opening the pool must be allowed; read-only is enough).  The
  * pool comes with it (dbb_queue_get_pool()).  -ENOENT: no such pool or no
- * queue; -ENOSPC: DBB_QUEUE_MAX_CONSUMERS are attached.  The consumer
- * does not depend on @client after this call.
+ * queue; -ENOSPC: DBB_QUEUE_MAX_CONSUMERS are attached; -EEXIST: this
+ * connection is attached already.  Frames do not go through @client; it
+ * is used again only by dbb_queue_destroy(), to detach, and may be
+ * destroyed first (the broker detaches a consumer with its connection).
  */
 int dbb_queue_attach_by_name(struct dbb_client *client, const char *pool_name,
 			     bool read_only, struct dbb_queue **consumer);
@@ -645,9 +647,10 @@ struct dbb_pool *dbb_queue_get_pool(struct dbb_queue *queue);
 
 /*
  * Producer: ends the queue (consumers see its end, -EPIPE) and tells the
- * broker; buffers in use by consumers are simply no longer tracked.
- * Consumer: detaches (the producer takes its frames back).  Closes every
- * fd the end owns (fences still pending included).  Accepts NULL.
+ * broker (QueueDetach, not waited for); buffers in use by consumers are
+ * simply no longer tracked.  Consumer: detaches (the producer takes its
+ * frames back) and frees the pool that came with it.  Closes every fd
+ * the end owns (fences still pending included).  Accepts NULL.
  */
 void dbb_queue_destroy(struct dbb_queue *queue);
 
@@ -702,8 +705,8 @@ int dbb_queue_post(struct dbb_queue *queue, const struct dbb_frame *frame);
  * Consumer: the next frame whose acquire fence signalled (fence_fd is
  * -1), in the order posted.  The buffer is the caller's until
  * dbb_queue_release().  -EAGAIN (@timeout_ms 0) / -ETIMEDOUT: none;
- * -EPIPE: the queue ended and every frame was received; -EPROTO: the
- * producer misbehaved.
+ * -EPIPE: the queue ended (frames not yet received are dropped);
+ * -EPROTO: the producer misbehaved.  -EINVAL for a bad struct_size.
  */
 int dbb_queue_receive(struct dbb_queue *queue, int timeout_ms,
 		      struct dbb_frame *frame);
@@ -713,15 +716,17 @@ int dbb_queue_receive(struct dbb_queue *queue, int timeout_ms,
  * that signals when the caller's device stopped reading; -1: none), which
  * it takes, closing it on failure too.  Never blocks.  -EINVAL: @index
  * was not received or already released, or the fence is not a sync_file;
- * -EPIPE: the queue ended (the release is moot).
+ * -EPIPE: the queue ended (the release is moot); -EAGAIN: the channel is
+ * full (a producer that does not read): the frame is still the caller's,
+ * to release again later.
  */
 int dbb_queue_release(struct dbb_queue *queue, uint32_t index,
 		      int release_fence_fd);
 
 /*
  * This end's own counters (producer: the whole queue, as written to the
- * stats page the broker reads; consumer: its frames).  @out is filled
- * completely.
+ * stats page the broker reads; consumer: its frames, posted and dropped
+ * being the producer's to count and 0 here).  @out is filled completely.
  */
 int dbb_queue_get_counters(struct dbb_queue *queue,
 			   struct dbb_queue_counters *out);
