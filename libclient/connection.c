@@ -579,7 +579,10 @@ static int connection_reconnect(struct dbb_client *client)
 		client->gone = 1;
 		return ret;
 	}
-	client->generation++;
+	/* Read without the lock by producer queues, which end with the
+	 * connection they were made on. */
+	__atomic_store_n(&client->generation, client->generation + 1,
+			 __ATOMIC_RELAXED);
 	client->resumed = resumed;
 	buffer_release_unreleased(client, resumed);
 	return 0;

@@ -250,6 +250,14 @@ static int queue_pump(struct dbb_queue *q, int timeout_ms)
 	struct epoll_event ev[QUEUE_EVENTS];
 	int n, done = 0;
 
+	/* A reconnect replaced the socket in the epoll set: the queue went
+	 * with the old connection, whether or not its end was seen. */
+	if (q->role == QUEUE_PRODUCER && q->prod.client &&
+	    __atomic_load_n(&q->prod.client->generation, __ATOMIC_RELAXED) !=
+	    q->prod.generation) {
+		queue_producer_end(q);
+		return 0;
+	}
 	n = epoll_wait(q->epfd, ev, QUEUE_EVENTS, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
