@@ -26,6 +26,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra \
 
 FUZZ_TARGETS := $(B)/fuzz/fuzz_broker $(B)/fuzz/fuzz_libclient
 FUZZ_COMMON := $(FUZZ_OBJ_DIR)/fuzz/fuzz_util.o $(FUZZ_OBJ_DIR)/common/wire.o \
+	$(FUZZ_OBJ_DIR)/common/chan.o \
 	$(FUZZ_OBJ_DIR)/proto.o
 FUZZ_BROKER_OBJ := $(FUZZ_OBJ_DIR)/fuzz/fuzz_broker.o \
 	$(patsubst %.c,$(FUZZ_OBJ_DIR)/%.o,$(filter-out daemon/main.c,$(DAEMON_SRC)) \
