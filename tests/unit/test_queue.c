@@ -174,9 +174,13 @@ static void raw_send(int fd, const struct dbb_chan_msg *m, size_t len,
 		char buf[CMSG_SPACE(sizeof(int) * 4)];
 		struct cmsghdr align;
 	} ctrl;
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = len };
+	/* Room for datagrams longer than a message, zero past it. */
+	uint8_t buf[sizeof(*m) + 16] = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	assert_true(len <= sizeof(buf));
+	memcpy(buf, m, len < sizeof(*m) ? len : sizeof(*m));
 	if (nfds) {
 		struct cmsghdr *c;
 
@@ -247,7 +251,7 @@ static void test_consumer_release_refuses_frames_not_received(void **state)
 	struct dbb_queue *p = producer_new(2, DBB_QUEUE_HOLD, 0);
 	struct dbb_queue *c = consumer_new(p, 0, NULL);
 	int not_a_fence = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 
 	assert_int_equal(-EINVAL, dbb_queue_release(c, 0, -1));
 	post_new(p);
@@ -269,7 +273,7 @@ static void test_hold_waits_for_releases(void **state)
 	struct dbb_queue *c = consumer_new(p, 0, NULL);
 	struct dbb_queue_counters k;
 	uint32_t index;
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 
 	for (int i = 0; i < 3; i++)
 		post_new(p);
@@ -324,7 +328,7 @@ static void test_drop_oldest_takes_back_undelivered(void **state)
 	struct dbb_queue *p = producer_new(3, DBB_QUEUE_DROP_OLDEST, 1);
 	struct dbb_queue *c = consumer_new(p, 0, NULL);
 	struct dbb_queue_counters k;
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 	uint32_t index;
 
 	/* Frame 1 is sent, 2 and 3 wait. */
@@ -378,7 +382,7 @@ static void test_latest_keeps_one_undelivered(void **state)
 	struct dbb_queue *p = producer_new(4, DBB_QUEUE_LATEST, 1);
 	struct dbb_queue *c = consumer_new(p, 0, NULL);
 	struct dbb_queue_counters k;
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 
 	for (int i = 0; i < 4; i++)
 		post_new(p);
@@ -481,7 +485,7 @@ static void test_attach_takes_the_slot_over(void **state)
 	struct dbb_queue *p = producer_new(2, DBB_QUEUE_HOLD, 0);
 	struct dbb_queue *old = consumer_new(p, 3, NULL);
 	struct dbb_queue *c;
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 
 	post_new(p);
 	receive(old);
@@ -671,7 +675,7 @@ static void test_consumer_batch_reads_in_order(void **state)
 {
 	int raw;
 	struct dbb_queue *c = consumer_alone(DBB_POOL_MAX_BUFFERS, &raw);
-	struct dbb_frame f;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 
 	/* More than one batch is ready at once. */
 	for (uint32_t i = 0; i < DBB_POOL_MAX_BUFFERS; i++) {
