@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/list_sort.h>
 
+#include "charge.h"
 #include "dmabuf_sg.h"
 #include "pool.h"
 
@@ -65,11 +66,13 @@ static gfp_t dmabuf_sg_alloc_gfp(unsigned int order)
 /*
  * Take one block of at most *max_order pages fitting in @remaining pages,
  * from the pool when @pooled and it has a zeroed one of that order, else
- * from the page allocator.  An order that fails once is not tried again
- * for this buffer: *max_order steps down past it.
+ * from the page allocator with @account (the charge's gfp flags).  An order
+ * that fails once (for want of memory or of room below the memory cgroup's
+ * limit) is not tried again for this buffer: *max_order steps down past it.
  */
 static struct page *dmabuf_sg_alloc_block(unsigned long remaining,
-					  unsigned int *max_order, bool pooled)
+					  unsigned int *max_order, bool pooled,
+					  gfp_t account)
 {
 	unsigned int order = min_t(unsigned int, *max_order, ilog2(remaining));
 	struct page *page;
@@ -77,7 +80,8 @@ static struct page *dmabuf_sg_alloc_block(unsigned long remaining,
 	for (;;) {
 		page = pooled ? dmabuf_sg_pool_get(order) : NULL;
 		if (!page)
-			page = alloc_pages(dmabuf_sg_alloc_gfp(order), order);
+			page = alloc_pages(dmabuf_sg_alloc_gfp(order) | account,
+					   order);
 		if (page || !order)
 			return page;
 		*max_order = --order;
@@ -94,21 +98,25 @@ static int dmabuf_sg_alloc_cmp_pfn(void *priv, const struct list_head *a,
 }
 
 /*
- * Put the blocks on buf->blocks_list, in allocation order.  The pages are
- * not charged to any memory cgroup, so the pool may serve them.
+ * Put the blocks on buf->blocks_list, in allocation order, charged to
+ * @charge's memory cgroup: the caller is inside dmabuf_sg_charge_begin().
+ * The pool serves only allocations that charge nothing.
  * Return: 0, or -errno with every block freed.
  */
 static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
-				  unsigned int max_order)
+				  unsigned int max_order,
+				  const struct dmabuf_sg_charge *charge)
 {
-	bool pooled = dmabuf_sg_pool_serves(NULL);
+	bool pooled = dmabuf_sg_pool_serves(charge->memcg);
+	gfp_t account = dmabuf_sg_charge_gfp(charge);
 	unsigned long done = 0;
 	struct page *page;
 
 	if (buf->flags & DMABUF_SG_ALLOC_CONTIGUOUS) {
 		page = pooled ? dmabuf_sg_pool_get(max_order) : NULL;
 		if (!page)
-			page = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP, max_order);
+			page = alloc_pages(DMABUF_SG_ALLOC_CONTIG_GFP | account,
+					   max_order);
 		if (!page)
 			return -ENOMEM;
 		list_add_tail(&page->lru, &buf->blocks_list);
@@ -118,7 +126,7 @@ static int dmabuf_sg_alloc_blocks(struct dmabuf_sg_buffer *buf,
 		if (fatal_signal_pending(current))
 			goto err_free_blocks;
 		page = dmabuf_sg_alloc_block(buf->npages - done, &max_order,
-					     pooled);
+					     pooled, account);
 		if (!page)
 			goto err_free_blocks;
 		list_add_tail(&page->lru, &buf->blocks_list);
@@ -195,22 +203,55 @@ static int dmabuf_sg_alloc_check(size_t size, u32 flags, unsigned int max_order)
 	return 0;
 }
 
+/* Who is charged: @pidfd's process with DMABUF_SG_ALLOC_CHARGE_PIDFD. */
+static int dmabuf_sg_alloc_charge_get(struct dmabuf_sg_charge *charge,
+				      u32 flags, u32 pidfd)
+{
+	if (flags & DMABUF_SG_ALLOC_CHARGE_PIDFD)
+		return dmabuf_sg_charge_get_pidfd(charge, pidfd);
+	return dmabuf_sg_charge_get_caller(charge);
+}
+
+/*
+ * Allocate the blocks in @charge's scope, then drop its memcg reference:
+ * the pages carry their charge from here on.
+ */
+static int dmabuf_sg_alloc_charged_blocks(struct dmabuf_sg_buffer *buf,
+					  unsigned int max_order,
+					  struct dmabuf_sg_charge *charge)
+{
+	struct mem_cgroup *old = dmabuf_sg_charge_begin(charge);
+	int ret = dmabuf_sg_alloc_blocks(buf, max_order, charge);
+
+	dmabuf_sg_charge_end(old);
+	dmabuf_sg_charge_put(charge);
+	return ret;
+}
+
 /**
  * dmabuf_sg_alloc_create() - allocate a zeroed buffer
  * @size: bytes, not zero; rounded up to whole pages.
  * @flags: DMABUF_SG_ALLOC_* flags.
+ * @pidfd: with DMABUF_SG_ALLOC_CHARGE_PIDFD, the pidfd of the process whose
+ *	memory cgroup is charged; else unused, and the caller's is.
  *
  * Return: a live buffer ready for export, or an ERR_PTR(): -EINVAL, -EFBIG,
- * -ENOSPC (global cap), -ENOMEM, -EINTR.  Nothing stays allocated on error.
+ * -EBADF, -EINVAL or -ESRCH (a bad @pidfd), -ENOSPC (global cap), -ENOMEM
+ * (memory, or room below the memory cgroup's limit), -EINTR.  Nothing stays
+ * allocated or charged on error.
  */
-struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
+struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags,
+						u32 pidfd)
 {
 	unsigned int max_order = READ_ONCE(dmabuf_sg_max_order);
+	struct dmabuf_sg_charge charge;
 	struct dmabuf_sg_buffer *buf;
 	unsigned long npages;
 	int ret;
 
 	ret = dmabuf_sg_alloc_check(size, flags, max_order);
+	if (!ret)
+		ret = dmabuf_sg_alloc_charge_get(&charge, flags, pidfd);
 	if (ret)
 		return ERR_PTR(ret);
 	npages = PAGE_ALIGN(size) >> PAGE_SHIFT;
@@ -231,7 +272,7 @@ struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags)
 	}
 	buf->flags = flags;
 
-	ret = dmabuf_sg_alloc_blocks(buf, max_order);
+	ret = dmabuf_sg_alloc_charged_blocks(buf, max_order, &charge);
 	if (ret)
 		goto err_free_buf;
 	ret = dmabuf_sg_alloc_table(buf);
@@ -248,5 +289,6 @@ err_unreserve:
 	dmabuf_sg_stats_unreserve(size);
 err_count_failure:
 	dmabuf_sg_stats_failure(DMABUF_SG_KIND_ALLOC);
+	dmabuf_sg_charge_put(&charge);
 	return ERR_PTR(ret);
 }

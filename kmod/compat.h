@@ -16,10 +16,14 @@
 #ifndef DMABUF_SG_COMPAT_H
 #define DMABUF_SG_COMPAT_H
 
+#include <linux/dcache.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 /* Largest order the page allocator hands out: MAX_PAGE_ORDER since 6.8. */
 #ifdef MAX_PAGE_ORDER
@@ -37,6 +41,34 @@ static inline void dmabuf_sg_vm_flags_clear(struct vm_area_struct *vma,
 #else
 	vma->vm_flags &= ~flags;
 #endif
+}
+
+/*
+ * The struct pid a pidfd refers to, or NULL if @file is not a pidfd.  The
+ * kernel's own pidfd_pid() is not exported to modules, so the file is
+ * recognised by its filesystem:
+ *
+ * - pidfs (6.9+, PID_FS_MAGIC): every file opened on it is a pidfd (its
+ *   inode's file operations are the pidfd ones) and the inode holds the pid;
+ * - before that, an anonymous inode named "[pidfd]" (anon_inode_getfile()),
+ *   the pid in the file's private_data.  Only kernel code names anonymous
+ *   inodes, and no other one takes that name.
+ *
+ * Both are tested at run time (6.9 could still build pidfds on anonymous
+ * inodes); the pid lives as long as @file.
+ */
+static inline struct pid *dmabuf_sg_pidfd_pid(const struct file *file)
+{
+	const struct inode *inode = file_inode(file);
+
+#ifdef PID_FS_MAGIC
+	if (inode->i_sb->s_magic == PID_FS_MAGIC)
+		return file->f_op == inode->i_fop ? inode->i_private : NULL;
+#endif
+	if (inode->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	    !strcmp((const char *)file->f_path.dentry->d_name.name, "[pidfd]"))
+		return file->private_data;
+	return NULL;
 }
 
 typedef unsigned long (*dmabuf_sg_shrink_fn)(struct shrinker *shrinker,

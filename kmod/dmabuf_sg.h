@@ -113,7 +113,8 @@ void dmabuf_sg_buffer_info(struct dmabuf_sg_buffer *buf, struct dma_buf *dmabuf,
 void dmabuf_sg_buffer_name(struct dma_buf *dmabuf, char name[DMABUF_SG_NAME_LEN]);
 
 /* alloc.c */
-struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags);
+struct dmabuf_sg_buffer *dmabuf_sg_alloc_create(size_t size, u32 flags,
+						u32 pidfd);
 
 /* pin.c */
 struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,

@@ -96,7 +96,7 @@ err_put_dmabuf:
 	return fd;
 }
 
-static struct dma_buf *dmabuf_sg_alloc_export(u64 size, u32 flags,
+static struct dma_buf *dmabuf_sg_alloc_export(u64 size, u32 flags, u32 pidfd,
 					      const struct dmabuf_sg_export *exp,
 					      u32 *sg_entries)
 {
@@ -104,7 +104,7 @@ static struct dma_buf *dmabuf_sg_alloc_export(u64 size, u32 flags,
 
 	if (size > SIZE_MAX)
 		return ERR_PTR(-EFBIG);
-	buf = dmabuf_sg_alloc_create(size, flags);
+	buf = dmabuf_sg_alloc_create(size, flags, pidfd);
 	if (IS_ERR(buf))
 		return ERR_CAST(buf);
 	if (sg_entries)
@@ -123,10 +123,12 @@ static long dmabuf_sg_ioctl_alloc(void __user *uarg)
 	if (arg.reserved || dmabuf_sg_check_fd_flags(arg.fd_flags) ||
 	    dmabuf_sg_check_name(arg.name))
 		return -EINVAL;
+	if (arg.pidfd && !(arg.flags & DMABUF_SG_ALLOC_CHARGE_PIDFD))
+		return -EINVAL;
 
 	exp.fd_flags = arg.fd_flags;
 	exp.name = arg.name;
-	dmabuf = dmabuf_sg_alloc_export(arg.size, arg.flags, &exp,
+	dmabuf = dmabuf_sg_alloc_export(arg.size, arg.flags, arg.pidfd, &exp,
 					&arg.sg_entries);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
@@ -148,7 +150,7 @@ static long dmabuf_sg_ioctl_heap_alloc(void __user *uarg)
 		return -EINVAL;
 
 	exp.fd_flags = arg.fd_flags;
-	dmabuf = dmabuf_sg_alloc_export(arg.len, 0, &exp, NULL);
+	dmabuf = dmabuf_sg_alloc_export(arg.len, 0, 0, &exp, NULL);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),

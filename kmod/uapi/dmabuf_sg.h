@@ -49,8 +49,17 @@
  * parameter, -ENOMEM when no such block is free.
  */
 #define DMABUF_SG_ALLOC_CONTIGUOUS (1U << 0)
+/**
+ * DMABUF_SG_ALLOC_CHARGE_PIDFD - charge the process &dmabuf_sg_alloc.pidfd names
+ *
+ * The buffer's pages are charged to the memory cgroup of the process the
+ * pidfd refers to instead of the caller's: an allocator service allocating
+ * for a client names the client.  See &struct dmabuf_sg_alloc.
+ */
+#define DMABUF_SG_ALLOC_CHARGE_PIDFD (1U << 1)
 /** DMABUF_SG_ALLOC_VALID_FLAGS - every flag &dmabuf_sg_alloc.flags accepts */
-#define DMABUF_SG_ALLOC_VALID_FLAGS (DMABUF_SG_ALLOC_CONTIGUOUS)
+#define DMABUF_SG_ALLOC_VALID_FLAGS \
+	(DMABUF_SG_ALLOC_CONTIGUOUS | DMABUF_SG_ALLOC_CHARGE_PIDFD)
 
 /**
  * struct dmabuf_sg_alloc - argument of DMABUF_SG_IOCTL_ALLOC
@@ -62,11 +71,30 @@
  *	contiguous blocks are merged, so this is usually far below the page
  *	count.
  * @name: in: the dma-buf's name, see the conventions above.
+ * @pidfd: in: with DMABUF_SG_ALLOC_CHARGE_PIDFD, a pidfd (pidfd_open(2),
+ *	SO_PEERPIDFD, clone3's CLONE_PIDFD) of the process to charge the
+ *	buffer to; must be zero without that flag.
  * @reserved: in: must be zero.
  *
  * The memory is zeroed.  It is taken in blocks of the largest order first
  * (up to the max_order module parameter), falling back order by order; high
  * orders never enter direct reclaim.
+ *
+ * The pages are charged to a memory cgroup (the cgroup v2 memory
+ * controller): that of the process @pidfd names
+ * with DMABUF_SG_ALLOC_CHARGE_PIDFD, else the caller's.  They count in its
+ * memory.current (as "kernel" in memory.stat) from the allocation until the
+ * last reference to the dma-buf is gone and the pages are freed, whoever
+ * holds the fds meanwhile; an allocation that would take the cgroup past
+ * memory.max fails with -ENOMEM after reclaim in that cgroup, without its
+ * OOM killer.  A process in the root cgroup is charged nothing.  Before
+ * this field existed the 8 bytes of @pidfd and @reserved were one reserved
+ * __u64, zero in every valid call; such callers are charged themselves.
+ *
+ * Errors beyond the common ones, for DMABUF_SG_ALLOC_CHARGE_PIDFD: -EBADF
+ * when @pidfd is not an open fd of the caller, -EINVAL when it is another
+ * kind of file, -ESRCH when the process has exited (a zombie included), is
+ * a kernel thread, or is outside the caller's pid namespace.
  */
 struct dmabuf_sg_alloc {
 	__u64 size;
@@ -75,7 +103,8 @@ struct dmabuf_sg_alloc {
 	__u32 fd;
 	__u32 sg_entries;
 	char name[DMABUF_SG_NAME_LEN];
-	__u64 reserved;
+	__u32 pidfd;
+	__u32 reserved;
 };
 
 /**
@@ -116,6 +145,13 @@ struct dmabuf_sg_alloc {
  * mapping (for instance another dma-buf's mapping); nothing stays pinned.
  * After fork() the pinned pages stay with the calling process (the child
  * gets copies), as for every FOLL_LONGTERM pin.
+ *
+ * A pin moves no memory-cgroup charge and takes no pidfd: the range's pages
+ * stay charged to the cgroup charged when each was first faulted in or
+ * fallocated, normally the memory's owner.  A page of the range not present
+ * yet is faulted in by the pin, through the caller's mapping, and charged to
+ * the caller's cgroup; a service pinning a client's memory should pin only
+ * memory the client has populated.
  */
 struct dmabuf_sg_pin {
 	__u64 addr;

@@ -62,7 +62,11 @@ static enum test_result test_alloc_bad_flags(void)
 	arg.reserved = 1;
 	expect_pass(alloc_errno(EINVAL, arg));
 	arg = alloc_arg(page_size);
-	arg.reserved = 1ULL << 63;
+	arg.reserved = 1U << 31;
+	expect_pass(alloc_errno(EINVAL, arg));
+	/* A pidfd is read only with its flag (once the reserved __u64's low half). */
+	arg = alloc_arg(page_size);
+	arg.pidfd = 1;
 	expect_pass(alloc_errno(EINVAL, arg));
 	arg = alloc_arg(page_size);
 	memset(arg.name, 'x', sizeof(arg.name));	/* no terminating NUL */
