@@ -625,15 +625,22 @@ int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
 	return ret;
 }
 
-/* With the client's lock held: the consumer end from an attach reply. */
-static int queue_consumer_new(struct dbb_client *client,
-			      struct connection_reply *reply,
-			      struct dbb_queue **out)
+/* What an attach reply brings: the pool, the channel, the fence timeout. */
+struct queue_attached {
+	struct dbb_pool *pool;
+	int chan;
+	uint32_t fence_timeout_ms;
+	uint32_t generation;
+};
+
+/* With the client's lock held: takes the pool and channel out of an
+ * attach reply, and a reference to @client for the consumer. */
+static int queue_take_attach_reply(struct dbb_client *client,
+				   struct connection_reply *reply,
+				   struct queue_attached *a)
 {
 	const DmabufBroker__V1__PoolInfo *pb = reply->resp->pool;
-	struct dbb_queue *q;
-	struct dbb_pool *pool;
-	int chan, ret;
+	int ret;
 
 	if (pb->count < 1 || pb->count > DBB_POOL_MAX_BUFFERS ||
 	    reply->nfds != pb->count + 1u ||
@@ -641,28 +648,42 @@ static int queue_consumer_new(struct dbb_client *client,
 		connection_set_error(client, "malformed attach reply");
 		return -EPROTO;
 	}
-	ret = pool_from_reply(client, pb, reply->fds, pb->count, &pool);
+	ret = pool_from_reply(client, pb, reply->fds, pb->count, &a->pool);
 	if (ret < 0)
 		return ret;
-	chan = reply->fds[pb->count];
+	a->chan = reply->fds[pb->count];
 	reply->fds[pb->count] = -1;
-	ret = queue_new(QUEUE_CONSUMER, pb->count,
-			pb->queue ? pb->queue->fence_timeout_ms : 0, &q);
+	a->fence_timeout_ms = pb->queue ? pb->queue->fence_timeout_ms : 0;
+	a->generation = client->generation;
+	client->refs++;
+	return 0;
+}
+
+/* Without the client's lock: the consumer end of what was attached;
+ * on failure lets it all go. */
+static int queue_consumer_new(struct dbb_client *client,
+			      struct queue_attached *a, struct dbb_queue **out)
+{
+	struct dbb_queue *q;
+	int ret;
+
+	ret = queue_new(QUEUE_CONSUMER, (uint32_t)dbb_pool_get_count(a->pool),
+			a->fence_timeout_ms, &q);
 	if (ret < 0) {
-		close(chan);
-		dbb_pool_free(pool);
+		close(a->chan);
+		dbb_pool_free(a->pool);
+		connection_unref(client);
 		return ret;
 	}
-	q->pool = pool;
+	q->pool = a->pool;
 	q->owns_pool = true;
-	ret = consumer_init(q, chan);
+	q->cons.client = client;
+	q->cons.generation = a->generation;
+	ret = consumer_init(q, a->chan);
 	if (ret < 0) {
 		dbb_queue_destroy(q);
 		return ret;
 	}
-	q->cons.client = client;
-	q->cons.generation = client->generation;
-	client->refs++;
 	*out = q;
 	return 0;
 }
@@ -673,6 +694,7 @@ static int queue_attach(struct dbb_client *client,
 {
 	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
 	struct connection_reply reply;
+	struct queue_attached a;
 	int ret;
 
 	ret = connection_need_feature(client, "queues");
@@ -686,10 +708,12 @@ static int queue_attach(struct dbb_client *client,
 	ret = connection_call(client, &req, BODY(POOL), CONNECTION_NFDS_ANY,
 			      &reply);
 	if (ret == 0)
-		ret = queue_consumer_new(client, &reply, consumer);
+		ret = queue_take_attach_reply(client, &reply, &a);
 	connection_reply_clear(&reply);
 	connection_unlock(client);
-	return ret;
+	if (ret < 0)
+		return ret;
+	return queue_consumer_new(client, &a, consumer);
 }
 
 int dbb_queue_attach_by_name(struct dbb_client *client, const char *pool_name,
