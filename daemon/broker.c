@@ -13,6 +13,8 @@ static const char *const broker_features_always[] = {
 	"pin",			/* PinRequest */
 	"adopt",		/* AdoptRequest */
 	"owned-names",		/* [names] enforced, NamesRequest */
+	"pools",		/* PoolAlloc, PoolOpen, Pools; pool ids */
+	"queues",		/* QueueCreate, QueueAttach, QueueDetach */
 };
 
 #define BROKER_NALWAYS \

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What request handlers see of the broker: the registry, the config, the
- * backends, the worker, the quota keeper, the watchers, and the counters
+ * backends, the worker, the quota keeper, the watchers, the pools and
+ * queues, and the counters
  * Stats reports.  Not the listening socket, the client list or the reaper:
  * those are the server's (server.c), which owns this struct.
  */
@@ -16,7 +17,7 @@
 #define BROKER_PROTOCOL_VERSION 1u
 
 /* The most features a broker names (struct broker.features). */
-#define BROKER_MAX_FEATURES 8
+#define BROKER_MAX_FEATURES 12
 
 /*
  * Event priorities: accepting connections, freeing dead clients and buffer
@@ -35,6 +36,7 @@ struct quota;
 struct registry;
 struct resume;
 struct shares;
+struct streams;
 struct watch;
 struct worker;
 
@@ -49,6 +51,7 @@ struct broker {
 	struct watch *watch;		/* clients that asked for events */
 	struct persist *persist;	/* the fd store; main.c's */
 	struct resume *resume;		/* broken connections' sessions */
+	struct streams *streams;	/* pools and their queues */
 	/*
 	 * What this broker can do beyond protocol version 1's first form,
 	 * named in HelloReply.features; a client lists those it relies on

@@ -16,6 +16,7 @@
 #include "reply.h"
 #include "registry.h"
 #include "resume.h"
+#include "streams.h"
 #include "broker.h"
 #include "wire.h"
 #include "worker.h"
@@ -101,6 +102,7 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	peer_free(c->peer_conn);
+	streams_client_gone(c->broker->streams, c);
 	if (c->no_resume || !resume_detach(c->broker->resume, c->conn))
 		registry_conn_close(c->broker->reg, c->conn);
 	if (c->ev_hello)
@@ -161,6 +163,12 @@ static const struct client_entry client_table[] = {
 	[CLIENT_BODY(ADOPT)] = { handlers_import_adopt, 1 },
 	[CLIENT_BODY(GOODBYE)] = { handlers_session_goodbye, 0 },
 	[CLIENT_BODY(NAMES)] = { handlers_query_names, 0 },
+	[CLIENT_BODY(POOL_ALLOC)] = { handlers_pool_alloc, 0 },
+	[CLIENT_BODY(POOL_OPEN)] = { handlers_pool_open, 0 },
+	[CLIENT_BODY(QUEUE_CREATE)] = { handlers_queue_create, 0 },
+	[CLIENT_BODY(QUEUE_ATTACH)] = { handlers_queue_attach, 0 },
+	[CLIENT_BODY(QUEUE_DETACH)] = { handlers_queue_detach, 0 },
+	[CLIENT_BODY(POOLS)] = { handlers_pool_list, 0 },
 };
 
 #define CLIENT_NTYPES (sizeof(client_table) / sizeof(client_table[0]))

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "describe.h"
 
+#include <errno.h>
+
 #include "backends/backend.h"
+#include "client.h"
+#include "pool.h"
+#include "queue.h"
 #include "registry.h"
 #include "broker.h"
 
@@ -32,17 +37,19 @@ describe_layout(struct reply *r, const struct imgfmt_layout *l)
 	return out;
 }
 
-static int describe_grants(struct reply *r, DmabufBroker__V1__BufferInfo *out,
-			   const struct registry_buffer *b)
+/* @b's grants into *@list and *@n (a buffer's or a pool's). */
+static int describe_grants(struct reply *r, const struct registry_buffer *b,
+			   DmabufBroker__V1__Grant ***list, size_t *n)
 {
 	DmabufBroker__V1__Grant *g;
+	DmabufBroker__V1__Grant **out;
 
 	if (!b->ngrants)
 		return 0;
 	g = reply_alloc(r, b->ngrants * sizeof(*g));
-	out->grants = reply_alloc(r, b->ngrants * sizeof(*out->grants));
-	if (!g || !out->grants)
-		return -1;
+	out = reply_alloc(r, b->ngrants * sizeof(*out));
+	if (!g || !out)
+		return -ENOMEM;
 	for (uint8_t i = 0; i < b->ngrants; i++) {
 		const struct policy_grant *pg = &b->grants[i];
 
@@ -58,9 +65,10 @@ static int describe_grants(struct reply *r, DmabufBroker__V1__BufferInfo *out,
 			g[i].subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
 			g[i].everyone = 1;
 		}
-		out->grants[i] = &g[i];
+		out[i] = &g[i];
 	}
-	out->n_grants = b->ngrants;
+	*list = out;
+	*n = b->ngrants;
 	return 0;
 }
 
@@ -129,12 +137,134 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
 	}
 	out->lifetime = (DmabufBroker__V1__Lifetime)b->lifetime;
 	out->created_usec = b->created_usec;
+	out->pool_id = b->pool_id;
+	out->pool_index = b->pool_index;
 	if (b->layout && !(out->layout = describe_layout(r, b->layout)))
 		return NULL;
-	if (describe_grants(r, out, b) < 0)
+	if (describe_grants(r, b, &out->grants, &out->n_grants) < 0)
 		return NULL;
 	if ((flags & DESCRIBE_HOLDERS) &&
 	    describe_holders(r, out, b, flags & DESCRIBE_PRIVATE) < 0)
 		return NULL;
+	return out;
+}
+
+static DmabufBroker__V1__QueueCounters *
+describe_counters(struct reply *r, const struct queue *q, int slot)
+{
+	DmabufBroker__V1__QueueCounters *out = reply_alloc(r, sizeof(*out));
+	struct queue_counters qc;
+
+	if (!out)
+		return NULL;
+	dmabuf_broker__v1__queue_counters__init(out);
+	queue_counters(q, slot, &qc);
+	out->posted = qc.posted;
+	out->delivered = qc.delivered;
+	out->released = qc.released;
+	out->dropped = qc.dropped;
+	out->in_flight = qc.in_flight;
+	out->fence_timeouts = qc.fence_timeouts;
+	out->latency_avg_usec = qc.latency_avg_usec;
+	out->latency_max_usec = qc.latency_max_usec;
+	return out;
+}
+
+DmabufBroker__V1__QueueConsumerInfo *
+describe_consumer(struct reply *r, const struct queue *q, int slot,
+		  bool counters)
+{
+	DmabufBroker__V1__QueueConsumerInfo *out = reply_alloc(r, sizeof(*out));
+	const struct client *c = q->consumers[slot];
+
+	if (!out)
+		return NULL;
+	dmabuf_broker__v1__queue_consumer_info__init(out);
+	out->slot = (uint32_t)slot;
+	out->client_id = c->id;
+	out->uid = (uint32_t)c->peer.uid;
+	out->pid = (uint32_t)c->peer.pid;
+	out->client_name = c->conn->name;
+	if (counters && !(out->counters = describe_counters(r, q, slot)))
+		return NULL;
+	return out;
+}
+
+static DmabufBroker__V1__QueueInfo *describe_queue(struct reply *r,
+						   const struct queue *q)
+{
+	DmabufBroker__V1__QueueInfo *out = reply_alloc(r, sizeof(*out));
+	size_t n = 0;
+
+	if (!out)
+		return NULL;
+	dmabuf_broker__v1__queue_info__init(out);
+	out->policy = (DmabufBroker__V1__QueuePolicy)q->params.policy;
+	out->max_in_flight = q->params.max_in_flight;
+	out->fence_timeout_ms = q->params.fence_timeout_ms;
+	out->producer_client_id = q->producer->id;
+	out->producer_pid = (uint32_t)q->producer->peer.pid;
+	out->producer_name = q->producer->conn->name;
+	if (!(out->counters = describe_counters(r, q, -1)))
+		return NULL;
+	out->consumers = reply_alloc(r, QUEUE_MAX_CONSUMERS *
+				     sizeof(*out->consumers));
+	if (!out->consumers)
+		return NULL;
+	for (int i = 0; i < (int)QUEUE_MAX_CONSUMERS; i++) {
+		if (!q->consumers[i])
+			continue;
+		if (!(out->consumers[n++] = describe_consumer(r, q, i, true)))
+			return NULL;
+	}
+	out->n_consumers = n;
+	return out;
+}
+
+DmabufBroker__V1__PoolInfo *describe_pool(struct reply *r,
+					  const struct broker *br,
+					  const struct pool *pool,
+					  unsigned flags)
+{
+	DmabufBroker__V1__PoolInfo *out = reply_alloc(r, sizeof(*out));
+	const struct registry_buffer *first = pool->members[0];
+	const struct backend *be = &br->backends->list[first->backend];
+
+	if (!out)
+		return NULL;
+	dmabuf_broker__v1__pool_info__init(out);
+	out->id = pool->id;
+	out->name = pool->name ? pool->name : "";
+	out->count = pool->count;
+	out->buffer_size = first->size;
+	out->backend = (char *)be->name;
+	out->is_dmabuf = be->caps.is_dmabuf;
+	out->owner_uid = (uint32_t)first->owner->uid;
+	if (flags & DESCRIBE_PRIVATE) {
+		out->owner_pid = (uint32_t)first->owner->pid;
+		out->owner_name = first->owner->name;
+	}
+	out->lifetime = (DmabufBroker__V1__Lifetime)first->lifetime;
+	out->created_usec = pool->created_usec;
+	if (first->layout && !(out->layout = describe_layout(r, first->layout)))
+		return NULL;
+	if (describe_grants(r, first, &out->grants, &out->n_grants) < 0)
+		return NULL;
+	if (pool->queue && !(out->queue = describe_queue(r, pool->queue)))
+		return NULL;
+	if (!(flags & DESCRIBE_MEMBERS))
+		return out;
+	out->buffers = reply_alloc(r, pool->count * sizeof(*out->buffers));
+	if (!out->buffers)
+		return NULL;
+	for (uint32_t i = 0; i < pool->count; i++) {
+		/* Without holders: 32 members with theirs would not fit
+		 * a frame (Info on a member's id shows them). */
+		out->buffers[i] = describe_buffer(r, br, pool->members[i],
+						  flags & DESCRIBE_PRIVATE);
+		if (!out->buffers[i])
+			return NULL;
+	}
+	out->n_buffers = pool->count;
 	return out;
 }

@@ -7,6 +7,8 @@
 
 struct broker;
 struct policy_peer;
+struct pool;
+struct queue;
 struct registry_buffer;
 
 enum describe_flags {
@@ -16,6 +18,8 @@ enum describe_flags {
 	 * (describe_flags_for()); others see the owner's uid and each hold
 	 * as an anonymous entry that says only whether it is writable. */
 	DESCRIBE_PRIVATE = 1 << 1,
+	/* A pool's members, in index order. */
+	DESCRIBE_MEMBERS = 1 << 2,
 };
 
 /* Holders listed per buffer at most (a reply is one frame). */
@@ -36,5 +40,22 @@ DmabufBroker__V1__BufferInfo *describe_buffer(struct reply *r,
  * owner), else 0. */
 unsigned describe_flags_for(const struct policy_peer *viewer,
 			    const struct registry_buffer *b);
+
+/*
+ * Describes @pool (not ending: every member there) as describe_buffer()
+ * does a buffer, its queue when it has one (counters read from its page),
+ * and its members (without their holders) when @flags has
+ * DESCRIBE_MEMBERS.  NULL when out of memory.
+ */
+DmabufBroker__V1__PoolInfo *describe_pool(struct reply *r,
+					  const struct broker *br,
+					  const struct pool *pool,
+					  unsigned flags);
+
+/* Describes the consumer in @slot of @q (taken), with its counters when
+ * @counters.  NULL when out of memory. */
+DmabufBroker__V1__QueueConsumerInfo *
+describe_consumer(struct reply *r, const struct queue *q, int slot,
+		  bool counters);
 
 #endif

@@ -14,19 +14,14 @@
 #include "imgfmt.h"
 #include "log.h"
 #include "persist.h"
+#include "pool.h"
 #include "registry.h"
 #include "broker.h"
 #include "shares.h"
+#include "streams.h"
 #include "worker.h"
 
 #include <drm_fourcc.h>
-
-/*
- * Allocs of at least this many bytes allocate their pages on the worker
- * thread (about 0.2 ms per MiB): the loop serves other clients meanwhile.
- * Smaller ones are quicker done than handed over.
- */
-#define HANDLERS_BUFFER_ASYNC_MIN (4ull << 20)
 
 /* An Alloc waiting for the worker; its name lives inside. */
 struct handlers_buffer_job {
@@ -182,8 +177,7 @@ static int handlers_buffer_request(const DmabufBroker__V1__AllocRequest *a,
 	return 0;
 }
 
-/* Checks an Alloc's fields and fills @p and @req; 0 or a reply error. */
-static int handlers_buffer_alloc_params(struct client *c,
+int handlers_buffer_alloc_params(struct client *c,
 					const DmabufBroker__V1__AllocRequest *a,
 					struct registry_new *p,
 					struct backend_request *req,
@@ -242,24 +236,33 @@ int handlers_buffer_may_name(struct client *c, const char *name,
 
 /*
  * Allocs of @uid still on the worker count against its quota as if their
- * buffers were registered: -EDQUOT when @size more would not fit, else 0.
+ * buffers were registered: -EDQUOT when @count more of @size would not
+ * fit, else 0.
  */
 static int handlers_buffer_check_reserved(const struct broker *br, uid_t uid,
-					  uint64_t size,
+					  uint64_t size, uint32_t count,
 					  const struct registry_quota *q)
 {
 	struct shares_reserved res = shares_reserved_of(br->shares, uid);
 	struct registry_usage use = registry_usage_of(br->reg, uid);
 
-	if (q->max_buffers && use.buffers + res.buffers + 1 > q->max_buffers)
+	if (q->max_buffers && use.buffers + res.buffers + count > q->max_buffers)
 		return -EDQUOT;
-	if (q->max_bytes && use.bytes + res.bytes + size > q->max_bytes)
+	if (q->max_bytes &&
+	    use.bytes + res.bytes + size * count > q->max_bytes)
 		return -EDQUOT;
 	return 0;
 }
 
 int handlers_buffer_room(struct client *c, const struct registry_new *p,
 			 struct registry_quota *q, struct reply *r)
+{
+	return handlers_buffer_room_many(c, p, 1, q, r);
+}
+
+int handlers_buffer_room_many(struct client *c, const struct registry_new *p,
+			      uint32_t count, struct registry_quota *q,
+			      struct reply *r)
 {
 	struct broker *br = c->broker;
 	struct config_quota cq = config_quota_for(br->cfg, c->peer.uid);
@@ -268,10 +271,11 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 	*q = (struct registry_quota){ cq.bytes, cq.buffers };
 	if (p->name && *p->name && handlers_buffer_may_name(c, p->name, r) < 0)
 		return r->resp.status;
-	ret = registry_check_add(br->reg, c->peer.uid, p->size, p->name, q);
+	ret = registry_check_add_many(br->reg, c->peer.uid, p->size, count,
+				      p->name, q);
 	if (ret == 0)
 		ret = handlers_buffer_check_reserved(br, c->peer.uid, p->size,
-						     q);
+						     count, q);
 	if (ret == -EEXIST)
 		return reply_error(r, ret, "name '%s' is taken", p->name);
 	if (ret == -EDQUOT)
@@ -279,23 +283,23 @@ int handlers_buffer_room(struct client *c, const struct registry_new *p,
 				   (unsigned)c->peer.uid);
 	if (ret < 0)
 		return reply_error(r, ret, "size out of range");
+	/* p->size * count cannot overflow: registry_check_add_many(). */
 	if (shares_check_total(br->shares, registry_totals(br->reg).charged,
-			       p->size) < 0)
+			       p->size * count) < 0)
 		return reply_error(r, -ENOSPC, "the broker's memory is full: "
 				   "all buffers together may take %llu MiB "
 				   "(max_total_bytes)", (unsigned long long)
 				   (shares_max_total(br->shares) >> 20));
-	if (c->conn->nholds >= br->cfg->max_holds_per_client)
+	if (c->conn->nholds + count > br->cfg->max_holds_per_client)
 		return reply_error(r, -EMFILE, "too many holds on this connection");
 	if (p->lifetime == REGISTRY_LIFETIME_PERSISTENT &&
-	    persist_room(br->persist) < 0)
+	    persist_room(br->persist, count) < 0)
 		return reply_error(r, -ENOSPC, "the fd store that keeps "
 				   "persistent buffers across restarts is full");
 	return 0;
 }
 
-/* Takes a buffer that was never announced out of the registry again. */
-static void handlers_buffer_undo(struct broker *br, struct registry_buffer *b)
+void handlers_buffer_undo(struct broker *br, struct registry_buffer *b)
 {
 	struct backend *be = &br->backends->list[b->backend];
 
@@ -306,7 +310,7 @@ static void handlers_buffer_undo(struct broker *br, struct registry_buffer *b)
 	registry_buffer_remove(br->reg, b);
 }
 
-static int handlers_buffer_apply_grants(struct registry_buffer *b,
+int handlers_buffer_apply_grants(struct registry_buffer *b,
 					const struct handlers_buffer_grants *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
@@ -318,8 +322,7 @@ static int handlers_buffer_apply_grants(struct registry_buffer *b,
 	return 0;
 }
 
-/* Drops what a backend made that will not be registered. */
-static void handlers_buffer_discard(struct backend *be,
+void handlers_buffer_discard(struct backend *be,
 				    struct backend_buffer *out)
 {
 	if (be->desc->ops->release && out->priv)
@@ -499,14 +502,7 @@ int handlers_buffer_alloc(struct client *c,
 	return handlers_buffer_alloc_finish(c, &p, &q, &grants, ret, &out, r);
 }
 
-/*
- * Whether @c may know of @b: it may see it (policy_may_see()) or holds it
- * still (a grant revoked after the import).  A buffer it may not know of
- * is answered for exactly as a missing one, so that neither ids nor names
- * can be probed.
- */
-static bool handlers_buffer_known(struct client *c,
-				  const struct registry_buffer *b)
+bool handlers_buffer_known(struct client *c, const struct registry_buffer *b)
 {
 	return policy_may_see(&c->peer, b->owner->uid, b->grants, b->ngrants) ||
 	       registry_hold_find(c->broker->reg, b, c->conn);
@@ -603,7 +599,8 @@ int handlers_buffer_import(struct client *c,
 	return 0;
 }
 
-/* The buffer @id if @c may manage it, else NULL with the error in @r. */
+/* The buffer @id if @c may manage it, else NULL with the error in @r.
+ * A pool's member is managed through its pool only (-EBUSY). */
 static struct registry_buffer *handlers_buffer_owned(struct client *c,
 						     uint64_t id,
 						     struct reply *r)
@@ -615,6 +612,13 @@ static struct registry_buffer *handlers_buffer_owned(struct client *c,
 			    (unsigned long long)id, (unsigned)b->owner->uid);
 		return NULL;
 	}
+	if (b && b->pool_id) {
+		reply_error(r, -EBUSY, "buffer %llu is a member of pool %llu: "
+			    "destroy, name or grant the pool",
+			    (unsigned long long)id,
+			    (unsigned long long)b->pool_id);
+		return NULL;
+	}
 	return b;
 }
 
@@ -623,10 +627,13 @@ int handlers_buffer_publish(struct client *c,
 			    struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__PublishRequest *p = req->publish;
-	struct registry_buffer *b = handlers_buffer_owned(c, p->id, r);
+	struct registry_buffer *b;
 	int ret;
 
-	if (!b)
+	if (pool_by_id(c->broker->streams->pools, p->id))
+		return reply_error(r, -EOPNOTSUPP, "a pool is named when it "
+				   "is allocated");
+	if (!(b = handlers_buffer_owned(c, p->id, r)))
 		return r->resp.status;
 	if (registry_name_valid(p->name) &&
 	    handlers_buffer_may_name(c, p->name, r) < 0)
@@ -649,15 +656,17 @@ int handlers_buffer_grant(struct client *c,
 			  struct reply *r, int *fds)
 {
 	const DmabufBroker__V1__GrantRequest *g = req->grant;
-	struct registry_buffer *b = handlers_buffer_owned(c, g->id, r);
+	struct registry_buffer *b;
 	struct policy_grant pg;
 	struct backend *be;
 	int ret;
 
-	if (!b)
-		return r->resp.status;
 	if (handlers_buffer_grant_from(g->grant, &pg) < 0)
 		return reply_error(r, -EINVAL, "invalid grant");
+	if (handlers_pool_grant(c, g->id, &pg, r))
+		return r->resp.status;
+	if (!(b = handlers_buffer_owned(c, g->id, r)))
+		return r->resp.status;
 	be = &c->broker->backends->list[b->backend];
 	if (pg.access == POLICY_ACCESS_READ && !be->caps.read_only)
 		return handlers_buffer_no_read_only(r, be);
@@ -675,10 +684,11 @@ int handlers_buffer_release(struct client *c,
 			    struct reply *r, int *fds)
 {
 	struct broker *br = c->broker;
-	struct registry_buffer *b =
-		handlers_buffer_find(c, req->release->id, r);
+	struct registry_buffer *b;
 
-	if (!b)
+	if (handlers_pool_release(c, req->release->id, r))
+		return r->resp.status;
+	if (!(b = handlers_buffer_find(c, req->release->id, r)))
 		return r->resp.status;
 	if (registry_hold_drop(br->reg, b, c->conn) < 0)
 		return reply_error(r, -ENOENT, "this connection holds no fd of buffer %llu",
@@ -690,10 +700,12 @@ int handlers_buffer_destroy(struct client *c,
 			    const DmabufBroker__V1__Request *req,
 			    struct reply *r, int *fds)
 {
-	struct registry_buffer *b = handlers_buffer_owned(c, req->destroy->id, r);
+	struct registry_buffer *b;
 	struct log_ctx ctx = client_log_ctx(c);
 
-	if (!b)
+	if (handlers_pool_destroy(c, req->destroy->id, r))
+		return r->resp.status;
+	if (!(b = handlers_buffer_owned(c, req->destroy->id, r)))
 		return r->resp.status;
 	ctx.buffer_id = b->id;
 	log_ctx_msg(LOG_DEBUG, &ctx, "destroying buffer");

@@ -10,6 +10,7 @@
 #include "describe.h"
 #include "registry.h"
 #include "shares.h"
+#include "streams.h"
 #include "broker.h"
 #include "wire.h"
 
@@ -111,11 +112,15 @@ int handlers_query_info(struct client *c, const DmabufBroker__V1__Request *req,
 
 	switch (in->target_case) {
 	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_ID:
+		if (handlers_pool_info(c, in->id, NULL, r))
+			return r->resp.status;
 		b = registry_buffer_by_id(br->reg, in->id);
 		break;
 	case DMABUF_BROKER__V1__INFO_REQUEST__TARGET_NAME:
 		if (!registry_name_valid(in->name))
 			return reply_error(r, -EINVAL, "invalid buffer name");
+		if (handlers_pool_info(c, 0, in->name, r))
+			return r->resp.status;
 		b = registry_buffer_by_name(br->reg, in->name);
 		break;
 	default:
@@ -141,6 +146,7 @@ int handlers_query_stats(struct client *c,
 	struct registry_totals t = registry_totals(br->reg);
 	struct registry_usage use = registry_usage_of(br->reg, c->peer.uid);
 	struct config_quota q = config_quota_for(br->cfg, c->peer.uid);
+	struct streams_totals pt = streams_totals(br->streams);
 
 	if (!st || !me)
 		return reply_error(r, -ENOMEM, "out of memory");
@@ -165,6 +171,10 @@ int handlers_query_stats(struct client *c,
 	st->charged_bytes = t.charged + shares_reserved_total(br->shares);
 	st->max_clients_per_uid = br->cfg->max_clients_per_uid;
 	st->caller_clients = shares_clients_of(br->shares, c->peer.uid);
+	st->pools = pt.pools;
+	st->queues = pt.queues;
+	st->frames_posted = pt.frames_posted;
+	st->frames_dropped = pt.frames_dropped;
 	r->resp.stats = st;
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_STATS;
 	return 0;

@@ -683,9 +683,9 @@ int persist_start(struct persist *p)
 	return 0;
 }
 
-int persist_room(const struct persist *p)
+int persist_room(const struct persist *p, unsigned count)
 {
-	return p && p->on && p->nstored >= p->store_max ? -ENOSPC : 0;
+	return p && p->on && p->nstored + count > p->store_max ? -ENOSPC : 0;
 }
 
 void persist_stop(struct persist *p)

@@ -65,12 +65,12 @@ int persist_start(struct persist *p);
 bool persist_fdname_is_ours(const char *name);
 
 /*
- * Whether one more persistent buffer can be made crash-safe: 0, or
- * -ENOSPC when the fd store is full.  When persistence is off (not under
- * systemd, or the store was lost) it is 0: the buffer then lasts until the
- * broker exits, as was logged.  Accepts NULL (0).
+ * Whether @count more persistent buffers can be made crash-safe: 0, or
+ * -ENOSPC when the fd store has no room for them.  When persistence is
+ * off (not under systemd, or the store was lost) it is 0: the buffers
+ * then last until the broker exits, as was logged.  Accepts NULL (0).
  */
-int persist_room(const struct persist *p);
+int persist_room(const struct persist *p, unsigned count);
 
 /* @conn got a new resume token: the state names its client-lifetime
  * buffers by the token's digest.  Accepts a NULL @p. */

@@ -19,9 +19,16 @@ struct registry_uid {
 	struct registry_usage use;
 };
 
+/* A name taken by something other than a buffer. */
+struct registry_blocked {
+	UT_hash_handle hh;
+	char name[];
+};
+
 struct registry {
 	struct registry_buffer *by_id;		/* app order == id order */
 	struct registry_buffer *by_name;
+	struct registry_blocked *blocked;
 	struct registry_hold *holds;		/* by (buffer id, conn id) */
 	struct registry_uid *uids;
 	struct registry_totals totals;
@@ -87,6 +94,7 @@ void registry_destroy(struct registry *reg)
 {
 	struct registry_buffer *b, *tmp;
 	struct registry_uid *u, *utmp;
+	struct registry_blocked *nb, *nbtmp;
 
 	if (!reg)
 		return;
@@ -95,6 +103,10 @@ void registry_destroy(struct registry *reg)
 	HASH_ITER(hh, reg->uids, u, utmp) {
 		HASH_DEL(reg->uids, u);
 		free(u);
+	}
+	HASH_ITER(hh, reg->blocked, nb, nbtmp) {
+		HASH_DEL(reg->blocked, nb);
+		free(nb);
 	}
 	free(reg);
 }
@@ -187,21 +199,76 @@ static struct registry_uid *registry_uid_find(const struct registry *reg,
 	return u;
 }
 
-int registry_check_add(const struct registry *reg, uid_t uid, uint64_t size,
-		       const char *name, const struct registry_quota *quota)
+int registry_check_add_many(const struct registry *reg, uid_t uid,
+			    uint64_t size, uint32_t count, const char *name,
+			    const struct registry_quota *quota)
 {
 	struct registry_uid *u = registry_uid_find(reg, uid);
 	struct registry_usage use = u ? u->use : (struct registry_usage){ 0 };
+	uint64_t bytes;
 
-	if (name && *name && registry_buffer_by_name(reg, name))
+	if (name && *name && registry_name_taken(reg, name))
 		return -EEXIST;
-	if (size > UINT64_MAX - use.bytes)
+	if (count && size > (UINT64_MAX - use.bytes) / count)
 		return -EOVERFLOW;
-	if (quota && quota->max_buffers && use.buffers + 1 > quota->max_buffers)
+	bytes = size * count;
+	if (quota && quota->max_buffers &&
+	    use.buffers + count > quota->max_buffers)
 		return -EDQUOT;
-	if (quota && quota->max_bytes && use.bytes + size > quota->max_bytes)
+	if (quota && quota->max_bytes && use.bytes + bytes > quota->max_bytes)
 		return -EDQUOT;
 	return 0;
+}
+
+int registry_check_add(const struct registry *reg, uid_t uid, uint64_t size,
+		       const char *name, const struct registry_quota *quota)
+{
+	return registry_check_add_many(reg, uid, size, 1, name, quota);
+}
+
+static struct registry_blocked *registry_blocked_find(const struct registry *reg,
+						      const char *name)
+{
+	struct registry_blocked *nb;
+
+	HASH_FIND(hh, reg->blocked, name, strlen(name), nb);
+	return nb;
+}
+
+bool registry_name_taken(const struct registry *reg, const char *name)
+{
+	return registry_buffer_by_name(reg, name) ||
+	       registry_blocked_find(reg, name);
+}
+
+int registry_name_block(struct registry *reg, const char *name)
+{
+	size_t len = strlen(name);
+	struct registry_blocked *nb;
+
+	if (registry_name_taken(reg, name))
+		return -EEXIST;
+	nb = malloc(sizeof(*nb) + len + 1);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb->name, name, len + 1);
+	HASH_ADD_KEYPTR(hh, reg->blocked, nb->name, len, nb);
+	return 0;
+}
+
+void registry_name_unblock(struct registry *reg, const char *name)
+{
+	struct registry_blocked *nb = registry_blocked_find(reg, name);
+
+	if (!nb)
+		return;
+	HASH_DEL(reg->blocked, nb);
+	free(nb);
+}
+
+uint64_t registry_id_take(struct registry *reg)
+{
+	return reg->next_id++;
 }
 
 static uint64_t registry_now_usec(void)
@@ -229,6 +296,8 @@ static struct registry_buffer *registry_buffer_new(const struct registry_new *p)
 	b->lifetime = (uint8_t)p->lifetime;
 	b->backend = p->backend;
 	b->priv = p->priv;
+	b->pool_id = p->pool_id;
+	b->pool_index = p->pool_index;
 	b->created_usec = registry_now_usec();
 	b->fd = -1;
 	return b;
@@ -352,7 +421,7 @@ int registry_buffer_restore(struct registry *reg, struct registry_conn *owner,
 	     p->lifetime != REGISTRY_LIFETIME_PERSISTENT) ||
 	    id < reg->next_id || id == UINT64_MAX)
 		return -EINVAL;
-	if (p->name && *p->name && registry_buffer_by_name(reg, p->name))
+	if (p->name && *p->name && registry_name_taken(reg, p->name))
 		return -EEXIST;
 	b = registry_buffer_new(p);
 	if (!b)
@@ -468,7 +537,7 @@ int registry_buffer_set_name(struct registry *reg, struct registry_buffer *b,
 {
 	if (!registry_name_valid(name))
 		return -EINVAL;
-	if (b->name || registry_buffer_by_name(reg, name))
+	if (b->name || registry_name_taken(reg, name))
 		return -EEXIST;
 	b->name = strdup(name);
 	if (!b->name)

@@ -84,11 +84,13 @@ struct registry_buffer {
 	struct imgfmt_layout *layout;	/* NULL: not an image */
 	struct policy_grant *grants;
 	void *priv;			/* the backend's, released by its user */
+	uint64_t pool_id;		/* 0: not a pool member (pool.c) */
 	int fd;
 	uint32_t nholds;
 	uint8_t ngrants;
 	uint8_t lifetime;		/* enum registry_lifetime */
 	uint8_t backend;		/* the user's backend index */
+	uint8_t pool_index;		/* its place in its pool */
 	/* Set by a REMOVED subscriber: the owner stays charged after the
 	 * buffer leaves, until registry_unlinger() (its memory is freed). */
 	uint8_t linger;
@@ -102,6 +104,8 @@ struct registry_new {
 	uint8_t backend;
 	const struct imgfmt_layout *layout;	/* copied; NULL: none */
 	void *priv;			/* stored as is */
+	uint64_t pool_id;		/* 0: not a pool member */
+	uint8_t pool_index;
 };
 
 /* A per-uid limit; 0 means unlimited. */
@@ -197,6 +201,24 @@ void registry_conn_close(struct registry *reg, struct registry_conn *conn);
  */
 int registry_check_add(const struct registry *reg, uid_t uid, uint64_t size,
 		       const char *name, const struct registry_quota *quota);
+
+/* The same for @count buffers of @size each (a pool), all or none. */
+int registry_check_add_many(const struct registry *reg, uid_t uid,
+			    uint64_t size, uint32_t count, const char *name,
+			    const struct registry_quota *quota);
+
+/*
+ * Names belong to one namespace shared with what is not a buffer (a
+ * pool): a name blocked here is taken for every buffer (-EEXIST).
+ * registry_name_block() returns 0, -EEXIST when a buffer has it or it is
+ * blocked already, -ENOMEM; unblocking a name not blocked does nothing.
+ */
+int registry_name_block(struct registry *reg, const char *name);
+void registry_name_unblock(struct registry *reg, const char *name);
+bool registry_name_taken(const struct registry *reg, const char *name);
+
+/* Hands out a new id (for a pool), from the buffers' sequence. */
+uint64_t registry_id_take(struct registry *reg);
 
 /*
  * Adds a buffer owned by @conn with @fd (the registry owns it only on

@@ -27,6 +27,7 @@
 #include "registry.h"
 #include "resume.h"
 #include "shares.h"
+#include "streams.h"
 #include "watch.h"
 #include "wire.h"
 #include "worker.h"
@@ -262,12 +263,13 @@ int server_init(struct server *s, struct event_base *base,
 	if (br->reg)
 		registry_subscribe(br->reg, server_on_registry_backend, br);
 	br->watch = br->reg ? watch_create(br) : NULL;
+	br->streams = br->watch ? streams_create(br) : NULL;
 	s->ev_reap = event_new(base, -1, 0, server_on_reap, s);
 	s->ev_backoff = evtimer_new(base, server_on_backoff, s);
 	br->worker = worker_create(base, BROKER_PRIO_CLIENT);
 	br->resume = br->reg ? resume_create(br) : NULL;
 	br->shares = server_shares_create(cfg);
-	if (!br->reg || !br->watch || !s->ev_reap || !s->ev_backoff ||
+	if (!br->reg || !br->watch || !br->streams || !s->ev_reap || !s->ev_backoff ||
 	    !br->worker || !br->resume || !br->shares)
 		return -ENOMEM;
 	event_priority_set(s->ev_reap, BROKER_PRIO_HIGH);
@@ -453,6 +455,7 @@ void server_fini(struct server *s)
 	shares_destroy(s->broker.shares);	/* after the jobs gave back */
 	quota_stop(s->broker.quota);
 	registry_destroy(s->broker.reg);
+	streams_destroy(s->broker.streams);
 	quota_destroy(s->broker.quota);
 	watch_destroy(s->broker.watch);
 	if (s->ev_accept)

@@ -11,6 +11,7 @@
 #include "client.h"
 #include "describe.h"
 #include "log.h"
+#include "pool.h"
 #include "registry.h"
 #include "reply.h"
 #include "wire.h"
@@ -21,10 +22,12 @@ struct watch {
 	bool stopping;
 };
 
-/* Packs the event @type on @b as described with @flags into @frame;
- * its length or a negative errno. */
+/* Packs the event @type on @b (a buffer, or the first member of @pool
+ * for a pool event) as described with @flags into @frame; its length or
+ * a negative errno. */
 static ssize_t watch_pack(struct watch *w, DmabufBroker__V1__Event__Type type,
-			  const struct registry_buffer *b, unsigned flags,
+			  const struct registry_buffer *b,
+			  const struct pool *pool, unsigned flags,
 			  uint8_t *frame, size_t size)
 {
 	DmabufBroker__V1__Event ev = DMABUF_BROKER__V1__EVENT__INIT;
@@ -35,10 +38,13 @@ static ssize_t watch_pack(struct watch *w, DmabufBroker__V1__Event__Type type,
 
 	reply_init(&arena, 0);
 	ev.type = type;
-	ev.buffer = describe_buffer(&arena, w->broker, b, flags);
+	if (pool)
+		ev.pool = describe_pool(&arena, w->broker, pool, flags);
+	else
+		ev.buffer = describe_buffer(&arena, w->broker, b, flags);
 	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
 	msg.event = &ev;
-	len = ev.buffer ? wire_pack(&msg.base, frame, size) : -ENOMEM;
+	len = ev.buffer || ev.pool ? wire_pack(&msg.base, frame, size) : -ENOMEM;
 	reply_fini(&arena);
 	if (len < 0)
 		log_msg(LOG_WARNING, "cannot build event: %s", strerror((int)-len));
@@ -51,7 +57,8 @@ static ssize_t watch_pack(struct watch *w, DmabufBroker__V1__Event__Type type,
  * owner's uid.  Each form is packed once, when a watcher needs it.
  */
 static void watch_broadcast(struct watch *w, DmabufBroker__V1__Event__Type type,
-			    const struct registry_buffer *b)
+			    const struct registry_buffer *b,
+			    const struct pool *pool)
 {
 	static uint8_t frames[2][DBB_WIRE_MAX_FRAME];
 	ssize_t len[2] = { 0, 0 };	/* 0: not packed yet */
@@ -70,29 +77,41 @@ static void watch_broadcast(struct watch *w, DmabufBroker__V1__Event__Type type,
 		flags = describe_flags_for(&c->peer, b);
 		form = flags & DESCRIBE_PRIVATE ? 1 : 0;
 		if (!len[form])
-			len[form] = watch_pack(w, type, b, flags, frames[form],
-					       sizeof(frames[form]));
+			len[form] = watch_pack(w, type, b, pool, flags,
+					       frames[form], sizeof(frames[form]));
 		if (len[form] > 0)
 			client_send_packed(c, frames[form], (size_t)len[form],
 					   NULL);
 	}
 }
 
-/* The registry's events, as watchers hear them. */
+/* The registry's events, as watchers hear them.  A pool's members raise
+ * none: the pool's own events (watch_pool()) stand for them. */
 static void watch_on_registry(void *ctx, enum registry_event ev,
 			      struct registry_buffer *b)
 {
 	struct watch *w = ctx;
 
+	if (b->pool_id)
+		return;
 	if (ev == REGISTRY_ADDED)
-		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED, b);
+		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_CREATED,
+				b, NULL);
 	else if (ev == REGISTRY_NAMED)
-		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED, b);
+		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_NAMED,
+				b, NULL);
 	else if (ev == REGISTRY_GRANTED)
 		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_GRANTED,
-				b);
+				b, NULL);
 	else if (ev == REGISTRY_REMOVED)
-		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED, b);
+		watch_broadcast(w, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_DESTROYED,
+				b, NULL);
+}
+
+void watch_pool(struct watch *w, DmabufBroker__V1__Event__Type type,
+		const struct pool *pool)
+{
+	watch_broadcast(w, type, pool->members[0], pool);
 }
 
 struct watch *watch_create(struct broker *b)

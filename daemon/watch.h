@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Clients that asked to Watch, and the events they hear: the registry's
- * added, named and removed buffers, sent to each watcher as one packed
- * frame built once.
+ * added, named and removed buffers, and pools created and destroyed, sent
+ * to each watcher as one packed frame built once.
  */
 #ifndef DBB_WATCH_H
 #define DBB_WATCH_H
 
 #include <stdbool.h>
 
+#include "dmabuf_broker.pb-c.h"
+
 struct broker;
 struct client;
+struct pool;
 struct watch;
 
 /* Creates the watcher list and subscribes it to b->reg.  NULL on
@@ -26,5 +29,10 @@ void watch_destroy(struct watch *w);
 /* Adds @c to the watchers or removes it; removing one that does not
  * watch does nothing. */
 void watch_set(struct watch *w, struct client *c, bool on);
+
+/* Sends the pool event @type on @pool (complete: not ending yet) to the
+ * watchers that may see it, as for its members. */
+void watch_pool(struct watch *w, DmabufBroker__V1__Event__Type type,
+		const struct pool *pool);
 
 #endif

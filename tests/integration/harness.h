@@ -255,4 +255,50 @@ int harness_raw_stats(int sock, DmabufBroker__V1__ServerMessage **out);
  * @timeout_ms (-ETIMEDOUT). */
 int harness_raw_wait_eof(int sock, int timeout_ms);
 
+/* As harness_raw_recv(), keeping every fd: *@nfds of them in @fds (room
+ * for DBB_WIRE_MAX_FDS), owned by the caller. */
+int harness_raw_recv_fds(int sock, int timeout_ms,
+			 DmabufBroker__V1__ServerMessage **out, int *fds,
+			 size_t *nfds);
+/* As harness_raw_request(), keeping every fd of the Response in @fds
+ * (room for DBB_WIRE_MAX_FDS).  *@out is the Response (NULL when none),
+ * for the caller to free. */
+int harness_raw_request_fds(int sock, DmabufBroker__V1__Request *req,
+			    DmabufBroker__V1__ServerMessage **out, int *fds,
+			    size_t *nfds);
+/* The next message, which must be an Event (-EBADMSG otherwise), with
+ * its fds, as harness_raw_recv_fds(). */
+int harness_raw_event(int sock, int timeout_ms,
+		      DmabufBroker__V1__ServerMessage **out, int *fds,
+		      size_t *nfds);
+
+/*
+ * Pools and queues.  Each returns the Response's status; *@out (may be
+ * NULL) gets the Response to free, @fds (room for DBB_WIRE_MAX_FDS; NULL:
+ * closed) and *@nfds the fds it carried.  PoolAlloc allocates @count
+ * buffers of @size; PoolOpen and QueueAttach name the pool by @name, or
+ * by @id when @name is NULL.
+ */
+int harness_raw_pool_alloc(int sock, uint32_t count, uint64_t size,
+			   const char *name, DmabufBroker__V1__Lifetime lifetime,
+			   DmabufBroker__V1__Grant *grant,
+			   DmabufBroker__V1__ServerMessage **out, int *fds,
+			   size_t *nfds);
+int harness_raw_pool_open(int sock, uint64_t id, const char *name,
+			  bool read_only, DmabufBroker__V1__ServerMessage **out,
+			  int *fds, size_t *nfds);
+int harness_raw_queue_create(int sock, uint64_t pool_id, int policy,
+			     uint32_t max_in_flight,
+			     DmabufBroker__V1__ServerMessage **out, int *fds,
+			     size_t *nfds);
+int harness_raw_queue_attach(int sock, uint64_t pool_id, const char *name,
+			     bool read_only,
+			     DmabufBroker__V1__ServerMessage **out, int *fds,
+			     size_t *nfds);
+int harness_raw_queue_detach(int sock, uint64_t pool_id);
+int harness_raw_pools(int sock, uint64_t after_id,
+		      DmabufBroker__V1__ServerMessage **out);
+int harness_raw_release(int sock, uint64_t id);
+int harness_raw_grant(int sock, uint64_t id, DmabufBroker__V1__Grant *g);
+
 #endif

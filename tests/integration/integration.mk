@@ -11,7 +11,8 @@ INTEG_PROGS := $(B)/tests/integration/test_broker \
 	$(B)/tests/integration/test_badinput \
 	$(B)/tests/integration/test_resume \
 	$(B)/tests/integration/test_hostile \
-	$(B)/tests/integration/test_shares
+	$(B)/tests/integration/test_shares \
+	$(B)/tests/integration/test_pools
 
 $(B)/tests/integration/harness.o: ALL_CFLAGS += \
 	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'

@@ -1,5 +1,6 @@
 # Unit tests of the daemon's registry, access rules, configuration,
-# resumable sessions, the limits all uids share and the worker thread.  Each links only the unit under test and cmocka;
+# resumable sessions, the limits all uids share, the worker thread, and the
+# pool table with its queues' state.  Each links only the unit under test and cmocka;
 # config also links the backend table it validates names against (and the
 # backends with it) and the name rules of [names], resume the registry and
 # logging it works on.
@@ -10,8 +11,9 @@ TEST_FDS := $(B)/tests/unit/test_fds
 TEST_RESUME := $(B)/tests/unit/test_resume
 TEST_SHARES := $(B)/tests/unit/test_shares
 TEST_WORKER := $(B)/tests/unit/test_worker
+TEST_POOL := $(B)/tests/unit/test_pool
 DAEMON_UNIT_TESTS := $(TEST_REGISTRY) $(TEST_POLICY) $(TEST_CONFIG) $(TEST_FDS) \
-	$(TEST_RESUME) $(TEST_SHARES) $(TEST_WORKER)
+	$(TEST_RESUME) $(TEST_SHARES) $(TEST_WORKER) $(TEST_POOL)
 
 $(DAEMON_UNIT_TESTS:%=%.o): $(PROTO_H)
 $(DAEMON_UNIT_TESTS:%=%.o): ALL_CFLAGS += -Idaemon
@@ -27,6 +29,11 @@ $(TEST_FDS): $(B)/tests/unit/test_fds.o $(B)/daemon/fds.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
 $(TEST_SHARES): $(B)/tests/unit/test_shares.o $(B)/daemon/shares.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
+
+# The pool table and the queues' slots and counters page.
+$(TEST_POOL): $(B)/tests/unit/test_pool.o $(B)/daemon/pool.o \
+		$(B)/daemon/queue.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs cmocka)
 
 # The worker's own thread against a real event loop.
