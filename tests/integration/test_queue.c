@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Frame queues through a real broker (memfd pools): one producer (this
+ * Pools and frame queues through a real broker (memfd pools).  The pool
+ * calls from a second connection: open by name read-only, the members'
+ * pool ids, indexes and shared bytes, the list, refusals.  Then one
+ * producer (this
  * process) and two consumers, each in its own process with its own
  * connection, frames and releases going over the direct channels.
  *   - HOLD: every one of 300 frames reaches both consumers in order, with
@@ -205,6 +208,66 @@ static struct dbb_queue_counters queue_counters(struct fixture *f)
 
 /* ---- tests ---- */
 
+/* The pool calls queues stand on, from a second connection. */
+static void test_pool_calls(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id = dbb_pool_get_id(f->pool);
+	struct dbb_client *other;
+	struct dbb_pool *pool;
+	struct dbb_pool_list *list;
+	const struct dbb_pool_info *pi;
+	bool listed = false;
+
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "other", &other));
+	assert_int_equal(-ENOENT, dbb_pool_open_by_name(other, "no-such-pool",
+							true, &pool));
+	assert_int_equal(-EINVAL, dbb_pool_alloc(other,
+		&(struct dbb_pool_params){ .struct_size = sizeof(struct dbb_pool_params),
+			.count = DBB_POOL_MAX_BUFFERS + 1,
+			.buffer = { .struct_size = sizeof(struct dbb_alloc_params),
+				    .size = BUF_BYTES } }, &pool));
+	/* A member is no pool. */
+	assert_int_equal(-ENOENT, dbb_pool_info_by_id(
+		other, dbb_buffer_get_info(dbb_pool_get_buffer(f->pool, 0))->id,
+		&(struct dbb_pool_info *){ NULL }));
+
+	assert_int_equal(0, dbb_pool_open_by_name(other, POOL_NAME, true, &pool));
+	assert_int_equal(id, dbb_pool_get_id(pool));
+	assert_int_equal(POOL_SIZE, dbb_pool_get_count(pool));
+	assert_null(dbb_pool_get_buffer(pool, POOL_SIZE));
+	pi = dbb_pool_get_info(pool);
+	assert_string_equal(POOL_NAME, pi->name);
+	assert_int_equal(POOL_SIZE, pi->count);
+	assert_true(pi->read_only);
+	assert_null(pi->queue);
+	for (size_t i = 0; i < POOL_SIZE; i++) {
+		struct dbb_buffer *b = dbb_pool_get_buffer(pool, i);
+		const struct dbb_buffer_info *bi = dbb_buffer_get_info(b);
+		void *map;
+
+		assert_int_equal(id, bi->pool_id);
+		assert_int_equal(i, bi->pool_index);
+		/* The same memory as the producer's member. */
+		harness_fill(f->map[i], BUF_BYTES, (uint32_t)i + 7);
+		assert_int_equal(0, dbb_buffer_map(b, false, &map));
+		assert_int_equal(-1, harness_check(map, BUF_BYTES, (uint32_t)i + 7));
+		dbb_buffer_unmap(b, map);
+		/* Freed with the pool only. */
+		dbb_buffer_free(b);
+		assert_ptr_equal(b, dbb_pool_get_buffer(pool, i));
+	}
+
+	assert_int_equal(0, dbb_pools(other, &list));
+	for (size_t i = 0; i < dbb_pool_list_count(list); i++)
+		listed |= dbb_pool_list_get(list, i)->id == id;
+	assert_true(listed);
+	assert_null(dbb_pool_list_get(list, dbb_pool_list_count(list)));
+	dbb_pool_list_free(list);
+	dbb_pool_free(pool);
+	dbb_client_destroy(other);
+}
+
 static void test_hold_loses_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -356,6 +419,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_pool_calls),
 		T(test_hold_loses_nothing),
 		T(test_drop_oldest_counts_drops),
 		T(test_latest_counts_drops),
