@@ -3,9 +3,9 @@
  * Pools and frame queues through a real broker (memfd pools).  The pool
  * calls from a second connection: open by name read-only, the members'
  * pool ids, indexes and shared bytes, the list, refusals.  Then one
- * producer (this
- * process) and two consumers, each in its own process with its own
- * connection, frames and releases going over the direct channels.
+ * producer (this process) and two consumers, each in its own process
+ * with its own connection, frames and releases going over the direct
+ * channels.
  *   - HOLD: every one of 300 frames reaches both consumers in order, with
  *     the bytes the producer wrote in the buffer;
  *   - DROP_OLDEST and LATEST with consumers that do not read while the
