@@ -136,6 +136,16 @@ lifetime_checks() {
 	check "module gone after rmmod" test ! -e /sys/module/dmabuf_sg
 }
 
+# The charge tests build memory cgroups of their own: cgroup2 with the
+# memory controller enabled at its root, which no init mounts here.
+cgroup_setup() {
+	mountpoint -q /sys/fs/cgroup ||
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>&1 | sed 's/^/# mount cgroup2: /'
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>&1 |
+		sed 's/^/# cgroup.subtree_control: /'
+	diag "cgroup2 root controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null)"
+}
+
 kmod_tests() {
 	local cases name
 
@@ -160,6 +170,7 @@ run_tests() {
 	# One test exhausts memory on purpose: let the OOM killer, should it
 	# wake, take a test process rather than this script.
 	echo -1000 >/proc/self/oom_score_adj
+	cgroup_setup
 	kmod_tests
 	broker_tests
 	echo "1..$N"

@@ -30,6 +30,7 @@ extern const struct test_case test_input_cases[];
 extern const struct test_case test_view_input_cases[];
 extern const struct test_case test_alloc_cases[];
 extern const struct test_case test_pin_cases[];
+extern const struct test_case test_charge_cases[];
 extern const struct test_case test_import_cases[];
 extern const struct test_case test_view_cases[];
 extern const struct test_case test_leak_cases[];

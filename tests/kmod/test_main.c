@@ -18,6 +18,7 @@ static const struct test_case *const test_tables[] = {
 	test_view_input_cases,
 	test_alloc_cases,
 	test_pin_cases,
+	test_charge_cases,
 	test_import_cases,
 	test_view_cases,
 	test_leak_cases,
