@@ -20,8 +20,10 @@
 #include "handlers.h"
 #include "log.h"
 #include "persist_state.h"
+#include "pool.h"
 #include "registry.h"
 #include "resume.h"
+#include "streams.h"
 
 #define PERSIST_STATE_NAME PERSIST_FDNAME_PREFIX "state-"
 #define PERSIST_BUF_NAME PERSIST_FDNAME_PREFIX "buf-"
@@ -358,12 +360,18 @@ static int persist_restore_one(struct persist *p,
 		*why = "its layout is invalid";
 		return -EINVAL;
 	}
+	if (pb->pool_id && (pb->pool_index >= POOL_MAX_BUFFERS || *pb->name)) {
+		*why = "its pool membership is invalid";
+		return -EINVAL;
+	}
 	rn = (struct registry_new){
 		.size = pb->size,
 		.name = pb->name,
 		.lifetime = (enum registry_lifetime)pb->lifetime,
 		.backend = (uint8_t)i,
 		.layout = pb->layout ? &layout : NULL,
+		.pool_id = pb->pool_id,
+		.pool_index = (uint8_t)pb->pool_index,
 	};
 	ret = registry_buffer_restore(br->reg, conn, &rn, pb->id,
 				      pb->created_usec, fd, &b);
@@ -434,6 +442,110 @@ persist_session(struct persist *p, const DmabufBroker__V1__PersistedBuffer *pb,
 	return ps->conn;
 }
 
+/* Takes a restored buffer out again (a pool member without its whole
+ * pool), and its fd out of the store. */
+static void persist_unrestore(struct persist *p, struct registry_buffer *b,
+			      const char *why)
+{
+	struct persist_id *pi = persist_find(p, b->id);
+	char name[PERSIST_FDNAME_MAX];
+
+	log_msg(LOG_WARNING, "fd store: buffer %" PRIu64 " dropped: %s",
+		b->id, why);
+	if (pi)
+		persist_del_stored(p, pi, b);
+	persist_buf_fdname(name, b->id);
+	persist_store_remove(name);
+	registry_buffer_remove(p->br->reg, b);
+}
+
+/*
+ * Collects the restored members of pool record @pp into @members, checked
+ * to make the whole pool: one per index, sharing owner, lifetime, backend
+ * and size.  Returns how many were found, or -1 when they do not fit.
+ * Startup only: a walk over the buffers after the pool's id.
+ */
+static int persist_pool_members(struct persist *p,
+				const DmabufBroker__V1__PersistedPool *pp,
+				struct registry_buffer **members)
+{
+	struct registry_buffer *b, *first = NULL;
+	int found = 0, bad = 0;
+
+	memset(members, 0, sizeof(*members) * POOL_MAX_BUFFERS);
+	for (b = registry_buffer_after(p->br->reg, pp->id); b;
+	     b = registry_buffer_next(b)) {
+		if (b->pool_id != pp->id)
+			continue;
+		found++;
+		first = first ? first : b;
+		if (b->pool_index >= pp->count || members[b->pool_index] ||
+		    b->owner != first->owner || b->lifetime != first->lifetime ||
+		    b->backend != first->backend || b->size != first->size)
+			bad = 1;
+		else
+			members[b->pool_index] = b;
+	}
+	return bad || (uint32_t)found != pp->count ? -1 : found;
+}
+
+/* Drops every restored member of pool @id. */
+static void persist_drop_members(struct persist *p, uint64_t id,
+				 const char *why)
+{
+	struct registry_buffer *b = registry_buffer_after(p->br->reg, id);
+
+	while (b) {
+		struct registry_buffer *next = registry_buffer_next(b);
+
+		if (b->pool_id == id)
+			persist_unrestore(p, b, why);
+		b = next;
+	}
+}
+
+/* Puts back the pools of @st whose members all came back; the members of
+ * the others, and members of no pool of @st, are dropped. */
+static void persist_restore_pools(struct persist *p,
+				  const DmabufBroker__V1__PersistedState *st)
+{
+	struct pool_set *set = p->br->streams->pools;
+	struct registry_buffer *members[POOL_MAX_BUFFERS], *b, *next;
+	unsigned restored = 0;
+
+	for (size_t i = 0; i < st->n_pools; i++) {
+		const DmabufBroker__V1__PersistedPool *pp = st->pools[i];
+		const char *name = *pp->name ? pp->name : NULL;
+		struct pool *pool;
+
+		if (persist_pool_members(p, pp, members) < 0) {
+			persist_drop_members(p, pp->id, "its pool did not "
+					     "come back whole");
+			continue;
+		}
+		if ((name && registry_name_block(p->br->reg, name) < 0) ||
+		    pool_add(set, pp->id, name, pp->count, pp->created_usec,
+			     &pool) < 0) {
+			if (name && !pool_by_name(set, name))
+				registry_name_unblock(p->br->reg, name);
+			persist_drop_members(p, pp->id, "its pool's id or name "
+					     "is taken");
+			continue;
+		}
+		for (uint32_t m = 0; m < pp->count; m++)
+			pool_set_member(pool, m, members[m]);
+		restored++;
+	}
+	for (b = registry_buffer_after(p->br->reg, 0); b; b = next) {
+		next = registry_buffer_next(b);
+		if (b->pool_id && !pool_find(set, b->pool_id))
+			persist_unrestore(p, b, "its pool is not described");
+	}
+	if (st->n_pools)
+		log_msg(LOG_INFO, "fd store: %u of %zu pools restored",
+			restored, st->n_pools);
+}
+
 /* Takes @fd (a passed "dbb-buf-<id>") out of the store and closes it. */
 static void persist_drop_passed(struct persist_passed *pp, const char *why)
 {
@@ -478,6 +590,7 @@ static void persist_restore_state(struct persist *p,
 			restored++;
 		free(pp);
 	}
+	persist_restore_pools(p, st);
 	registry_conn_close(p->br->reg, owner);
 	HASH_ITER(hh, sessions, ps, tmp) {
 		HASH_DEL(sessions, ps);

@@ -10,7 +10,9 @@
 #include "backends/backend.h"
 #include "broker.h"
 #include "log.h"
+#include "pool.h"
 #include "registry.h"
+#include "streams.h"
 
 #define PERSIST_STATE_MAGIC "DBBSTAT1"
 
@@ -56,6 +58,8 @@ static void persist_state_describe(const struct broker *br,
 	pb->owner_pid = (uint32_t)b->owner->pid;
 	pb->owner_name = b->owner->name;
 	pb->lifetime = (DmabufBroker__V1__Lifetime)b->lifetime;
+	pb->pool_id = b->pool_id;
+	pb->pool_index = b->pool_index;
 	if (b->lifetime == REGISTRY_LIFETIME_CLIENT && b->owner->has_token) {
 		pb->owner_token_hash.data = (uint8_t *)b->owner->token_hash;
 		pb->owner_token_hash.len = sizeof(b->owner->token_hash);
@@ -106,10 +110,46 @@ struct persist_entry {
 	DmabufBroker__V1__Plane *plane_ptrs[IMGFMT_MAX_PLANES];
 };
 
+/*
+ * The records of the pools whose members @keep keeps, into @st (freed by
+ * the caller with st->pools); 0 or -ENOMEM.  A pool that is ending has no
+ * record: its members that are still there are dropped at the next start.
+ */
+static int persist_state_pools(const struct broker *br,
+			       persist_state_keep_fn keep, void *ctx,
+			       DmabufBroker__V1__PersistedState *st,
+			       DmabufBroker__V1__PersistedPool **recs)
+{
+	const struct pool_set *set = br->streams->pools;
+	size_t n = 0;
+
+	*recs = NULL;
+	for (struct pool *p = pool_after(set, 0); p; p = pool_next(p))
+		n += keep(ctx, p->members[0]);
+	st->pools = calloc(n ? n : 1, sizeof(*st->pools));
+	*recs = calloc(n ? n : 1, sizeof(**recs));
+	if (!st->pools || !*recs)
+		return -ENOMEM;
+	for (struct pool *p = pool_after(set, 0); p; p = pool_next(p)) {
+		DmabufBroker__V1__PersistedPool *pp = &(*recs)[st->n_pools];
+
+		if (!keep(ctx, p->members[0]))
+			continue;
+		dmabuf_broker__v1__persisted_pool__init(pp);
+		pp->id = p->id;
+		pp->name = p->name ? p->name : "";
+		pp->count = p->count;
+		pp->created_usec = p->created_usec;
+		st->pools[st->n_pools++] = pp;
+	}
+	return 0;
+}
+
 ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 			   persist_state_keep_fn keep, void *ctx,
 			   uint8_t **out)
 {
+	DmabufBroker__V1__PersistedPool *pool_recs = NULL;
 	DmabufBroker__V1__PersistedState st = DMABUF_BROKER__V1__PERSISTED_STATE__INIT;
 	const struct registry *reg = br->reg;
 	struct persist_entry *e = NULL;
@@ -130,7 +170,8 @@ ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 	e = calloc(n ? n : 1, sizeof(*e));
 	grants = calloc(ngrants ? ngrants : 1, sizeof(*grants));
 	grant_ptrs = calloc(ngrants ? ngrants : 1, sizeof(*grant_ptrs));
-	if (!st.buffers || !e || !grants || !grant_ptrs)
+	if (!st.buffers || !e || !grants || !grant_ptrs ||
+	    persist_state_pools(br, keep, ctx, &st, &pool_recs) < 0)
 		goto out_free;
 	n = 0;
 	for (struct registry_buffer *b = registry_buffer_after(reg, 0); b;
@@ -150,6 +191,8 @@ ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 	else
 		len = -ENOMEM;
 out_free:
+	free(pool_recs);
+	free(st.pools);
 	free(grant_ptrs);
 	free(grants);
 	free(e);

@@ -24,8 +24,9 @@ typedef bool (*persist_state_keep_fn)(void *ctx,
 				      const struct registry_buffer *b);
 
 /*
- * Packs the buffers of @br's registry that @keep keeps, and @id_limit, into
- * a malloc'ed buffer *@out.  Returns its length, or -ENOMEM.
+ * Packs the buffers of @br's registry that @keep keeps, the pools whose
+ * members it keeps, and @id_limit, into a malloc'ed buffer *@out.
+ * Returns its length, or -ENOMEM.
  */
 ssize_t persist_state_pack(const struct broker *br, uint64_t id_limit,
 			   persist_state_keep_fn keep, void *ctx,

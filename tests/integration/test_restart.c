@@ -558,6 +558,72 @@ static void test_store_full(void **state)
 	close(sock);
 }
 
+/* A persistent pool comes back whole, under its id and name, its members
+ * the same memory; a client-lifetime one does not.  Destroying it takes
+ * every member out of the store. */
+static void test_kill_keeps_persistent_pool(void **state)
+{
+	struct fixture *f = *state;
+	int sock = harness_raw_client(f->s.d.socket, "owner");
+	int fds[64], after[64];
+	size_t n;
+	uint64_t id, member;
+	char name[64];
+	uint8_t *m1, *mn;
+	Msg *m;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, harness_raw_pool_alloc(sock, 3, SIZE_1, "crash/pool",
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT,
+						   NULL, &m, fds, &n));
+	assert_int_equal(3, n);
+	id = m->response->pool->id;
+	member = m->response->pool->buffers[1]->id;
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	assert_int_equal(0, harness_raw_pool_alloc(sock, 2, SIZE_1, "crash/cpool",
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+						   NULL, NULL, NULL, NULL));
+	m1 = map(fds[1], SIZE_1);
+	harness_fill(m1, SIZE_1, 7);
+
+	kill_and_restart(f);
+	close(sock);
+	assert_daemon_fds(f, f->fresh_fds + 3);
+	sock = harness_raw_client(f->s.d.socket, "after");
+	assert_true(sock >= 0);
+	assert_int_equal(-ENOENT, harness_raw_info(sock, "crash/cpool", 0, NULL));
+	assert_int_equal(0, harness_raw_pool_open(sock, 0, "crash/pool", false,
+						  &m, after, &n));
+	assert_int_equal(3, n);
+	assert_int_equal(id, m->response->pool->id);
+	assert_int_equal(3, m->response->pool->count);
+	assert_int_equal(DMABUF_BROKER__V1__LIFETIME__LIFETIME_PERSISTENT,
+			 m->response->pool->lifetime);
+	assert_int_equal(member, m->response->pool->buffers[1]->id);
+	assert_int_equal(id, m->response->pool->buffers[1]->pool_id);
+	assert_int_equal(1, m->response->pool->buffers[1]->pool_index);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	mn = map(after[1], SIZE_1);
+	assert_int_equal(-1, harness_check(mn, SIZE_1, 7));
+	/* Still a pool: its name taken, its members managed through it. */
+	assert_int_equal(-EEXIST, alloc(sock, SIZE_1, "crash/pool", true, 0,
+					NULL, NULL));
+	assert_int_equal(-EBUSY, harness_raw_destroy(sock, member));
+	snprintf(name, sizeof(name), "dbb-buf-%llu",
+		 (unsigned long long)member);
+	assert_int_equal(0, harness_raw_destroy(sock, id));
+	assert_int_equal(0, supervisor_wait_stored(&f->s, name, false,
+						   WAIT_MS));
+	assert_int_equal(2, supervisor_nstored(&f->s));	/* the state slots */
+	munmap(mn, SIZE_1);
+	munmap(m1, SIZE_1);
+	for (size_t i = 0; i < 3; i++) {
+		close(fds[i]);
+		close(after[i]);
+	}
+	close(sock);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -566,6 +632,8 @@ int main(void)
 						setup_no_resume, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_crash,
 						setup_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_keeps_persistent_pool,
+						setup_no_resume, teardown),
 		T(test_term_keeps_persistent),
 		T(test_destroy_leaves_store),
 		T(test_corrupt_state),
