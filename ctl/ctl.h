@@ -3,8 +3,8 @@
  * dmabuf-ctl internals.  One prefix per file: ctl_ (main.c: options,
  * commands, errors), format_ (format.c), layout_ (layout.c), jsonout_
  * (jsonout.c), print_ (print.c), query_ (query.c: read-only commands),
- * manage_ (manage.c: alloc, open, remove, grant, name), loop_ (loop.c:
- * watch and --hold).
+ * manage_ (manage.c: alloc, pool-alloc, open, remove, grant, name), loop_
+ * (loop.c: watch and --hold), qwatch_ (qwatch.c: queue-watch).
  */
 #ifndef DBB_CTL_H
 #define DBB_CTL_H
@@ -41,6 +41,8 @@ struct ctl_opts {
 	uint32_t height;
 	uint32_t stride;
 	uint64_t dump;
+	uint32_t count;			/* pool-alloc: buffers; queue-watch: samples */
+	uint32_t interval_ms;		/* queue-watch */
 	bool persistent;
 	bool hold;
 	bool read_only;
@@ -53,11 +55,21 @@ struct ctl {
 	struct dbb_client *client;
 };
 
-/* A buffer named on the command line: an id (digits) or a name. */
+/* A buffer or pool named on the command line: an id (digits) or a name. */
 struct ctl_target {
 	bool by_name;
 	uint64_t id;
 	const char *name;
+};
+
+/*
+ * A pool's description and its buffers' in index order: from the pool's
+ * own handle after pool-alloc, else from the registry's list (NULL where
+ * the caller may not see a member).
+ */
+struct ctl_pool {
+	const struct dbb_pool_info *info;
+	const struct dbb_buffer_info *buffers[DBB_POOL_MAX_BUFFERS];
 };
 
 /* main.c */
@@ -68,8 +80,15 @@ int ctl_fail(struct ctl *ctl, int err, const char *what);
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_exit_code(int err);
 int ctl_parse_target(const char *arg, struct ctl_target *out);
+/* The description of what @t names, a pool (*@pool) or a buffer
+ * (*@buffer); the other is NULL.  Pools and buffers share ids and names. */
+int ctl_fetch(struct ctl *ctl, const struct ctl_target *t,
+	      struct dbb_buffer_info **buffer, struct dbb_pool_info **pool);
 /* The id of @t, asking the broker when it is a name. */
 int ctl_resolve_id(struct ctl *ctl, const struct ctl_target *t, uint64_t *id);
+/* The description of the pool @t names. */
+int ctl_fetch_pool(struct ctl *ctl, const struct ctl_target *t,
+		   struct dbb_pool_info **out);
 /* Prints @obj on stdout and frees it. */
 void ctl_print_json(json_object *obj);
 
@@ -81,6 +100,9 @@ const char *format_lifetime(enum dbb_lifetime l);
 const char *format_access(enum dbb_access a);
 const char *format_event(enum dbb_event_type t);
 const char *format_name_owner(enum dbb_name_owner o);
+const char *format_policy(enum dbb_queue_policy p);
+/* A latency in microseconds: "812us", "2.1ms", "1.25s". */
+const char *format_usec(uint64_t usec, char *buf, size_t cap);
 /* The fourcc / modifier name; the caller frees it. */
 char *format_fourcc(uint32_t fourcc);
 char *format_modifier(uint64_t modifier);
@@ -103,6 +125,10 @@ json_object *jsonout_backends(const struct dbb_backend_list *list);
 json_object *jsonout_names(const struct dbb_name_list *list);
 json_object *jsonout_event(enum dbb_event_type type,
 			   const struct dbb_buffer_info *info);
+json_object *jsonout_pool(const struct ctl_pool *pool);
+json_object *jsonout_pools(const struct dbb_pool_list *list);
+json_object *jsonout_queue(const struct dbb_queue_info *q);
+json_object *jsonout_counters(const struct dbb_queue_counters *c);
 
 /* print.c */
 void print_info(const struct dbb_buffer_info *info);
@@ -113,6 +139,8 @@ void print_backends(const struct dbb_backend_list *list);
 void print_names(const struct dbb_name_list *list);
 void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info);
 void print_hexdump(const uint8_t *p, size_t len);
+void print_pool(const struct ctl_pool *pool);
+void print_pools(const struct dbb_pool_list *list);
 
 /* query.c */
 int query_status(struct ctl *ctl, int argc, char **argv);
@@ -122,9 +150,12 @@ int query_holders(struct ctl *ctl, int argc, char **argv);
 int query_stats(struct ctl *ctl, int argc, char **argv);
 int query_backends(struct ctl *ctl, int argc, char **argv);
 int query_names(struct ctl *ctl, int argc, char **argv);
+int query_pools(struct ctl *ctl, int argc, char **argv);
+int query_pool_info(struct ctl *ctl, int argc, char **argv);
 
 /* manage.c */
 int manage_alloc(struct ctl *ctl, int argc, char **argv);
+int manage_pool_alloc(struct ctl *ctl, int argc, char **argv);
 int manage_open(struct ctl *ctl, int argc, char **argv);
 int manage_remove(struct ctl *ctl, int argc, char **argv);
 int manage_grant(struct ctl *ctl, int argc, char **argv);
@@ -134,5 +165,10 @@ int manage_name(struct ctl *ctl, int argc, char **argv);
 int loop_watch(struct ctl *ctl, int argc, char **argv);
 /* Waits for SIGINT/SIGTERM (exit 0) or the broker going away (exit 2). */
 int loop_hold(struct ctl *ctl);
+/* A signalfd for SIGINT and SIGTERM, which it blocks; -errno on failure. */
+int loop_signalfd(void);
+
+/* qwatch.c */
+int qwatch_run(struct ctl *ctl, int argc, char **argv);
 
 #endif

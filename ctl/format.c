@@ -93,6 +93,27 @@ const char *format_name_owner(enum dbb_name_owner o)
 	}
 }
 
+const char *format_policy(enum dbb_queue_policy p)
+{
+	switch (p) {
+	case DBB_QUEUE_HOLD: return "hold";
+	case DBB_QUEUE_DROP_OLDEST: return "drop-oldest";
+	case DBB_QUEUE_LATEST: return "latest";
+	default: return "unknown";
+	}
+}
+
+const char *format_usec(uint64_t usec, char *buf, size_t cap)
+{
+	if (usec < 1000)
+		snprintf(buf, cap, "%" PRIu64 "us", usec);
+	else if (usec < 1000000)
+		snprintf(buf, cap, "%.1fms", (double)usec / 1000);
+	else
+		snprintf(buf, cap, "%.2fs", (double)usec / 1000000);
+	return buf;
+}
+
 const char *format_event(enum dbb_event_type t)
 {
 	switch (t) {

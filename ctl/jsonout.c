@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON (json-c) for --json: one object per buffer, list, stats, backend
- * list and event.  Keys are stable; sizes are plain byte counts.
+ * JSON (json-c) for --json: one object per buffer, pool, list, stats,
+ * backend list and event.  Keys are stable; sizes are plain byte counts.
  */
 #include "ctl.h"
 
@@ -69,22 +69,25 @@ static json_object *jsonout_holders(const struct dbb_buffer_info *info)
 	return a;
 }
 
-static json_object *jsonout_grants(const struct dbb_buffer_info *info)
+static json_object *jsonout_grant(const struct dbb_grant *g)
 {
 	static const char *const subjects[] = { "uid", "gid", "everyone" };
+	json_object *o = json_object_new_object();
+
+	jsonout_str(o, "subject", g->subject <= DBB_GRANT_EVERYONE ?
+		    subjects[g->subject] : "unknown");
+	if (g->subject != DBB_GRANT_EVERYONE)
+		jsonout_u64(o, "id", g->id);
+	jsonout_str(o, "access", format_access(g->access));
+	return o;
+}
+
+static json_object *jsonout_grants(const struct dbb_buffer_info *info)
+{
 	json_object *a = json_object_new_array();
 
-	for (size_t i = 0; i < info->n_grants; i++) {
-		const struct dbb_grant *g = dbb_buffer_info_get_grant(info, i);
-		json_object *o = json_object_new_object();
-
-		jsonout_str(o, "subject", g->subject <= DBB_GRANT_EVERYONE ?
-			    subjects[g->subject] : "unknown");
-		if (g->subject != DBB_GRANT_EVERYONE)
-			jsonout_u64(o, "id", g->id);
-		jsonout_str(o, "access", format_access(g->access));
-		json_object_array_add(a, o);
-	}
+	for (size_t i = 0; i < info->n_grants; i++)
+		json_object_array_add(a, jsonout_grant(dbb_buffer_info_get_grant(info, i)));
 	return a;
 }
 
@@ -107,6 +110,9 @@ json_object *jsonout_info(const struct dbb_buffer_info *info)
 	jsonout_u64(o, "created_usec", info->created_usec);
 	jsonout_str(o, "created", format_time(info->created_usec, when, sizeof(when)));
 	jsonout_bool(o, "read_only", info->read_only);
+	/* A pool's member: its pool and place in it (0, 0 outside a pool). */
+	jsonout_u64(o, "pool_id", info->pool_id);
+	jsonout_u64(o, "pool_index", info->pool_index);
 	json_object_object_add(o, "layout", info->layout ?
 			       jsonout_layout(info->layout) : NULL);
 	json_object_object_add(o, "holders", jsonout_holders(info));
@@ -205,4 +211,98 @@ json_object *jsonout_event(enum dbb_event_type type,
 	jsonout_str(o, "event", format_event(type));
 	json_object_object_add(o, "buffer", jsonout_info(info));
 	return o;
+}
+
+json_object *jsonout_counters(const struct dbb_queue_counters *c)
+{
+	json_object *o = json_object_new_object();
+
+	jsonout_u64(o, "posted", c->posted);
+	jsonout_u64(o, "delivered", c->delivered);
+	jsonout_u64(o, "released", c->released);
+	jsonout_u64(o, "dropped", c->dropped);
+	jsonout_u64(o, "in_flight", c->in_flight);
+	jsonout_u64(o, "fence_timeouts", c->fence_timeouts);
+	jsonout_u64(o, "latency_avg_usec", c->latency_avg_usec);
+	jsonout_u64(o, "latency_max_usec", c->latency_max_usec);
+	return o;
+}
+
+json_object *jsonout_queue(const struct dbb_queue_info *q)
+{
+	json_object *o = json_object_new_object();
+	json_object *consumers = json_object_new_array();
+
+	jsonout_str(o, "policy", format_policy(q->policy));
+	jsonout_u64(o, "max_in_flight", q->max_in_flight);
+	jsonout_u64(o, "fence_timeout_ms", q->fence_timeout_ms);
+	jsonout_u64(o, "producer_client_id", q->producer_client_id);
+	jsonout_u64(o, "producer_pid", q->producer_pid);
+	jsonout_str(o, "producer_name", q->producer_name);
+	json_object_object_add(o, "counters", jsonout_counters(&q->counters));
+	for (size_t i = 0; i < q->n_consumers; i++) {
+		const struct dbb_queue_consumer *c = dbb_queue_info_get_consumer(q, i);
+		json_object *co = json_object_new_object();
+
+		jsonout_u64(co, "slot", c->slot);
+		jsonout_u64(co, "client_id", c->client_id);
+		jsonout_u64(co, "uid", c->uid);
+		jsonout_u64(co, "pid", c->pid);
+		jsonout_str(co, "client_name", c->client_name);
+		json_object_object_add(co, "counters", jsonout_counters(&c->counters));
+		json_object_array_add(consumers, co);
+	}
+	json_object_object_add(o, "consumers", consumers);
+	return o;
+}
+
+/* A pool without its buffers, as `pools` lists it. */
+static json_object *jsonout_pool_summary(const struct dbb_pool_info *info)
+{
+	json_object *o = json_object_new_object();
+	json_object *grants = json_object_new_array();
+	char when[64];
+
+	jsonout_u64(o, "id", info->id);
+	jsonout_str(o, "name", info->name);
+	jsonout_u64(o, "count", info->count);
+	jsonout_u64(o, "buffer_size", info->buffer_size);
+	jsonout_str(o, "backend", info->backend);
+	jsonout_bool(o, "is_dmabuf", info->is_dmabuf);
+	jsonout_u64(o, "owner_uid", info->owner_uid);
+	jsonout_u64(o, "owner_pid", info->owner_pid);
+	jsonout_str(o, "owner_name", info->owner_name);
+	jsonout_str(o, "lifetime", format_lifetime(info->lifetime));
+	jsonout_u64(o, "created_usec", info->created_usec);
+	jsonout_str(o, "created", format_time(info->created_usec, when, sizeof(when)));
+	jsonout_bool(o, "read_only", info->read_only);
+	json_object_object_add(o, "layout", info->layout ?
+			       jsonout_layout(info->layout) : NULL);
+	for (size_t i = 0; i < info->n_grants; i++)
+		json_object_array_add(grants, jsonout_grant(dbb_pool_info_get_grant(info, i)));
+	json_object_object_add(o, "grants", grants);
+	json_object_object_add(o, "queue", info->queue ?
+			       jsonout_queue(info->queue) : NULL);
+	return o;
+}
+
+json_object *jsonout_pool(const struct ctl_pool *pool)
+{
+	json_object *o = jsonout_pool_summary(pool->info);
+	json_object *buffers = json_object_new_array();
+
+	for (size_t i = 0; i < DBB_POOL_MAX_BUFFERS; i++)
+		if (pool->buffers[i])
+			json_object_array_add(buffers, jsonout_info(pool->buffers[i]));
+	json_object_object_add(o, "buffers", buffers);
+	return o;
+}
+
+json_object *jsonout_pools(const struct dbb_pool_list *list)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < dbb_pool_list_count(list); i++)
+		json_object_array_add(a, jsonout_pool_summary(dbb_pool_list_get(list, i)));
+	return a;
 }

@@ -14,7 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static int loop_signalfd(void)
+int loop_signalfd(void)
 {
 	sigset_t set;
 	int fd;

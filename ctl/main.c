@@ -24,11 +24,15 @@ enum ctl_opt_bit {
 	OPT_HOLD = 1u << 8,
 	OPT_READ_ONLY = 1u << 9,
 	OPT_DUMP = 1u << 10,
+	OPT_COUNT = 1u << 11,
+	OPT_INTERVAL = 1u << 12,
 };
 
 #define OPTS_ALLOC (OPT_NAME | OPT_PERSISTENT | OPT_BACKEND | OPT_FORMAT | \
 		    OPT_WIDTH | OPT_HEIGHT | OPT_STRIDE | OPT_MODIFIER | OPT_HOLD)
 #define OPTS_OPEN (OPT_READ_ONLY | OPT_DUMP | OPT_HOLD)
+#define OPTS_POOL_ALLOC (OPTS_ALLOC | OPT_COUNT)
+#define OPTS_QUEUE_WATCH (OPT_COUNT | OPT_INTERVAL)
 
 struct ctl_command {
 	const char *name;
@@ -52,6 +56,10 @@ static const struct ctl_command ctl_commands[] = {
 	{ "grant", manage_grant, 0, 2, 3 },
 	{ "name", manage_name, 0, 2, 2 },
 	{ "watch", loop_watch, 0, 0, 0 },
+	{ "pools", query_pools, 0, 0, 0 },
+	{ "pool-info", query_pool_info, 0, 1, 1 },
+	{ "pool-alloc", manage_pool_alloc, OPTS_POOL_ALLOC, 1, 1 },
+	{ "queue-watch", qwatch_run, OPTS_QUEUE_WATCH, 1, 1 },
 };
 
 static const char ctl_help[] =
@@ -62,7 +70,7 @@ static const char ctl_help[] =
 	"Commands:\n"
 	"  status                   is the broker up: version, client id, uptime, counts\n"
 	"  list                     every buffer in the registry\n"
-	"  info BUF                 everything known about a buffer\n"
+	"  info BUF|POOL            everything known about a buffer or a pool\n"
 	"  holders BUF              the connections holding a buffer\n"
 	"  stats                    broker counters and your quota\n"
 	"  backends                 allocators the broker probed\n"
@@ -76,32 +84,45 @@ static const char ctl_help[] =
 	"  open BUF [--read-only] [--dump N] [--hold]\n"
 	"                           get an fd of a buffer, print it, hexdump N\n"
 	"                           bytes; --hold keeps the hold until signalled\n"
-	"  remove BUF               take a buffer out of the registry (owner/root)\n"
+	"  remove BUF|POOL          take a buffer or a whole pool out of the registry\n"
+	"                           (owner/root)\n"
 	"  name BUF NAME            name an unnamed buffer you own\n"
-	"  grant BUF uid:U|gid:G|everyone [ro|rw|none]\n"
-	"                           let others open BUF (default ro; none revokes)\n"
+	"  grant BUF|POOL uid:U|gid:G|everyone [ro|rw|none]\n"
+	"                           let others open BUF or every buffer of POOL\n"
+	"                           (default ro; none revokes)\n"
 	"  watch                    print buffer events until interrupted\n"
+	"  pools                    every pool: buffers, queue, frames posted/dropped\n"
+	"  pool-info POOL           a pool's buffers, grants, queue and consumers\n"
+	"  pool-alloc SIZE --count N [alloc's options]\n"
+	"                           allocate a pool of N buffers of one layout;\n"
+	"                           persistent unless --hold, as alloc\n"
+	"  queue-watch POOL [--interval MS] [--count N]\n"
+	"                           print a pool's queue counters and their rates\n"
+	"                           every MS ms (default 1000), N times or until\n"
+	"                           interrupted\n"
 	"\n"
-	"BUF is an id (digits) or a name; '=NAME' forces a name made of digits;\n"
-	"put names starting with '-' after '--'.\n"
+	"BUF and POOL are an id (digits) or a name; '=NAME' forces a name made of\n"
+	"digits; put names starting with '-' after '--'.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH        broker socket (default: $" DBB_SOCKET_ENV ",\n"
 	"                           else " DBB_DEFAULT_SOCKET ")\n"
-	"  -j, --json               JSON output (watch: one object per line)\n"
+	"  -j, --json               JSON output (watch, queue-watch: one object\n"
+	"                           per line)\n"
 	"  -h, --help               this help\n"
 	"  -V, --version            print the version\n"
 	"\n"
 	"Exit status:\n"
-	"  0 success            1 usage error         2 cannot reach the broker\n"
-	"                                               (or it did not answer)\n"
-	"  3 no such buffer     4 permission denied   5 quota or limit reached\n"
-	"  6 name already taken 7 any other error\n";
+	"  0 success                  1 usage error\n"
+	"  2 cannot reach the broker (or it did not answer)\n"
+	"  3 no such buffer or pool   4 permission denied\n"
+	"  5 quota or limit reached   6 name already taken\n"
+	"  7 any other error\n";
 
 enum {
 	LONG_NAME = 256, LONG_PERSISTENT, LONG_BACKEND, LONG_FORMAT, LONG_WIDTH,
 	LONG_HEIGHT, LONG_STRIDE, LONG_MODIFIER, LONG_HOLD, LONG_READ_ONLY,
-	LONG_DUMP,
+	LONG_DUMP, LONG_COUNT, LONG_INTERVAL,
 };
 
 static const struct option ctl_long_options[] = {
@@ -120,6 +141,8 @@ static const struct option ctl_long_options[] = {
 	{ "hold", no_argument, NULL, LONG_HOLD },
 	{ "read-only", no_argument, NULL, LONG_READ_ONLY },
 	{ "dump", required_argument, NULL, LONG_DUMP },
+	{ "count", required_argument, NULL, LONG_COUNT },
+	{ "interval", required_argument, NULL, LONG_INTERVAL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -197,31 +220,62 @@ int ctl_parse_target(const char *arg, struct ctl_target *out)
 		out->name = arg + 1;
 	} else if (arg[0] && strspn(arg, "0123456789") == strlen(arg)) {
 		if (format_parse_u64(arg, &out->id) < 0)
-			return ctl_usage_error("bad buffer id '%s'", arg);
+			return ctl_usage_error("bad id '%s'", arg);
 	} else {
 		out->by_name = true;
 		out->name = arg;
 	}
 	if (out->by_name && !*out->name)
-		return ctl_usage_error("empty buffer name");
+		return ctl_usage_error("empty name");
 	return CTL_EXIT_OK;
+}
+
+int ctl_fetch(struct ctl *ctl, const struct ctl_target *t,
+	      struct dbb_buffer_info **buffer, struct dbb_pool_info **pool)
+{
+	int ret;
+
+	*buffer = NULL;
+	*pool = NULL;
+	/*
+	 * The pool first: the broker answers a description of a pool's id
+	 * or name with the pool's, which the buffer call does not take.
+	 * A buffer is not a pool (-ENOENT), nor is anything to a broker
+	 * without pools (-EOPNOTSUPP).
+	 */
+	ret = ctl_fetch_pool(ctl, t, pool);
+	if (ret != -ENOENT && ret != -EOPNOTSUPP)
+		return ret;
+	if (t->by_name)
+		return dbb_info_by_name(ctl->client, t->name, buffer);
+	return dbb_info_by_id(ctl->client, t->id, buffer);
 }
 
 int ctl_resolve_id(struct ctl *ctl, const struct ctl_target *t, uint64_t *id)
 {
-	struct dbb_buffer_info *info;
+	struct dbb_buffer_info *buffer;
+	struct dbb_pool_info *pool;
 	int ret;
 
 	if (!t->by_name) {
 		*id = t->id;
 		return 0;
 	}
-	ret = dbb_info_by_name(ctl->client, t->name, &info);
+	ret = ctl_fetch(ctl, t, &buffer, &pool);
 	if (ret < 0)
 		return ret;
-	*id = info->id;
-	dbb_buffer_info_free(info);
+	*id = pool ? pool->id : buffer->id;
+	dbb_pool_info_free(pool);
+	dbb_buffer_info_free(buffer);
 	return 0;
+}
+
+int ctl_fetch_pool(struct ctl *ctl, const struct ctl_target *t,
+		   struct dbb_pool_info **out)
+{
+	if (t->by_name)
+		return dbb_pool_info_by_name(ctl->client, t->name, out);
+	return dbb_pool_info_by_id(ctl->client, t->id, out);
 }
 
 void ctl_print_json(json_object *obj)
@@ -251,6 +305,13 @@ static unsigned ctl_store_option(struct ctl_opts *o, int c, const char *arg)
 		return format_parse_u32(arg, &o->stride) < 0 ? 0 : OPT_STRIDE;
 	case LONG_DUMP:
 		return format_parse_size(arg, &o->dump) < 0 ? 0 : OPT_DUMP;
+	case LONG_COUNT:
+		/* Buffers or samples: zero of either means nothing to do. */
+		return format_parse_u32(arg, &o->count) < 0 || !o->count ? 0 :
+									OPT_COUNT;
+	case LONG_INTERVAL:
+		return format_parse_u32(arg, &o->interval_ms) < 0 ||
+		       !o->interval_ms ? 0 : OPT_INTERVAL;
 	default:
 		return 0;
 	}

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Commands that change the broker's state: alloc, open, remove, grant,
- * name.
+ * Commands that change the broker's state: alloc, pool-alloc, open,
+ * remove, grant, name.
  *
  * A client-lifetime buffer would vanish the moment dmabuf-ctl exits, so
- * `alloc` makes persistent buffers unless --hold is given; with --hold the
- * buffer has client lifetime (or persistent with --persistent) and
- * dmabuf-ctl keeps the connection until SIGINT/SIGTERM.
+ * `alloc` and `pool-alloc` make persistent buffers and pools unless --hold
+ * is given; with --hold they have client lifetime (or persistent with
+ * --persistent) and dmabuf-ctl keeps the connection until SIGINT/SIGTERM.
+ *
+ * `remove` and `grant` take a pool's id or name as well: the broker then
+ * acts on the whole pool.
  */
 #include "ctl.h"
 
@@ -75,10 +78,10 @@ static int manage_alloc_params(struct ctl *ctl, const char *size_arg,
 	return CTL_EXIT_OK;
 }
 
-static int manage_hold(struct ctl *ctl, const struct dbb_buffer_info *info)
+static int manage_hold(struct ctl *ctl, const char *what, uint64_t id)
 {
-	fprintf(stderr, "dmabuf-ctl: holding buffer %" PRIu64
-		"; SIGINT or SIGTERM to let go\n", info->id);
+	fprintf(stderr, "dmabuf-ctl: holding %s %" PRIu64
+		"; SIGINT or SIGTERM to let go\n", what, id);
 	fflush(stdout);
 	return loop_hold(ctl);
 }
@@ -100,8 +103,41 @@ int manage_alloc(struct ctl *ctl, int argc, char **argv)
 		return ctl_fail(ctl, ret, "alloc");
 	manage_print_buffer(ctl, dbb_buffer_get_info(buf), NULL);
 	if (ctl->opt.hold)
-		ret = manage_hold(ctl, dbb_buffer_get_info(buf));
+		ret = manage_hold(ctl, "buffer", dbb_buffer_get_info(buf)->id);
 	dbb_buffer_free(buf);
+	return ret;
+}
+
+int manage_pool_alloc(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_image_layout layout;
+	struct dbb_pool_params params = { .struct_size = sizeof(params) };
+	struct ctl_pool view = { 0 };
+	struct dbb_pool *pool;
+	int ret;
+
+	if (ctl->opt.count < 1 || ctl->opt.count > DBB_POOL_MAX_BUFFERS)
+		return ctl_usage_error("pool-alloc needs --count from 1 to %d",
+				       DBB_POOL_MAX_BUFFERS);
+	params.count = ctl->opt.count;
+	ret = manage_alloc_params(ctl, argv[0], &params.buffer, &layout);
+	if (ret == CTL_EXIT_OK)
+		ret = ctl_connect(ctl);
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_pool_alloc(ctl->client, &params, &pool);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "pool-alloc");
+	view.info = dbb_pool_get_info(pool);
+	for (size_t i = 0; i < dbb_pool_get_count(pool) && i < DBB_POOL_MAX_BUFFERS; i++)
+		view.buffers[i] = dbb_buffer_get_info(dbb_pool_get_buffer(pool, i));
+	if (ctl->json)
+		ctl_print_json(jsonout_pool(&view));
+	else
+		print_pool(&view);
+	if (ctl->opt.hold)
+		ret = manage_hold(ctl, "pool", dbb_pool_get_id(pool));
+	dbb_pool_free(pool);
 	return ret;
 }
 
@@ -169,7 +205,7 @@ int manage_open(struct ctl *ctl, int argc, char **argv)
 	else
 		manage_print_buffer(ctl, dbb_buffer_get_info(buf), NULL);
 	if (ret == CTL_EXIT_OK && ctl->opt.hold)
-		ret = manage_hold(ctl, dbb_buffer_get_info(buf));
+		ret = manage_hold(ctl, "buffer", dbb_buffer_get_info(buf)->id);
 	dbb_buffer_free(buf);
 	return ret;
 }
@@ -207,7 +243,7 @@ int manage_remove(struct ctl *ctl, int argc, char **argv)
 		json_object_object_add(o, "removed", json_object_new_uint64(id));
 		ctl_print_json(o);
 	} else {
-		printf("removed buffer %" PRIu64 "\n", id);
+		printf("removed %" PRIu64 "\n", id);
 	}
 	return CTL_EXIT_OK;
 }
@@ -293,7 +329,7 @@ int manage_grant(struct ctl *ctl, int argc, char **argv)
 				       json_object_new_string(format_access(access)));
 		ctl_print_json(o);
 	} else {
-		printf("buffer %" PRIu64 ": %s %s\n", id, argv[1], format_access(access));
+		printf("%" PRIu64 ": %s %s\n", id, argv[1], format_access(access));
 	}
 	return CTL_EXIT_OK;
 }

@@ -33,24 +33,29 @@ static void print_layout(const struct dbb_image_layout *l)
 	free(mod);
 }
 
+/* One grant of a list that starts with "grants:". */
+static void print_grant(const struct dbb_grant *g, size_t i, size_t n)
+{
+	if (i == 0)
+		printf("grants:      ");
+	else
+		printf(", ");
+	if (g->subject == DBB_GRANT_EVERYONE)
+		printf("everyone %s", format_access(g->access));
+	else
+		printf("%s:%" PRIu32 " %s",
+		       g->subject == DBB_GRANT_UID ? "uid" : "gid", g->id,
+		       format_access(g->access));
+	if (i + 1 == n)
+		printf("\n");
+}
+
 static void print_grants(const struct dbb_buffer_info *info)
 {
-	printf("grants:      ");
 	if (!info->n_grants)
-		printf("none (owner only)");
-	for (size_t i = 0; i < info->n_grants; i++) {
-		const struct dbb_grant *g = dbb_buffer_info_get_grant(info, i);
-
-		if (i)
-			printf(", ");
-		if (g->subject == DBB_GRANT_EVERYONE)
-			printf("everyone %s", format_access(g->access));
-		else
-			printf("%s:%" PRIu32 " %s",
-			       g->subject == DBB_GRANT_UID ? "uid" : "gid", g->id,
-			       format_access(g->access));
-	}
-	printf("\n");
+		printf("grants:      none (owner only)\n");
+	for (size_t i = 0; i < info->n_grants; i++)
+		print_grant(dbb_buffer_info_get_grant(info, i), i, info->n_grants);
 }
 
 void print_info(const struct dbb_buffer_info *info)
@@ -72,6 +77,9 @@ void print_info(const struct dbb_buffer_info *info)
 		printf("owner:       uid %" PRIu32 "\n", info->owner_uid);
 	printf("lifetime:    %s\n", format_lifetime(info->lifetime));
 	printf("created:     %s\n", format_time(info->created_usec, when, sizeof(when)));
+	if (info->pool_id)
+		printf("pool:        %" PRIu64 ", buffer %" PRIu32 "\n",
+		       info->pool_id, info->pool_index);
 	if (info->read_only)
 		printf("this fd:     read-only\n");
 	if (info->sg_entries)
@@ -273,5 +281,141 @@ void print_hexdump(const uint8_t *p, size_t len)
 		for (size_t i = 0; i < n; i++)
 			putchar(isprint(p[off + i]) ? p[off + i] : '.');
 		printf("|\n");
+	}
+}
+
+static void print_pool_queue(const struct dbb_queue_info *q)
+{
+	const struct dbb_queue_counters *c = &q->counters;
+	char avg[32], max[32];
+
+	printf("queue:       %s, ", format_policy(q->policy));
+	if (q->max_in_flight)
+		printf("at most %" PRIu32 " frames", q->max_in_flight);
+	else
+		printf("up to the whole pool");
+	printf(" in flight per consumer, fence timeout %" PRIu32 " ms\n",
+	       q->fence_timeout_ms);
+	if (q->producer_client_id)
+		printf("producer:    client %" PRIu64 ", pid %" PRIu32 " (%s)\n",
+		       q->producer_client_id, q->producer_pid,
+		       print_name(q->producer_name));
+	printf("frames:      %" PRIu64 " posted, %" PRIu64 " delivered, %" PRIu64
+	       " released, %" PRIu64 " dropped, %" PRIu64 " in flight\n",
+	       c->posted, c->delivered, c->released, c->dropped, c->in_flight);
+	printf("fences:      %" PRIu64 " timed out; latency %s avg, %s max\n",
+	       c->fence_timeouts,
+	       format_usec(c->latency_avg_usec, avg, sizeof(avg)),
+	       format_usec(c->latency_max_usec, max, sizeof(max)));
+	printf("consumers:   %zu\n", q->n_consumers);
+}
+
+static void print_pool_consumers(const struct dbb_queue_info *q)
+{
+	printf("%-4s %-10s %-7s %-8s %9s %9s %9s %8s %9s %8s %8s %8s %s\n",
+	       "SLOT", "CLIENT", "UID", "PID", "POSTED", "DELIVERED", "RELEASED",
+	       "DROPPED", "IN-FLIGHT", "FENCE-TO", "LAT-AVG", "LAT-MAX", "NAME");
+	for (size_t i = 0; i < q->n_consumers; i++) {
+		const struct dbb_queue_consumer *c = dbb_queue_info_get_consumer(q, i);
+		const struct dbb_queue_counters *k = &c->counters;
+		char who[48], avg[32], max[32];
+
+		/* As with holders, who a consumer is goes to the pool's
+		 * owner and root; others get client id 0. */
+		if (c->client_id)
+			snprintf(who, sizeof(who), "%-10" PRIu64 " %-7" PRIu32
+				 " %-8" PRIu32, c->client_id, c->uid, c->pid);
+		else
+			snprintf(who, sizeof(who), "%-10s %-7s %-8s", "-", "-", "-");
+		printf("%-4" PRIu32 " %s %9" PRIu64 " %9" PRIu64 " %9" PRIu64
+		       " %8" PRIu64 " %9" PRIu64 " %8" PRIu64 " %8s %8s %s\n",
+		       c->slot, who, k->posted, k->delivered, k->released,
+		       k->dropped, k->in_flight, k->fence_timeouts,
+		       format_usec(k->latency_avg_usec, avg, sizeof(avg)),
+		       format_usec(k->latency_max_usec, max, sizeof(max)),
+		       c->client_id ? print_name(c->client_name) : "-");
+	}
+}
+
+void print_pool(const struct ctl_pool *pool)
+{
+	const struct dbb_pool_info *info = pool->info;
+	char size[32], when[64];
+
+	printf("id:          %" PRIu64 "\n", info->id);
+	printf("name:        %s\n", print_name(info->name));
+	printf("buffers:     %" PRIu32 " of %s (%" PRIu64 " bytes) each\n",
+	       info->count, format_size(info->buffer_size, size, sizeof(size)),
+	       info->buffer_size);
+	printf("backend:     %s (%s)\n", info->backend,
+	       info->is_dmabuf ? "dma-buf" : "not a dma-buf");
+	if (info->owner_pid)
+		printf("owner:       uid %" PRIu32 ", pid %" PRIu32 " (%s)\n",
+		       info->owner_uid, info->owner_pid,
+		       print_name(info->owner_name));
+	else
+		printf("owner:       uid %" PRIu32 "\n", info->owner_uid);
+	printf("lifetime:    %s\n", format_lifetime(info->lifetime));
+	printf("created:     %s\n", format_time(info->created_usec, when, sizeof(when)));
+	if (info->layout)
+		print_layout(info->layout);
+	if (!info->n_grants)
+		printf("grants:      none (owner only)\n");
+	for (size_t i = 0; i < info->n_grants; i++)
+		print_grant(dbb_pool_info_get_grant(info, i), i, info->n_grants);
+	if (info->queue)
+		print_pool_queue(info->queue);
+	else
+		printf("queue:       none\n");
+
+	printf("\n%-5s %-10s %s\n", "INDEX", "BUFFER", "HOLDERS");
+	for (size_t i = 0; i < DBB_POOL_MAX_BUFFERS; i++) {
+		const struct dbb_buffer_info *b = pool->buffers[i];
+
+		if (b)
+			printf("%-5zu %-10" PRIu64 " %zu\n", i, b->id, b->n_holders);
+	}
+	if (info->queue && info->queue->n_consumers) {
+		printf("\n");
+		print_pool_consumers(info->queue);
+	}
+}
+
+static int print_pool_name_width(const struct dbb_pool_list *list)
+{
+	size_t w = 4;
+
+	for (size_t i = 0; i < dbb_pool_list_count(list); i++) {
+		size_t n = strlen(dbb_pool_list_get(list, i)->name);
+
+		if (n > w)
+			w = n;
+	}
+	return (int)(w > PRINT_NAME_MAX ? PRINT_NAME_MAX : w);
+}
+
+void print_pools(const struct dbb_pool_list *list)
+{
+	int nw = print_pool_name_width(list);
+
+	printf("%-6s %-*s %5s %10s %-8s %-7s %-10s %-11s %9s %9s %9s\n", "ID", nw,
+	       "NAME", "COUNT", "SIZE", "BACKEND", "OWNER", "LIFETIME", "QUEUE",
+	       "CONSUMERS", "POSTED", "DROPPED");
+	for (size_t i = 0; i < dbb_pool_list_count(list); i++) {
+		const struct dbb_pool_info *p = dbb_pool_list_get(list, i);
+		const struct dbb_queue_info *q = p->queue;
+		char size[32], consumers[24] = "-", posted[24] = "-", dropped[24] = "-";
+
+		if (q) {
+			snprintf(consumers, sizeof(consumers), "%zu", q->n_consumers);
+			snprintf(posted, sizeof(posted), "%" PRIu64, q->counters.posted);
+			snprintf(dropped, sizeof(dropped), "%" PRIu64, q->counters.dropped);
+		}
+		printf("%-6" PRIu64 " %-*s %5" PRIu32 " %10s %-8s %-7" PRIu32
+		       " %-10s %-11s %9s %9s %9s\n", p->id, nw, print_name(p->name),
+		       p->count, format_size(p->buffer_size, size, sizeof(size)),
+		       p->backend, p->owner_uid, format_lifetime(p->lifetime),
+		       q ? format_policy(q->policy) : "-", consumers, posted,
+		       dropped);
 	}
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Commands that only read the broker's state: status, list, info, holders,
- * stats, backends.
+ * stats, backends, names, pools, pool-info.
  */
 #include "ctl.h"
 
@@ -87,9 +87,9 @@ int query_list(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-/* Fetches the description of the buffer named by @arg. */
+/* Fetches the description of the buffer or pool named by @arg. */
 static int query_fetch(struct ctl *ctl, const char *arg,
-		       struct dbb_buffer_info **info)
+		       struct dbb_buffer_info **info, struct dbb_pool_info **pool)
 {
 	struct ctl_target t;
 	int ret = ctl_parse_target(arg, &t);
@@ -98,20 +98,57 @@ static int query_fetch(struct ctl *ctl, const char *arg,
 		ret = ctl_connect(ctl);
 	if (ret != CTL_EXIT_OK)
 		return ret;
-	if (t.by_name)
-		ret = dbb_info_by_name(ctl->client, t.name, info);
-	else
-		ret = dbb_info_by_id(ctl->client, t.id, info);
+	ret = ctl_fetch(ctl, &t, info, pool);
 	return ret < 0 ? ctl_fail(ctl, ret, arg) : CTL_EXIT_OK;
+}
+
+/* The members of pool @pool->info among the registry's buffers. */
+static void query_pool_members(struct ctl_pool *pool,
+			       const struct dbb_buffer_list *list)
+{
+	uint32_t count = pool->info->count;
+
+	for (size_t i = 0; i < dbb_buffer_list_count(list); i++) {
+		const struct dbb_buffer_info *b = dbb_buffer_list_get(list, i);
+
+		/* The index is the broker's word: used only when in range. */
+		if (b->pool_id == pool->info->id && b->pool_index < count &&
+		    b->pool_index < DBB_POOL_MAX_BUFFERS)
+			pool->buffers[b->pool_index] = b;
+	}
+}
+
+/* Prints pool @info with its buffers, and frees it. */
+static int query_show_pool(struct ctl *ctl, struct dbb_pool_info *info)
+{
+	struct dbb_buffer_list *list;
+	struct ctl_pool pool = { .info = info };
+	int ret = dbb_list(ctl->client, &list);
+
+	if (ret < 0) {
+		dbb_pool_info_free(info);
+		return ctl_fail(ctl, ret, "list");
+	}
+	query_pool_members(&pool, list);
+	if (ctl->json)
+		ctl_print_json(jsonout_pool(&pool));
+	else
+		print_pool(&pool);
+	dbb_buffer_list_free(list);
+	dbb_pool_info_free(info);
+	return CTL_EXIT_OK;
 }
 
 int query_info(struct ctl *ctl, int argc, char **argv)
 {
 	struct dbb_buffer_info *info;
-	int ret = query_fetch(ctl, argv[0], &info);
+	struct dbb_pool_info *pool;
+	int ret = query_fetch(ctl, argv[0], &info, &pool);
 
 	if (ret != CTL_EXIT_OK)
 		return ret;
+	if (pool)
+		return query_show_pool(ctl, pool);
 	if (ctl->json) {
 		ctl_print_json(jsonout_info(info));
 	} else {
@@ -126,10 +163,16 @@ int query_info(struct ctl *ctl, int argc, char **argv)
 int query_holders(struct ctl *ctl, int argc, char **argv)
 {
 	struct dbb_buffer_info *info;
-	int ret = query_fetch(ctl, argv[0], &info);
+	struct dbb_pool_info *pool;
+	int ret = query_fetch(ctl, argv[0], &info, &pool);
 
 	if (ret != CTL_EXIT_OK)
 		return ret;
+	if (pool) {
+		dbb_pool_info_free(pool);
+		return ctl_usage_error("'%s' is a pool: pool-info shows how many "
+				       "hold each of its buffers", argv[0]);
+	}
 	if (ctl->json) {
 		json_object *o = jsonout_info(info);
 		json_object *holders = NULL;
@@ -195,4 +238,38 @@ int query_names(struct ctl *ctl, int argc, char **argv)
 		print_names(list);
 	dbb_name_list_free(list);
 	return CTL_EXIT_OK;
+}
+
+int query_pools(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_pool_list *list;
+	int ret = ctl_connect(ctl);
+
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = dbb_pools(ctl->client, &list);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, "pools");
+	if (ctl->json)
+		ctl_print_json(jsonout_pools(list));
+	else
+		print_pools(list);
+	dbb_pool_list_free(list);
+	return CTL_EXIT_OK;
+}
+
+int query_pool_info(struct ctl *ctl, int argc, char **argv)
+{
+	struct dbb_pool_info *info;
+	struct ctl_target t;
+	int ret = ctl_parse_target(argv[0], &t);
+
+	if (ret == CTL_EXIT_OK)
+		ret = ctl_connect(ctl);
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	ret = ctl_fetch_pool(ctl, &t, &info);
+	if (ret < 0)
+		return ctl_fail(ctl, ret, argv[0]);
+	return query_show_pool(ctl, info);
 }
