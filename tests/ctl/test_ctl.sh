@@ -1,11 +1,14 @@
 #!/bin/bash
 # dmabuf-ctl against a real broker on a private socket: exit codes, human and
-# JSON output, access rules as another uid, watch.  Prints TAP.
-# Environment: DBB_BUILD, the build tree holding daemon/ and ctl/.
+# JSON output, access rules as another uid, watch, pools and their queue's
+# counters (fed by tests/ctl/queue_peer).  Prints TAP.
+# Environment: DBB_BUILD, the build tree holding daemon/, ctl/ and
+# tests/ctl/queue_peer.
 set -uo pipefail
 
 build=${DBB_BUILD:?DBB_BUILD not set}
 ctl=$build/ctl/dmabuf-ctl
+queue_peer=$build/tests/ctl/queue_peer
 brokerd=${DBB_BROKERD:-$build/daemon/dmabuf-brokerd}
 dir=$(mktemp -d /tmp/dbb-ctl.XXXXXX)
 sock=$dir/sock
@@ -13,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=36
+plan=85
 echo "1..$plan"
 
 cleanup() {
@@ -54,6 +57,27 @@ expect_json() {
 	rc=$?
 	[ "$rc" -eq 0 ] && jq -e "$filter" "$dir/out" >/dev/null
 	result $? "$name" "exit $rc; output: $(head -c 300 "$dir/out")"
+}
+
+# wait_for CMD...: runs CMD until it succeeds, for up to 60 s.
+wait_for() {
+	local i
+
+	for ((i = 0; i < 600; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# has_line FILE REGEX: FILE has a line matching REGEX.
+has_line() {
+	grep -Eq -- "$2" "$1" 2>/dev/null
+}
+
+# json_lines_match FILE JQ-FILTER: jq -s of FILE's lines yields true.
+json_lines_match() {
+	jq -se "$2" "$1" >/dev/null 2>&1
 }
 
 as_nobody() {
@@ -176,6 +200,142 @@ expect_json "alloc auto --format lets the broker lay out NV12" \
 	"$ctl" --json alloc auto --format NV12 --width 100 --height 50 --name nv0
 expect_exit 0 "the owner removes it" "$ctl" remove cam0
 expect_exit 3 "then it is gone" "$ctl" info cam0
+
+# --- pools: bad input first ---
+expect_exit 1 "pool-alloc without --count exits 1" "$ctl" pool-alloc 64K
+expect_exit 1 "pool-alloc --count 0 exits 1" "$ctl" pool-alloc 64K --count 0
+expect_exit 1 "pool-alloc --count 33 exits 1" "$ctl" pool-alloc 64K --count 33
+expect_exit 1 "pool-alloc --count x exits 1" "$ctl" pool-alloc 64K --count x
+expect_exit 1 "--count on pools exits 1" "$ctl" pools --count 2
+expect_exit 1 "queue-watch --interval 5 exits 1" "$ctl" queue-watch 1 --interval 5
+expect_exit 1 "queue-watch --interval 0 exits 1" "$ctl" queue-watch 1 --interval 0
+expect_exit 3 "pool-info of an unknown name exits 3" "$ctl" pool-info nosuch
+expect_exit 3 "pool-info of an unknown id exits 3" "$ctl" pool-info 999999
+expect_exit 3 "queue-watch of an unknown pool exits 3" "$ctl" queue-watch nosuch --count 1
+# The quota allows 8 buffers: 9 are refused whole, and nothing is left.
+expect_exit 5 "a pool over the buffer quota exits 5" "$ctl" pool-alloc 4K --count 9 --name over
+expect_json "a refused pool leaves nothing" \
+	'length == 0' "$ctl" --json pools
+
+# --- a pool ---
+expect_json "pool-alloc --json returns the pool and its buffers" \
+	'.name == "pq" and .count == 4 and .buffer_size == 65536 and .lifetime == "persistent" and .queue == null and ([.buffers[].pool_index] == [0, 1, 2, 3]) and (.id as $id | [.buffers[].pool_id] | unique == [$id])' \
+	"$ctl" --json pool-alloc 64K --count 4 --name pq
+pool_id=$(jq -r .id "$dir/out")
+member=$(jq -r '.buffers[1].id' "$dir/out")
+expect_json "pools lists it without a queue" \
+	'length == 1 and .[0].name == "pq" and .[0].count == 4 and .[0].queue == null' \
+	"$ctl" --json pools
+expect_exit 0 "pools prints a table" "$ctl" pools
+has_line "$dir/out" "^$pool_id +pq +4 +64 KiB +memfd +0 +persistent +- +- +- +-\$"
+result $? "pools' row reads id, name, count, size, ..., no queue" "$(cat "$dir/out")"
+expect_json "pool-info by id shows the members in order" \
+	"(.buffers | length) == 4 and .buffers[1].id == $member and .buffers[1].pool_index == 1" \
+	"$ctl" --json pool-info "$pool_id"
+expect_json "info of a pool's name describes the pool" \
+	".id == $pool_id and .count == 4 and (.buffers | length) == 4" "$ctl" --json info pq
+expect_exit 1 "holders of a pool points to pool-info" "$ctl" holders pq
+expect_exit 3 "pool-info of a buffer exits 3" "$ctl" pool-info nv0
+expect_json "info of a member names its pool" \
+	".pool_id == $pool_id and .pool_index == 1" "$ctl" --json info "$member"
+expect_exit 7 "a member cannot be removed alone" "$ctl" remove "$member"
+expect_exit 3 "another uid does not see the pool" as_nobody "$ctl" pool-info pq
+expect_exit 3 "nor watch its queue" as_nobody "$ctl" queue-watch pq --count 1
+expect_exit 0 "the owner grants the pool read-only" "$ctl" grant pq uid:65534 ro
+expect_json "the pool and every member carry the grant" \
+	'.grants == [{"subject": "uid", "id": 65534, "access": "ro"}] and ([.buffers[].grants | length] == [1, 1, 1, 1])' \
+	"$ctl" --json pool-info pq
+expect_json "then the other uid sees the pool and its buffers" \
+	'.name == "pq" and (.buffers | length) == 4' as_nobody "$ctl" --json pool-info pq
+expect_exit 4 "but may not remove it" as_nobody "$ctl" remove pq
+expect_exit 0 "queue-watch of a pool without a queue" "$ctl" queue-watch pq --count 1
+has_line "$dir/out" '^[0-9:.]+ +no queue$'
+result $? "queue-watch says there is no queue" "$(cat "$dir/out")"
+
+# --- its queue, fed by a producer and a consumer ---
+mkfifo "$dir/peer.in"
+"$queue_peer" pq <"$dir/peer.in" >"$dir/peer.out" 2>"$dir/peer.err" &
+peer_pid=$!
+exec 5>"$dir/peer.in"
+wait_for has_line "$dir/peer.out" '^ready '
+result $? "a producer and a consumer attach" "$(cat "$dir/peer.err")"
+echo "post 3" >&5
+wait_for has_line "$dir/peer.out" '^ready posted=3 released=3$'
+result $? "three frames go round" "$(cat "$dir/peer.out" "$dir/peer.err")"
+expect_json "pool-info shows the queue and its consumer's counters" \
+	'.queue.policy == "hold" and .queue.producer_name == "queue-producer" and .queue.counters.posted == 3 and .queue.counters.released == 3 and .queue.counters.in_flight == 0 and (.queue.consumers | length) == 1 and .queue.consumers[0].client_name == "queue-consumer" and .queue.consumers[0].counters.delivered == 3 and .queue.consumers[0].counters.dropped == 0' \
+	"$ctl" --json pool-info pq
+expect_exit 0 "pool-info prints the consumers' table" "$ctl" pool-info pq
+has_line "$dir/out" '^0 +[0-9]+ +0 +[0-9]+ +3 +3 +3 +0 +0 +0 .* queue-consumer$'
+result $? "the consumer's row reads slot, client, counters, name" "$(cat "$dir/out")"
+expect_json "pools shows the queue's frames" \
+	'.[0].queue.policy == "hold" and .[0].queue.counters.posted == 3 and .[0].queue.counters.dropped == 0' \
+	"$ctl" --json pools
+expect_exit 0 "queue-watch --json --count 2 runs" \
+	"$ctl" --json queue-watch pq --count 2 --interval 50
+json_lines_match "$dir/out" \
+	'length == 2 and .[0].queue.rates.posted == null and .[1].queue.rates.posted == 0 and .[1].queue.counters.posted == 3 and .[1].queue.consumers[0].rates.released == 0'
+result $? "two samples, one a line, the first without rates" "$(cat "$dir/out")"
+expect_exit 0 "queue-watch prints the queue's and the consumer's rows" \
+	"$ctl" queue-watch pq --count 1
+has_line "$dir/out" '^[0-9:.]+ +queue +3 +- +3 +- +3 +- +0 +- +0 +0 ' &&
+	has_line "$dir/out" '^ +slot 0 +3 +- +3 +- +3 +- +0 +- +0 +0 '
+result $? "queue-watch's rows read the counters" "$(cat "$dir/out")"
+
+# Rates while frames flow: sample until the new frames are seen.
+"$ctl" --json queue-watch "$pool_id" --interval 50 >"$dir/qwatch" 2>"$dir/qwatch.err" &
+qwatch_pid=$!
+wait_for has_line "$dir/qwatch" '"pool_id"'
+echo "post 5" >&5
+wait_for has_line "$dir/peer.out" '^ready posted=8 released=8$'
+wait_for json_lines_match "$dir/qwatch" 'any(.queue.counters.posted == 8)'
+kill "$qwatch_pid"
+wait "$qwatch_pid"
+rc=$?
+# Each sample's rate is what it saw come in since the last one: above
+# zero where the count grew, and never made up where it did not.
+json_lines_match "$dir/qwatch" '
+	[range(1; length) as $i | .[$i].queue as $q | .[$i - 1].queue as $p |
+	 ($q.counters.posted - $p.counters.posted) as $d |
+	 if $d > 0 then $q.rates.posted > 0 else $q.rates.posted == 0 end] | all'
+[ "$?" -eq 0 ] && [ "$rc" -eq 0 ]
+result $? "queue-watch shows a rate where frames came, and exits 0 on SIGTERM" \
+	"exit $rc; $(tail -c 600 "$dir/qwatch")"
+
+# Removing the pool ends its queue, and a watch of it.
+"$ctl" queue-watch pq --interval 50 >"$dir/qwatch" 2>"$dir/qwatch.err" &
+qwatch_pid=$!
+wait_for has_line "$dir/qwatch" 'queue'
+expect_exit 0 "the owner removes the whole pool" "$ctl" remove pq
+wait "$qwatch_pid"
+rc=$?
+[ "$rc" -eq 3 ]
+result $? "queue-watch of a removed pool exits 3" "exit $rc; $(cat "$dir/qwatch.err")"
+expect_exit 3 "the pool is gone" "$ctl" pool-info "$pool_id"
+expect_exit 3 "and its members" "$ctl" info "$member"
+exec 5>&-
+wait "$peer_pid"
+result $? "the producer and consumer leave cleanly" "$(cat "$dir/peer.err")"
+
+# A held pool has client lifetime: it goes with dmabuf-ctl.
+held_listed() {
+	"$ctl" pools 2>/dev/null | grep -Eq ' held +2 .* client '
+}
+held_gone() {
+	"$ctl" pool-info held >/dev/null 2>&1
+	[ "$?" -eq 3 ]
+}
+"$ctl" pool-alloc 4K --count 2 --name held --hold >/dev/null 2>&1 &
+hold_pid=$!
+wait_for held_listed
+result $? "pool-alloc --hold makes a client-lifetime pool" "$("$ctl" pools 2>&1)"
+kill "$hold_pid"
+wait "$hold_pid"
+rc=$?
+[ "$rc" -eq 0 ]
+result $? "pool-alloc --hold exits 0 on SIGTERM" "exit $rc"
+wait_for held_gone
+result $? "and the pool goes with it" "$("$ctl" pools 2>&1)"
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
