@@ -90,8 +90,10 @@
  *    connection); events read by any call are queued for
  *    dbb_client_dispatch(), which calls the listener without holding the
  *    client, so the listener may call the library.  Buffer handles may be
- *    used and freed from any thread.  dbb_client_destroy() must not race
- *    with other calls on the same client.
+ *    used and freed from any thread, and so may pool handles.  A frame
+ *    queue end is used from one thread at a time (see "frame queues").
+ *    dbb_client_destroy() must not race with other calls on the same
+ *    client.
  *  - The library never prints.
  */
 #ifndef DMABUF_BROKER_H

@@ -147,7 +147,6 @@ struct dbb_queue {
 	int ended;			/* 0, or -EPIPE / -EPROTO */
 	struct dbb_pool *pool;
 	bool owns_pool;
-	int wait_timeout_ms;		/* timeout_ms < 0 without a client */
 	union {
 		struct producer prod;
 		struct consumer cons;

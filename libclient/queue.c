@@ -123,7 +123,6 @@ int queue_new(enum queue_role role, uint32_t count, uint32_t fence_timeout_ms,
 	q->count = count;
 	q->fence_timeout_ms = fence_timeout_ms ? fence_timeout_ms :
 				QUEUE_DEFAULT_FENCE_TIMEOUT_MS;
-	q->wait_timeout_ms = DBB_DEFAULT_TIMEOUT_MS;
 	q->timerfd = -1;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (q->epfd < 0)
@@ -281,15 +280,17 @@ static int queue_pump(struct dbb_queue *q, int timeout_ms)
 }
 
 /* Milliseconds a blocking call waits: its argument, or the client's
- * timeout for a negative one. */
+ * timeout for a negative one (the default for an end without one). */
 static int queue_timeout(const struct dbb_queue *q, int timeout_ms)
 {
+	struct dbb_client *client = q->role == QUEUE_PRODUCER ? q->prod.client :
+				    q->cons.client;
+
 	if (timeout_ms >= 0)
 		return timeout_ms;
-	if (q->role == QUEUE_PRODUCER && q->prod.client)
-		return __atomic_load_n(&q->prod.client->timeout_ms,
-				       __ATOMIC_RELAXED);
-	return q->wait_timeout_ms;
+	if (client)
+		return __atomic_load_n(&client->timeout_ms, __ATOMIC_RELAXED);
+	return DBB_DEFAULT_TIMEOUT_MS;
 }
 
 /*
