@@ -24,6 +24,17 @@ extern unsigned int dmabuf_sg_max_order;
 extern unsigned long dmabuf_sg_max_buffer_bytes;
 extern unsigned long dmabuf_sg_max_total_bytes;
 
+/*
+ * The largest buffer the module can ever make, whatever max_buffer_bytes
+ * says: a buffer's page list (PIN's, and the one vmap builds for any
+ * buffer) is a single kvmalloc(), which refuses more than INT_MAX bytes
+ * (with a warning).  Just under 1 TiB with 4 KiB pages.  Requests are
+ * checked against it before their size is rounded up to whole pages, so
+ * rounding cannot wrap.
+ */
+#define DMABUF_SG_MAX_PAGES ((unsigned long)INT_MAX / sizeof(struct page *))
+#define DMABUF_SG_MAX_BYTES ((u64)DMABUF_SG_MAX_PAGES << PAGE_SHIFT)
+
 struct dmabuf_sg_buffer;
 
 /**

@@ -102,7 +102,8 @@ static struct dma_buf *dmabuf_sg_alloc_export(u64 size, u32 flags, u32 pidfd,
 {
 	struct dmabuf_sg_buffer *buf;
 
-	if (size > SIZE_MAX)
+	/* Before anything rounds it up to pages, which could wrap. */
+	if (size > DMABUF_SG_MAX_BYTES)
 		return ERR_PTR(-EFBIG);
 	buf = dmabuf_sg_alloc_create(size, flags, pidfd);
 	if (IS_ERR(buf))

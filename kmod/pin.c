@@ -62,7 +62,8 @@ static int dmabuf_sg_pin_check(unsigned long addr, size_t len, u32 flags)
 {
 	if (!len || (flags & ~DMABUF_SG_PIN_VALID_FLAGS))
 		return -EINVAL;
-	if (len > READ_ONCE(dmabuf_sg_max_buffer_bytes))
+	/* Before the range is rounded out to whole pages. */
+	if (len > READ_ONCE(dmabuf_sg_max_buffer_bytes) || len > DMABUF_SG_MAX_BYTES)
 		return -EFBIG;
 	if (addr + len < addr || !access_ok((void __user *)addr, len))
 		return -EFAULT;
@@ -98,7 +99,8 @@ struct dmabuf_sg_buffer *dmabuf_sg_pin_create(unsigned long addr, size_t len,
 	start = addr & PAGE_MASK;
 	npages = (PAGE_ALIGN(addr + len) - start) >> PAGE_SHIFT;
 	size = npages << PAGE_SHIFT;
-	if (size > READ_ONCE(dmabuf_sg_max_buffer_bytes))
+	if (size > READ_ONCE(dmabuf_sg_max_buffer_bytes) ||
+	    npages > DMABUF_SG_MAX_PAGES)
 		return ERR_PTR(-EFBIG);
 
 	ret = dmabuf_sg_stats_reserve(size);

@@ -20,7 +20,11 @@
  *
  * Errors common to ALLOC and PIN: -EINVAL for malformed input (zero size,
  * unknown flags, non-zero padding, bad fd_flags, unterminated name),
- * -EFBIG for a buffer larger than the max_buffer_bytes module parameter,
+ * -EFBIG for a buffer larger than the max_buffer_bytes module parameter or
+ * than the module can ever make whatever that parameter says (a buffer's
+ * page list is one kernel allocation of at most INT_MAX bytes: just under
+ * 1 TiB with 4 KiB pages; sizes are checked before they are rounded up to
+ * pages, so sizes near 2^64 are -EFBIG too),
  * -ENOSPC when the buffer would take the bytes held by all live buffers over
  * the max_total_bytes module parameter, -ENOMEM when memory runs out (nothing
  * stays allocated), -EMFILE when the caller has no free fd.

@@ -308,6 +308,71 @@ static enum test_result test_pin_dmabuf_mapping(void)
 	return TEST_PASS;
 }
 
+/*
+ * With max_buffer_bytes raised to its top (2^64 - 1), sizes whose page
+ * rounding would wrap, and any size beyond what the module can map (its
+ * page lists: under 1 TiB), are EFBIG; VIEW ranges near 2^64 are EINVAL.
+ * Nothing may be allocated, pinned or counted.
+ */
+static enum test_result huge_sizes(int buf)
+{
+	static const uint64_t huge[] = {
+		UINT64_MAX, UINT64_MAX - 4096 + 2, UINT64_MAX - 4096 + 1,
+		1ULL << 63, 1ULL << 40, (1ULL << 40) + 1,
+	};
+	struct dma_heap_allocation_data heap;
+	struct dmabuf_sg_view view;
+	struct util_snapshot s;
+	uint8_t *mem;
+	size_t i;
+
+	mem = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect_true(mem != MAP_FAILED);
+	util_snapshot(&s);
+	for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		test_diag("size %#llx", (unsigned long long)huge[i]);
+		expect_pass(alloc_errno(EFBIG, alloc_arg(huge[i])));
+		heap = (struct dma_heap_allocation_data){ .len = huge[i], .fd_flags = O_RDWR };
+		expect_pass(heap_errno(EFBIG, heap));
+		expect_pass(pin_errno(EFBIG, pin_arg(mem, huge[i])));
+		expect_pass(pin_errno(EFBIG, pin_arg(mem + 1, huge[i] - 1)));
+	}
+	/* An unaligned start whose page-rounded end would pass 2^64. */
+	expect_pass(pin_errno(EFBIG, pin_arg(mem + page_size - 1, UINT64_MAX - (uintptr_t)mem - page_size)));
+	/* VIEW ranges that overflow or end beyond the buffer. */
+	view = (struct dmabuf_sg_view){ .fd = (uint32_t)buf, .fd_flags = O_RDWR };
+	view.offset = UINT64_MAX & ~(uint64_t)(page_size - 1);
+	expect_errno(EINVAL, ioctl(util_dev(), DMABUF_SG_IOCTL_VIEW, &view));
+	view.offset = page_size;
+	view.length = UINT64_MAX & ~(uint64_t)(page_size - 1);	/* offset + length wraps */
+	expect_errno(EINVAL, ioctl(util_dev(), DMABUF_SG_IOCTL_VIEW, &view));
+	view.offset = 0;
+	view.length = 1ULL << 63;
+	expect_errno(EINVAL, ioctl(util_dev(), DMABUF_SG_IOCTL_VIEW, &view));
+	expect_pass(util_expect_snapshot(&s));
+	munmap(mem, 2 * page_size);
+	return TEST_PASS;
+}
+
+static enum test_result test_huge_sizes(void)
+{
+	long long max = util_sysfs_ll(MODULE_PARAM("max_buffer_bytes"));
+	enum test_result r;
+	char value[32];
+	int buf;
+
+	expect_true(max > 0);
+	buf = util_alloc(2 * page_size, 0, NULL, NULL);
+	expect_ok(buf);
+	expect_ok(util_sysfs_write(MODULE_PARAM("max_buffer_bytes"), "18446744073709551615"));
+	r = huge_sizes(buf);
+	snprintf(value, sizeof(value), "%lld", max);
+	expect_ok(util_sysfs_write(MODULE_PARAM("max_buffer_bytes"), value));
+	close(buf);
+	return r;
+}
+
 const struct test_case test_input_cases[] = {
 	{ "input: ALLOC zero and over-limit sizes", test_alloc_bad_size },
 	{ "input: ALLOC unknown flags, reserved, name", test_alloc_bad_flags },
@@ -320,5 +385,6 @@ const struct test_case test_input_cases[] = {
 	{ "input: PIN unmapped and partly unmapped ranges", test_pin_unmapped },
 	{ "input: PIN writable of a read-only mapping", test_pin_readonly_mapping_for_write },
 	{ "input: PIN of a dma-buf mapping", test_pin_dmabuf_mapping },
+	{ "input: sizes near 2^64 with max_buffer_bytes at its top", test_huge_sizes },
 	{ NULL, NULL },
 };
