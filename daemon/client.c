@@ -13,6 +13,7 @@
 #include "config.h"
 #include "handlers.h"
 #include "peer.h"
+#include "pidfd.h"
 #include "reply.h"
 #include "registry.h"
 #include "resume.h"
@@ -102,6 +103,8 @@ void client_free(struct client *c)
 	if (!c)
 		return;
 	peer_free(c->peer_conn);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	streams_client_gone(c->broker->streams, c);
 	if (c->no_resume || !resume_detach(c->broker->resume, c->conn))
 		registry_conn_close(c->broker->reg, c->conn);
@@ -375,6 +378,7 @@ struct client *client_create(struct broker *s,
 		free(c);
 		return NULL;	/* the peer closed @fd */
 	}
+	c->pidfd = pidfd_of_peer(fd, peer->pid);
 	c->conn = registry_conn_open(s->reg, id, peer->uid, peer->pid, "");
 	if (!c->conn || client_arm_hello(c) < 0) {
 		client_free(c);

@@ -54,6 +54,10 @@ struct client {
 	bool no_resume;		/* violation or Goodbye: nothing is kept */
 	bool closing;		/* kill once the queue is flushed */
 	struct policy_peer peer;
+	/* The client's pidfd (pidfd_of_peer()), which the backends that
+	 * charge memory cgroups name it by; or the negative errno of why
+	 * there is none.  Closed with the client. */
+	int pidfd;
 };
 
 /*

@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -202,6 +203,9 @@ int handlers_buffer_alloc_params(struct client *c,
 	    handlers_buffer_grants_from(be, a->grants, a->n_grants, grants,
 					r) < 0)
 		return r->resp.status;
+	/* Charged to the client's memory cgroup where the backend can. */
+	req->for_client = true;
+	req->client_pidfd = c->pidfd;
 	if (bytes > cfg->max_buffer_size ||
 	    (be->max_size && bytes > be->max_size))
 		return reply_error(r, -EFBIG, "size %llu exceeds the limit of "
@@ -384,6 +388,15 @@ static int handlers_buffer_alloc_finish(struct client *c,
 	return handlers_buffer_register(c, p, q, g, out, r);
 }
 
+/* The job holds its own copy of the client's pidfd: the client may go,
+ * closing its own, while the worker still allocates. */
+static void handlers_buffer_job_free(struct handlers_buffer_job *job)
+{
+	if (job->req.client_pidfd >= 0)
+		close(job->req.client_pidfd);
+	free(job);
+}
+
 /* On the worker thread: only the job's own fields. */
 static void handlers_buffer_job_run(struct worker_job *wj)
 {
@@ -409,7 +422,7 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 	if (cancelled || !c) {
 		if (job->status == 0 && job->out.fd >= 0)
 			handlers_buffer_discard(job->be, &job->out);
-		free(job);
+		handlers_buffer_job_free(job);
 		return;
 	}
 	reply_init(&r, job->seq);
@@ -421,7 +434,7 @@ static void handlers_buffer_job_done(struct worker_job *wj, bool cancelled)
 	client_send_reply(c, &r);
 	reply_fini(&r);
 	client_job_done(c);
-	free(job);
+	handlers_buffer_job_free(job);
 }
 
 /* Hands the allocation to the worker; the reply comes from
@@ -457,6 +470,15 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	job->p.name = job->name;
 	job->req = *req;
 	job->req.name = job->name;
+	if (req->client_pidfd >= 0 &&
+	    (job->req.client_pidfd = fcntl(req->client_pidfd,
+					   F_DUPFD_CLOEXEC, 3)) < 0) {
+		int err = errno;
+
+		free(job);
+		return reply_error(r, -err, "cannot keep the client's pidfd: "
+				   "%s", strerror(err));
+	}
 	if (p->layout) {
 		job->layout = *p->layout;
 		job->p.layout = &job->layout;
@@ -466,7 +488,7 @@ static int handlers_buffer_alloc_async(struct client *c, uint64_t seq,
 	job->base.uid = c->peer.uid;
 	job->shares = br->shares;
 	if (shares_reserve(br->shares, job->base.uid, p->size) < 0) {
-		free(job);
+		handlers_buffer_job_free(job);
 		return reply_error(r, -ENOMEM, "out of memory");
 	}
 	client_wait_job(c, &job->base);

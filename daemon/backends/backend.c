@@ -23,7 +23,8 @@
 
 static const struct backend_desc backend_table[] = {
 	BACKEND_ROW("kmod", backend_kmod_ops, .is_dmabuf = true,
-		    .read_only = true, .contiguous = true, .pin = true),
+		    .read_only = true, .contiguous = true, .pin = true,
+		    .charge = true),
 	BACKEND_ROW("heap", backend_heap_ops, .is_dmabuf = true,
 		    .contiguous = true),
 	BACKEND_ROW("udmabuf", backend_udmabuf_ops, .is_dmabuf = true,

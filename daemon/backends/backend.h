@@ -44,6 +44,15 @@ struct backend_request {
 	uint64_t modifier;		/* the one chosen: LINEAR for now */
 	uint32_t flags;			/* BACKEND_ALLOC_* */
 	const char *name;		/* for /proc and fdinfo; may be NULL */
+	/*
+	 * Whose memory cgroup a backend with caps.charge charges.  With
+	 * @for_client, the client's, through @client_pidfd (its pidfd,
+	 * borrowed for the call; or the negative errno of why the client
+	 * has none, which fails the allocation rather than charge the
+	 * broker).  Without, the broker's own (its probes).
+	 */
+	bool for_client;
+	int client_pidfd;
 };
 
 /* A buffer a backend made. */
@@ -67,6 +76,13 @@ struct backend_caps {
 	bool contiguous;	/* honours BACKEND_ALLOC_CONTIGUOUS */
 	bool pin;		/* turns a client's memfd into a dma-buf */
 	bool driver_layout;	/* the driver picks strides (dumb pitch) */
+	/* Charges each buffer to the memory cgroup of the client it is
+	 * for (backend_request.client_pidfd).  Without it a backend's
+	 * pages are charged to nobody (dma-heap) or, being shmem, to the
+	 * process that first faults or fallocates them: the broker for
+	 * memfd, udmabuf and vgem's dumb buffers, which it populates at
+	 * alloc time (daemon/README.md, "Memory cgroups"). */
+	bool charge;
 };
 
 struct backend_ops {

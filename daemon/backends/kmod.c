@@ -4,6 +4,11 @@
  * (contiguous on request), client memfds pinned as dma-bufs, and read-only
  * views that the kernel enforces (no writable mapping, no device write).
  * The module's limits are its parameters, read at probe.
+ *
+ * Memory cgroups: an Alloc's pages are charged to the client's memory
+ * cgroup (DMABUF_SG_ALLOC_CHARGE_PIDFD with the connection's pidfd), never
+ * to the broker's.  A pin charges nothing: the client's memfd pages stay
+ * charged to whoever populated them (see backend_kmod_pin()).
  */
 #include "backend.h"
 
@@ -33,6 +38,22 @@ static bool backend_kmod_has_views(int dev)
 	return ioctl(dev, DMABUF_SG_IOCTL_VIEW, &v) < 0 && errno != ENOTTY;
 }
 
+/* Whether the loaded module charges a pidfd's memory cgroup: an Alloc
+ * with the flag and fd -1 is -EBADF there, -EINVAL (unknown flag) on a
+ * module that predates it, which charges nobody. */
+static bool backend_kmod_has_charge(int dev)
+{
+	struct dmabuf_sg_alloc a = { .size = 4096, .fd_flags = O_CLOEXEC,
+				     .flags = DMABUF_SG_ALLOC_CHARGE_PIDFD,
+				     .pidfd = (__u32)-1 };
+
+	if (ioctl(dev, DMABUF_SG_IOCTL_ALLOC, &a) == 0) {
+		close((int)a.fd);
+		return true;
+	}
+	return errno == EBADF;
+}
+
 static int backend_kmod_probe(struct backend *be, const struct config *cfg,
 			      char *why, size_t len)
 {
@@ -49,10 +70,13 @@ static int backend_kmod_probe(struct backend *be, const struct config *cfg,
 	backend_read_sysfs_u64(BACKEND_KMOD_PARAMS "max_buffer_bytes",
 			       &be->max_size);
 	be->caps.read_only = backend_kmod_has_views(dev);
+	be->caps.charge = backend_kmod_has_charge(dev);
 	snprintf(be->detail, sizeof(be->detail),
-		 "scatter-gather memory from %s%s", BACKEND_KMOD_NODE,
+		 "scatter-gather memory from %s%s%s", BACKEND_KMOD_NODE,
 		 be->caps.read_only ? "" :
-		 " (module without read-only views: read-only refused)");
+		 " (module without read-only views: read-only refused)",
+		 be->caps.charge ? "" :
+		 " (module without memory-cgroup charging)");
 	return 0;
 }
 
@@ -74,6 +98,12 @@ static int backend_kmod_alloc(struct backend *be,
 	a.size = out->size;
 	if (req->flags & BACKEND_ALLOC_CONTIGUOUS)
 		a.flags |= DMABUF_SG_ALLOC_CONTIGUOUS;
+	if (req->for_client && be->caps.charge) {
+		if (req->client_pidfd < 0)
+			return req->client_pidfd;
+		a.flags |= DMABUF_SG_ALLOC_CHARGE_PIDFD;
+		a.pidfd = (__u32)req->client_pidfd;
+	}
 	backend_kmod_name(a.name, req->name);
 	if (ioctl(be->node, DMABUF_SG_IOCTL_ALLOC, &a) < 0)
 		return -errno;
@@ -86,7 +116,10 @@ static int backend_kmod_alloc(struct backend *be,
  * Pins the pages of the client's memfd through the broker's own shared
  * mapping of it: the pin holds the pages, the mapping is dropped at once.
  * The memfd must be sealed against shrinking, so that the pages pinned
- * stay the file's pages for as long as the dma-buf lives.
+ * stay the file's pages for as long as the dma-buf lives.  A pin moves no
+ * memory-cgroup charge: pages the client wrote or fallocated stay charged
+ * to it; a page it left as a hole is faulted in here and charged to the
+ * broker, for as long as the memfd keeps it.
  */
 static int backend_kmod_pin(struct backend *be, int memfd, uint64_t offset,
 			    uint64_t length, const char *name,
