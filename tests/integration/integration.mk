@@ -12,6 +12,7 @@ INTEG_PROGS := $(B)/tests/integration/test_broker \
 	$(B)/tests/integration/test_resume \
 	$(B)/tests/integration/test_hostile \
 	$(B)/tests/integration/test_shares \
+	$(B)/tests/integration/test_charge \
 	$(B)/tests/integration/test_pools
 
 $(B)/tests/integration/harness.o: ALL_CFLAGS += \
