@@ -446,8 +446,10 @@ static enum test_result test_charge_cgroups(void)
 	}
 	util_snapshot(&s);
 	ret = charge_clients(&g, &lim, &other);
-	client_stop(&lim);
+	/* Last started first: it holds copies of the first one's pipes,
+	 * which keep that one from seeing its end of file. */
 	client_stop(&other);
+	client_stop(&lim);
 	if (ret == TEST_PASS)
 		ret = util_expect_snapshot(&s);
 	cg_teardown(&g);
