@@ -218,9 +218,9 @@ static int connection_take_event(struct dbb_client *client,
 {
 	int ret = 0;
 
-	if (queue_event_type(reply->msg->event->type)) {
+	if (link_event_type(reply->msg->event->type)) {
 		/* A queue's consumer came or went: the producer's. */
-		queue_route_event(client, reply->msg->event, reply->fds,
+		link_route_event(client, reply->msg->event, reply->fds,
 				  reply->nfds);
 		reply->nfds = 0;
 	} else if (reply->nfds) {

@@ -60,6 +60,7 @@ void producer_init(struct dbb_queue *q, enum dbb_queue_policy policy,
 	p->own_stats.max_consumers = DBB_QUEUE_MAX_CONSUMERS;
 	p->stats = &p->own_stats;
 	p->inbox_fd = -1;
+	pthread_mutex_init(&p->inbox_lock, NULL);
 }
 
 bool producer_has_free(const struct dbb_queue *q)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internals of the frame queues (docs/protocol.md, "Frame queues: the
- * direct channel").  Prefixes: queue_ (queue.c: the public calls, the
- * epoll set, waits, routing of the broker's queue events), producer_
+ * direct channel").  Prefixes: queue_ (queue.c: the epoll set, timer,
+ * waits, the frame calls), link_ (link.c: set-up through the broker,
+ * the producer's consumer events, detach), producer_
  * (producer.c: buffers, per-consumer FIFOs, policies, releases),
  * consumer_ (consumer.c: frames in arrival order, acquire fences),
  * fence_ (fence.c: sync_files), pool_ (pool.c: pools and their infos).
@@ -175,12 +176,25 @@ uint64_t queue_now_ns(void);
 void queue_timer_arm(struct dbb_queue *q, uint64_t deadline_ns);
 /* The timer fired or is to be recomputed: arms it for @next_ns (0: off). */
 void queue_timer_set(struct dbb_queue *q, uint64_t next_ns);
+
+/* ---- link.c ---- */
+
 /* With the client's lock held: a queue event read by any call on
- * @client; takes @fds. */
-void queue_route_event(struct dbb_client *client,
-		       const DmabufBroker__V1__Event *ev, int *fds, size_t nfds);
-/* Whether @type is one queue_route_event() takes. */
-bool queue_event_type(DmabufBroker__V1__Event__Type type);
+ * @client, for the producer it concerns; takes @fds. */
+void link_route_event(struct dbb_client *client,
+		      const DmabufBroker__V1__Event *ev, int *fds, size_t nfds);
+/* Whether @type is one link_route_event() takes. */
+bool link_event_type(DmabufBroker__V1__Event__Type type);
+/* Producer: applies the attach/detach events routed to it; returns how
+ * many. */
+int link_drain_inbox(struct dbb_queue *q);
+/* Producer: reads what the broker sent, and notices its end. */
+int link_read_client(struct dbb_queue *q);
+/* Producer: whether the queue ended with its client's connection. */
+bool link_lost(struct dbb_queue *q);
+/* At destroy: out of the client's list, the broker told, the client's
+ * reference dropped. */
+void link_forget(struct dbb_queue *q);
 
 /* ---- producer.c ---- */
 

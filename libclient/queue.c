@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Frame queues: the public calls, each end's epoll set and waits, and the
- * producer's link to the broker (its consumers' attach and detach events,
- * routed here from whichever call on the client read them).
+ * Frame queues: each end's epoll set, timer and waits, and the calls
+ * frames go through (link.c sets the ends up through the broker).
  */
 #include "queue-private.h"
 
@@ -20,10 +19,6 @@
 /* Epoll events handled per wake-up. */
 #define QUEUE_EVENTS 32
 
-#define BODY(CASE) DMABUF_BROKER__V1__RESPONSE__BODY_##CASE
-
-#define STRUCTS_QUEUE_PARAMS_V1 \
-	offsetofend(struct dbb_queue_params, fence_timeout_ms)
 #define STRUCTS_FRAME_V1 offsetofend(struct dbb_frame, fence_fd)
 
 void queue_stat_add(uint64_t *p, int64_t delta)
@@ -147,100 +142,6 @@ err_free:
 	return ret;
 }
 
-/* ---- the producer's broker side ---- */
-
-bool queue_event_type(DmabufBroker__V1__Event__Type type)
-{
-	return type == DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CONSUMER_ATTACHED ||
-	       type == DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CONSUMER_DETACHED;
-}
-
-void queue_route_event(struct dbb_client *client,
-		       const DmabufBroker__V1__Event *ev, int *fds, size_t nfds)
-{
-	bool attach = ev->type ==
-		DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CONSUMER_ATTACHED;
-	struct dbb_queue *q = client->queues;
-	struct producer *p;
-
-	while (q && (!ev->pool || q->prod.pool_id != ev->pool->id))
-		q = q->prod.next;
-	/* Only what the event must carry is taken. */
-	if (!q || !ev->consumer || ev->consumer->slot >= DBB_QUEUE_MAX_CONSUMERS ||
-	    nfds != (attach ? 1u : 0u))
-		goto out;
-	p = &q->prod;
-	pthread_mutex_lock(&p->inbox_lock);
-	if (p->inbox_count < QUEUE_INBOX_MAX) {
-		p->inbox[p->inbox_count++] = (struct queue_inbox_entry){
-			.attach = attach,
-			.slot = ev->consumer->slot,
-			.fd = attach ? fds[0] : -1,
-		};
-		if (attach)
-			fds[0] = -1;
-		eventfd_write(p->inbox_fd, 1);
-	}
-	pthread_mutex_unlock(&p->inbox_lock);
-out:
-	wire_close_fds(fds, nfds);
-}
-
-/* Applies the attach/detach events routed to the producer. */
-static int queue_drain_inbox(struct dbb_queue *q)
-{
-	struct queue_inbox_entry inbox[QUEUE_INBOX_MAX];
-	struct producer *p = &q->prod;
-	eventfd_t value;
-	uint32_t n;
-
-	pthread_mutex_lock(&p->inbox_lock);
-	n = p->inbox_count;
-	memcpy(inbox, p->inbox, n * sizeof(inbox[0]));
-	p->inbox_count = 0;
-	eventfd_read(p->inbox_fd, &value);
-	pthread_mutex_unlock(&p->inbox_lock);
-	for (uint32_t k = 0; k < n; k++) {
-		if (inbox[k].attach)
-			producer_attach(q, inbox[k].slot, inbox[k].fd);
-		else
-			producer_detach(q, inbox[k].slot);
-	}
-	return (int)n;
-}
-
-/* The producer's connection broke or came back as another: the broker
- * ended the queue with it, so the consumers are let go. */
-static void queue_producer_end(struct dbb_queue *q)
-{
-	if (q->ended)
-		return;
-	q->ended = -EPIPE;
-	for (uint32_t s = 0; s < DBB_QUEUE_MAX_CONSUMERS; s++)
-		producer_detach(q, s);
-}
-
-/* Reads what the broker sent (events for this queue come back through
- * queue_route_event()), and notices a broken connection. */
-static int queue_read_client(struct dbb_queue *q)
-{
-	struct dbb_client *client = q->prod.client;
-	bool gone;
-	int ret;
-
-	ret = connection_lock(client);
-	if (ret < 0)
-		return ret == -ETIMEDOUT ? 0 : ret;
-	for (size_t i = 0; i < EVENTS_QUEUE_MAX && !client->gone; i++)
-		if (connection_read_pending(client) <= 0)
-			break;
-	gone = client->gone || client->generation != q->prod.generation;
-	connection_unlock(client);
-	if (gone)
-		queue_producer_end(q);
-	return 1;
-}
-
 /* ---- waits ---- */
 
 /* Handles what epoll reports within @timeout_ms (-1: forever). */
@@ -249,14 +150,8 @@ static int queue_pump(struct dbb_queue *q, int timeout_ms)
 	struct epoll_event ev[QUEUE_EVENTS];
 	int n, done = 0;
 
-	/* A reconnect replaced the socket in the epoll set: the queue went
-	 * with the old connection, whether or not its end was seen. */
-	if (q->role == QUEUE_PRODUCER && q->prod.client &&
-	    __atomic_load_n(&q->prod.client->generation, __ATOMIC_RELAXED) !=
-	    q->prod.generation) {
-		queue_producer_end(q);
+	if (q->role == QUEUE_PRODUCER && link_lost(q))
 		return 0;
-	}
 	n = epoll_wait(q->epfd, ev, QUEUE_EVENTS, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -265,10 +160,10 @@ static int queue_pump(struct dbb_queue *q, int timeout_ms)
 
 		switch (QUEUE_TAG_SRC(tag)) {
 		case QUEUE_SRC_CLIENT:
-			done += queue_read_client(q);
+			done += link_read_client(q);
 			break;
 		case QUEUE_SRC_INBOX:
-			done += queue_drain_inbox(q);
+			done += link_drain_inbox(q);
 			break;
 		default:
 			done += q->role == QUEUE_PRODUCER ?
@@ -431,316 +326,25 @@ int dbb_queue_get_counters(struct dbb_queue *q, struct dbb_queue_counters *out)
 	return 0;
 }
 
-/* Tells the broker the end is gone (not waiting for the reply) and drops
- * the end's reference to the client. */
-static void queue_detach_client(struct dbb_client *client, uint64_t pool_id)
-{
-	DmabufBroker__V1__QueueDetachRequest body =
-		DMABUF_BROKER__V1__QUEUE_DETACH_REQUEST__INIT;
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_DETACH;
-	req.queue_detach = &body;
-	body.pool_id = pool_id;
-	if (!client->destroyed && !client->gone)
-		connection_send_only(client, &req);
-}
-
-/* Takes a producer out of its client's list, under the client's lock. */
-static void queue_unlink(struct dbb_queue *q)
-{
-	struct dbb_queue **pp = &q->prod.client->queues;
-
-	while (*pp && *pp != q)
-		pp = &(*pp)->prod.next;
-	if (*pp)
-		*pp = q->prod.next;
-}
-
 void dbb_queue_destroy(struct dbb_queue *q)
 {
-	struct dbb_client *client;
-
 	if (!q)
 		return;
-	client = q->role == QUEUE_PRODUCER ? q->prod.client : q->cons.client;
 	if (q->role == QUEUE_PRODUCER) {
 		producer_fini(q);
-		if (client) {
-			connection_lock_always(client);
-			queue_unlink(q);
-			if (q->prod.generation == client->generation)
-				queue_detach_client(client, q->prod.pool_id);
-			connection_unlock(client);
-		}
+		link_forget(q);
 		if (q->prod.stats_mapped)
 			munmap(q->prod.stats, DBB_QUEUE_STATS_SIZE);
-		for (uint32_t k = 0; k < q->prod.inbox_count; k++)
-			if (q->prod.inbox[k].fd >= 0)
-				close(q->prod.inbox[k].fd);
 		if (q->prod.inbox_fd >= 0)
 			close(q->prod.inbox_fd);
 		pthread_mutex_destroy(&q->prod.inbox_lock);
 	} else {
 		consumer_fini(q);
-		if (client) {
-			connection_lock_always(client);
-			if (q->cons.generation == client->generation)
-				queue_detach_client(client,
-						    dbb_pool_get_id(q->pool));
-			connection_unlock(client);
-		}
+		link_forget(q);
 	}
-	if (client)
-		connection_unref(client);
 	if (q->owns_pool)
 		dbb_pool_free(q->pool);
 	close(q->timerfd);
 	close(q->epfd);
 	free(q);
-}
-
-/* ---- set-up through the broker ---- */
-
-/* Maps the stats page the broker sent (@fd, closed here) after checking
- * that it is one. */
-static int queue_map_stats(int fd, struct dbb_queue_stats_page **out)
-{
-	struct dbb_queue_stats_page *page = NULL;
-	struct stat st;
-	int ret = 0;
-
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)DBB_QUEUE_STATS_SIZE) {
-		close(fd);
-		return -EPROTO;
-	}
-	page = mmap(NULL, DBB_QUEUE_STATS_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	close(fd);
-	if (page == MAP_FAILED)
-		return -errno;
-	if (page->magic != DBB_QUEUE_STATS_MAGIC ||
-	    page->version != DBB_QUEUE_STATS_VERSION ||
-	    page->max_consumers != DBB_QUEUE_MAX_CONSUMERS) {
-		munmap(page, DBB_QUEUE_STATS_SIZE);
-		ret = -EPROTO;
-	}
-	*out = page;
-	return ret;
-}
-
-/* With the client's lock held: the producer end of a queue the broker
- * made, whose stats page is @stats_fd (taken). */
-static int queue_producer_new(struct dbb_client *client, struct dbb_pool *pool,
-			      const struct dbb_queue_params *params,
-			      int stats_fd, struct dbb_queue **out)
-{
-	struct dbb_queue_stats_page *page = NULL;
-	struct dbb_queue *q;
-	int ret;
-
-	ret = queue_map_stats(stats_fd, &page);
-	if (ret < 0) {
-		connection_set_error(client, "the queue's stats page is not one");
-		return ret;
-	}
-	ret = queue_new(QUEUE_PRODUCER, (uint32_t)dbb_pool_get_count(pool),
-			params->fence_timeout_ms, &q);
-	if (ret < 0) {
-		munmap(page, DBB_QUEUE_STATS_SIZE);
-		return ret;
-	}
-	producer_init(q, params->policy, params->max_in_flight);
-	q->prod.stats = page;
-	q->prod.stats_mapped = true;
-	q->pool = pool;
-	pthread_mutex_init(&q->prod.inbox_lock, NULL);
-	q->prod.inbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->prod.inbox_fd < 0) {
-		ret = -errno;
-		goto err;
-	}
-	ret = queue_watch(q, q->prod.inbox_fd, EPOLLIN,
-			  queue_tag(QUEUE_SRC_INBOX, 0, 0));
-	if (ret == 0)
-		ret = queue_watch(q, client->sock, EPOLLIN,
-				  queue_tag(QUEUE_SRC_CLIENT, 0, 0));
-	if (ret < 0)
-		goto err;
-	q->prod.client = client;
-	q->prod.generation = client->generation;
-	q->prod.pool_id = dbb_pool_get_id(pool);
-	q->prod.next = client->queues;
-	client->queues = q;
-	client->refs++;
-	*out = q;
-	return 0;
-err:
-	q->prod.client = NULL;
-	dbb_queue_destroy(q);
-	return ret;
-}
-
-int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
-		     const struct dbb_queue_params *user,
-		     struct dbb_queue **producer)
-{
-	DmabufBroker__V1__QueueCreateRequest body =
-		DMABUF_BROKER__V1__QUEUE_CREATE_REQUEST__INIT;
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	struct dbb_queue_params params = { .struct_size = sizeof(params) };
-	struct connection_reply reply;
-	int ret;
-
-	if (!client || !pool || !producer)
-		return -EINVAL;
-	if (user) {
-		ret = structs_copy_in(&params, sizeof(params),
-				      STRUCTS_QUEUE_PARAMS_V1, user);
-		if (ret < 0)
-			return ret;
-	}
-	if ((unsigned)params.policy > DBB_QUEUE_LATEST ||
-	    params.max_in_flight > dbb_pool_get_count(pool))
-		return -EINVAL;
-	ret = connection_need_feature(client, "queues");
-	if (ret < 0)
-		return ret;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_CREATE;
-	req.queue_create = &body;
-	body.pool_id = dbb_pool_get_id(pool);
-	body.policy = (DmabufBroker__V1__QueuePolicy)params.policy;
-	body.max_in_flight = params.max_in_flight;
-	body.fence_timeout_ms = params.fence_timeout_ms;
-	ret = connection_lock(client);
-	if (ret < 0)
-		return ret;
-	ret = connection_call(client, &req, BODY(POOL), 1, &reply);
-	if (ret == 0) {
-		ret = queue_producer_new(client, pool, &params, reply.fds[0],
-					 producer);
-		reply.nfds = 0;
-	}
-	connection_reply_clear(&reply);
-	connection_unlock(client);
-	return ret;
-}
-
-/* What an attach reply brings: the pool, the channel, the fence timeout. */
-struct queue_attached {
-	struct dbb_pool *pool;
-	int chan;
-	uint32_t fence_timeout_ms;
-	uint32_t generation;
-};
-
-/* With the client's lock held: takes the pool and channel out of an
- * attach reply, and a reference to @client for the consumer. */
-static int queue_take_attach_reply(struct dbb_client *client,
-				   struct connection_reply *reply,
-				   struct queue_attached *a)
-{
-	const DmabufBroker__V1__PoolInfo *pb = reply->resp->pool;
-	int ret;
-
-	if (pb->count < 1 || pb->count > DBB_POOL_MAX_BUFFERS ||
-	    reply->nfds != pb->count + 1u ||
-	    pb->consumer_slot >= DBB_QUEUE_MAX_CONSUMERS) {
-		connection_set_error(client, "malformed attach reply");
-		return -EPROTO;
-	}
-	ret = pool_from_reply(client, pb, reply->fds, pb->count, &a->pool);
-	if (ret < 0)
-		return ret;
-	a->chan = reply->fds[pb->count];
-	reply->fds[pb->count] = -1;
-	a->fence_timeout_ms = pb->queue ? pb->queue->fence_timeout_ms : 0;
-	a->generation = client->generation;
-	client->refs++;
-	return 0;
-}
-
-/* Without the client's lock: the consumer end of what was attached;
- * on failure lets it all go. */
-static int queue_consumer_new(struct dbb_client *client,
-			      struct queue_attached *a, struct dbb_queue **out)
-{
-	struct dbb_queue *q;
-	int ret;
-
-	ret = queue_new(QUEUE_CONSUMER, (uint32_t)dbb_pool_get_count(a->pool),
-			a->fence_timeout_ms, &q);
-	if (ret < 0) {
-		close(a->chan);
-		dbb_pool_free(a->pool);
-		connection_unref(client);
-		return ret;
-	}
-	q->pool = a->pool;
-	q->owns_pool = true;
-	q->cons.client = client;
-	q->cons.generation = a->generation;
-	ret = consumer_init(q, a->chan);
-	if (ret < 0) {
-		dbb_queue_destroy(q);
-		return ret;
-	}
-	*out = q;
-	return 0;
-}
-
-static int queue_attach(struct dbb_client *client,
-			DmabufBroker__V1__QueueAttachRequest *body,
-			struct dbb_queue **consumer)
-{
-	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
-	struct connection_reply reply;
-	struct queue_attached a;
-	int ret;
-
-	ret = connection_need_feature(client, "queues");
-	if (ret < 0)
-		return ret;
-	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_ATTACH;
-	req.queue_attach = body;
-	ret = connection_lock(client);
-	if (ret < 0)
-		return ret;
-	ret = connection_call(client, &req, BODY(POOL), CONNECTION_NFDS_ANY,
-			      &reply);
-	if (ret == 0)
-		ret = queue_take_attach_reply(client, &reply, &a);
-	connection_reply_clear(&reply);
-	connection_unlock(client);
-	if (ret < 0)
-		return ret;
-	return queue_consumer_new(client, &a, consumer);
-}
-
-int dbb_queue_attach_by_name(struct dbb_client *client, const char *pool_name,
-			     bool read_only, struct dbb_queue **consumer)
-{
-	DmabufBroker__V1__QueueAttachRequest body =
-		DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__INIT;
-
-	if (!client || !pool_name || !consumer)
-		return -EINVAL;
-	body.target_case = DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__TARGET_NAME;
-	body.name = (char *)pool_name;
-	body.read_only = read_only;
-	return queue_attach(client, &body, consumer);
-}
-
-int dbb_queue_attach_by_id(struct dbb_client *client, uint64_t pool_id,
-			   bool read_only, struct dbb_queue **consumer)
-{
-	DmabufBroker__V1__QueueAttachRequest body =
-		DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__INIT;
-
-	if (!client || !consumer)
-		return -EINVAL;
-	body.target_case = DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__TARGET_POOL_ID;
-	body.pool_id = pool_id;
-	body.read_only = read_only;
-	return queue_attach(client, &body, consumer);
 }
