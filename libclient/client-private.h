@@ -5,6 +5,7 @@
  * matching), request_ (requests.c), info_ (info.c: BufferInfo conversion),
  * list_ (lists.c), buffer_ (buffer.c: handles and the holds they stand
  * for), events_ (events.c), structs_ (structs.c: the struct_size rule).
+ * Pools and frame queues have their own: queue-private.h.
  */
 #ifndef DBB_CLIENT_PRIVATE_H
 #define DBB_CLIENT_PRIVATE_H
