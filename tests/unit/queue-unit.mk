@@ -1,13 +1,13 @@
 # Unit tests of the frame queue engine over socketpairs, no broker: the
-# library's objects are linked in, so that the test can build queue ends
+# library's objects are linked in, so that the tests can build queue ends
 # the way the library does after set-up (libclient/queue-private.h).
-TEST_QUEUE := $(B)/tests/unit/test_queue
+TEST_QUEUE := $(B)/tests/unit/test_queue $(B)/tests/unit/test_queue_hostile
+QUEUE_KIT := $(B)/tests/unit/queue_kit.o
 
-$(B)/tests/unit/test_queue.o: ALL_CFLAGS += -Ilibclient
-$(B)/tests/unit/test_queue.o: $(PROTO_H)
+$(TEST_QUEUE:%=%.o) $(QUEUE_KIT): ALL_CFLAGS += -Ilibclient
+$(TEST_QUEUE:%=%.o) $(QUEUE_KIT): $(PROTO_H)
 
-$(TEST_QUEUE): $(B)/tests/unit/test_queue.o $(LIBCLIENT_OBJ) $(COMMON_OBJ) \
-		$(PROTO_OBJ)
+$(TEST_QUEUE): %: %.o $(QUEUE_KIT) $(LIBCLIENT_OBJ) $(COMMON_OBJ) $(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka libprotobuf-c) -lpthread
 
