@@ -4,8 +4,8 @@
 # command and option, every dmabuf-brokerd option, every symbol the library
 # exports.  The lists are taken from the sources and the built programs, so
 # that a key, command, option or symbol added without its documentation
-# makes this test fail.  The example program of libdmabuf-broker(3), as
-# the page shows it, is compiled and run against a broker.  Prints TAP.
+# makes this test fail.  The example programs of libdmabuf-broker(3), as
+# the page shows them, are compiled and run against a broker.  Prints TAP.
 # Environment: DBB_BUILD, the build tree holding man/, daemon/, ctl/ and
 # libclient/.
 set -uo pipefail
@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 pages=("$src"/man/*.scd)
 n=0
-echo "1..$((2 * ${#pages[@]} + 8))"
+echo "1..$((2 * ${#pages[@]} + 10))"
 
 # Records one result: $1 is 0 for a pass, $2 the name; the lines of
 # $dir/why, if any, follow a failure as TAP diagnostics.
@@ -164,38 +164,41 @@ all_documented "$build/man/libdmabuf-broker.3" \
 	<"$dir/symbols"
 result $? "libdmabuf-broker.3: every symbol the library exports"
 
-# The example of libdmabuf-broker(3) as a reader sees it: the rendered
-# EXAMPLE section from its #include on.  A library built with sanitizers
-# (make SANITIZE=1) needs them in the program too.
+# The examples of libdmabuf-broker(3) as a reader sees them: each
+# section's rendered text from its first #include to the next section.
+# A library built with sanitizers (make SANITIZE=1) needs them in the
+# programs too.
 lib=$build/libclient/libdmabuf-broker.so.1
 sanitize=
 nm -D "$lib" >"$dir/lib-symbols" 2>&1
 grep -q ' U __asan_' "$dir/lib-symbols" &&
 	sanitize=-fsanitize=address,undefined
-render "$build/man/libdmabuf-broker.3" 2>/dev/null |
-	sed -n '/^EXAMPLE$/,/^SEE ALSO$/p' | sed -n '/#include/,/^SEE ALSO$/p' |
-	sed '$d' >"$dir/example.c"
-if [ ! -s "$dir/example.c" ]; then
-	echo "no example found in libdmabuf-broker.3" >"$dir/why"
-	false
-else
-	${CC:-cc} -std=c11 -Wall -Wextra -Werror $sanitize \
-		-I"$src/include" -o "$dir/example" "$dir/example.c" \
-		-L"$build/libclient" -Wl,-rpath,"$build/libclient" \
-		-ldmabuf-broker >"$dir/why" 2>&1
-fi
-result $? "libdmabuf-broker.3: the example compiles and links"
+render "$build/man/libdmabuf-broker.3" >"$dir/lib3.txt" 2>/dev/null
 
-# ... and runs against a broker of this tree on a private socket, with
-# the memfd backend, which every kernel has.
-# Not under systemd: no socket activation, no fd store.
-run_example() {
-	local ret i expect='^buffer [0-9]+ from memfd, fd [0-9]+$'
-
-	if [ ! -x "$dir/example" ]; then
-		echo "no example program" >"$dir/why"
+# compile_example SECTION NAME: compiles the program of SECTION to $dir/NAME.
+compile_example() {
+	sed -n "/^$1\$/,/^[A-Z][A-Z ]*\$/p" "$dir/lib3.txt" | sed '1d;$d' |
+		sed -n '/#include/,$p' >"$dir/$2.c"
+	if [ ! -s "$dir/$2.c" ]; then
+		echo "no program found in $1 of libdmabuf-broker.3" >"$dir/why"
 		return 1
 	fi
+	${CC:-cc} -std=c11 -Wall -Wextra -Werror $sanitize \
+		-I"$src/include" -o "$dir/$2" "$dir/$2.c" \
+		-L"$build/libclient" -Wl,-rpath,"$build/libclient" \
+		-ldmabuf-broker >"$dir/why" 2>&1
+}
+compile_example EXAMPLE example
+result $? "libdmabuf-broker.3: the example compiles and links"
+compile_example "QUEUE EXAMPLE" queue-example
+result $? "libdmabuf-broker.3: the queue example compiles and links"
+
+# ... and run against a broker of this tree on a private socket, with
+# the memfd backend, which every kernel has.
+# Not under systemd: no socket activation, no fd store.
+start_broker() {
+	local i
+
 	: >"$dir/empty.conf"
 	env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
 		"$build/daemon/dmabuf-brokerd" --socket "$dir/sock" \
@@ -208,19 +211,33 @@ run_example() {
 		kill -0 "$broker_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! grep -q '^listening on' "$dir/broker.out"; then
+	grep -q '^listening on' "$dir/broker.out"
+}
+
+# run_example NAME REGEX: program $dir/NAME exits 0 and prints a line
+# matching REGEX.
+run_example() {
+	local ret
+
+	if [ ! -x "$dir/$1" ]; then
+		echo "no program $1" >"$dir/why"
+		return 1
+	fi
+	if [ -z "$broker_pid" ] || ! kill -0 "$broker_pid" 2>/dev/null; then
 		{ echo "the broker did not start:"; cat "$dir/broker.err"; } \
 			>"$dir/why"
 		return 1
 	fi
-	DMABUF_BROKER_SOCKET=$dir/sock timeout 120 "$dir/example" \
-		>"$dir/example.out" 2>&1
+	DMABUF_BROKER_SOCKET=$dir/sock timeout 120 "$dir/$1" \
+		>"$dir/$1.out" 2>&1
 	ret=$?
-	if [ "$ret" -ne 0 ] || ! grep -Eq "$expect" "$dir/example.out"; then
-		{ echo "exit status $ret:"; cat "$dir/example.out"; } \
-			>"$dir/why"
+	if [ "$ret" -ne 0 ] || ! grep -Eq "$2" "$dir/$1.out"; then
+		{ echo "exit status $ret:"; cat "$dir/$1.out"; } >"$dir/why"
 		return 1
 	fi
 }
-run_example
+start_broker
+run_example example '^buffer [0-9]+ from memfd, fd [0-9]+$'
 result $? "libdmabuf-broker.3: the example runs against a broker"
+run_example queue-example '^received 8 frames in order$'
+result $? "libdmabuf-broker.3: the queue example runs against a broker"
