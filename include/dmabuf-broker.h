@@ -800,6 +800,13 @@ struct dbb_stats {
 	/* Connections one uid but root may have, and the caller's uid's. */
 	uint64_t max_clients_per_uid;
 	uint64_t my_clients;
+	/* Pools, those with a queue, and the frames all queues posted and
+	 * dropped as their producers count them (0 from a broker without
+	 * pools). */
+	uint64_t pools;
+	uint64_t queues;
+	uint64_t frames_posted;
+	uint64_t frames_dropped;
 };
 
 int dbb_stats(struct dbb_client *client, struct dbb_stats *out);

@@ -478,6 +478,10 @@ static void request_stats_copy(const DmabufBroker__V1__StatsReply *s,
 		.charged_bytes = s->charged_bytes,
 		.max_clients_per_uid = s->max_clients_per_uid,
 		.my_clients = s->caller_clients,
+		.pools = s->pools,
+		.queues = s->queues,
+		.frames_posted = s->frames_posted,
+		.frames_dropped = s->frames_dropped,
 	};
 	if (s->caller) {
 		out->my_bytes = s->caller->bytes;
