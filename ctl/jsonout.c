@@ -147,6 +147,10 @@ json_object *jsonout_stats(const struct dbb_stats *st)
 	jsonout_u64(o, "max_total_bytes", st->max_total_bytes);
 	jsonout_u64(o, "charged_bytes", st->charged_bytes);
 	jsonout_u64(o, "max_clients_per_uid", st->max_clients_per_uid);
+	jsonout_u64(o, "pools", st->pools);
+	jsonout_u64(o, "queues", st->queues);
+	jsonout_u64(o, "frames_posted", st->frames_posted);
+	jsonout_u64(o, "frames_dropped", st->frames_dropped);
 	jsonout_u64(me, "bytes", st->my_bytes);
 	jsonout_u64(me, "buffers", st->my_buffers);
 	jsonout_u64(me, "max_bytes", st->my_max_bytes);

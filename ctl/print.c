@@ -168,6 +168,10 @@ void print_stats(const struct dbb_stats *st)
 		       format_size(st->max_total_bytes, b, sizeof(b)));
 	printf("requests:        %" PRIu64 " (%" PRIu64 " failed)\n", st->requests,
 	       st->errors);
+	printf("pools:           %" PRIu64 " (%" PRIu64 " with a queue)\n",
+	       st->pools, st->queues);
+	printf("frames:          %" PRIu64 " posted, %" PRIu64 " dropped\n",
+	       st->frames_posted, st->frames_dropped);
 	printf("max buffer size: %s\n", format_size(st->max_buffer_size, a, sizeof(a)));
 	printf("your usage:\n");
 	snprintf(a, sizeof(a), "%" PRIu64, st->my_buffers);

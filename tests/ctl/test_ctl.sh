@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=85
+plan=88
 echo "1..$plan"
 
 cleanup() {
@@ -301,6 +301,14 @@ json_lines_match "$dir/qwatch" '
 [ "$?" -eq 0 ] && [ "$rc" -eq 0 ]
 result $? "queue-watch shows a rate where frames came, and exits 0 on SIGTERM" \
 	"exit $rc; $(tail -c 600 "$dir/qwatch")"
+
+expect_json "stats counts the pool and its queue" \
+	'.pools == 1 and .queues == 1 and .frames_posted == 8 and .frames_dropped == 0' \
+	"$ctl" --json stats
+expect_exit 0 "stats prints them" "$ctl" stats
+has_line "$dir/out" '^pools: +1 \(1 with a queue\)$' &&
+	has_line "$dir/out" '^frames: +8 posted, 0 dropped$'
+result $? "stats' lines read pools and frames" "$(cat "$dir/out")"
 
 # Removing the pool ends its queue, and a watch of it.
 "$ctl" queue-watch pq --interval 50 >"$dir/qwatch" 2>"$dir/qwatch.err" &
