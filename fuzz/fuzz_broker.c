@@ -145,8 +145,29 @@ static void fuzz_dump_reply(int sock,
 		    (int)r->body_case, nfds, r->message ? r->message : "");
 }
 
+/*
+ * Whether @msg carries the fds its kind says (docs/protocol.md): none with
+ * an error; a buffer's one; a pool's none (Info), one per member, plus the
+ * channel of an attach (consumer_slot is not telling: slot 0 is a slot),
+ * or the one stats page of a QueueCreate reply; an event at most one.
+ */
+static bool fuzz_fds_expected(const DmabufBroker__V1__ServerMessage *msg,
+			      size_t nfds)
+{
+	const DmabufBroker__V1__Response *r = msg->response;
+
+	if (msg->kind_case != DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_RESPONSE)
+		return nfds <= 1;
+	if (r->status < 0)
+		return nfds == 0;
+	if (r->body_case == DMABUF_BROKER__V1__RESPONSE__BODY_POOL)
+		return nfds <= 1 || nfds == r->pool->count ||
+		       nfds == r->pool->count + 1;
+	return nfds <= 1;
+}
+
 /* Everything the broker sent on @sock: each frame must decode and carry
- * at most one fd.  Returns false once the broker closed it. */
+ * the fds its kind says.  Returns false once the broker closed it. */
 static bool fuzz_drain(int sock)
 {
 	static uint8_t buf[DBB_WIRE_MAX_FRAME];
@@ -166,7 +187,7 @@ static bool fuzz_drain(int sock)
 			fuzz_fail("reading a reply: %s", strerror((int)-n));
 		msg = dmabuf_broker__v1__server_message__unpack(NULL, (size_t)n,
 								buf);
-		if (!msg || nfds > 1)
+		if (!msg || !fuzz_fds_expected(msg, nfds))
 			fuzz_fail("the broker sent a bad frame (%zd bytes, "
 				  "%zu fds)", n, nfds);
 		if (fuzz_dump)

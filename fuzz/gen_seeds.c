@@ -298,6 +298,111 @@ static void req_adopt(unsigned ctl)
 	req_send(ctl, &r);
 }
 
+static void req_pool_alloc(unsigned ctl, uint32_t count, const char *name,
+			   bool everyone)
+{
+	DmabufBroker__V1__PoolAllocRequest pa =
+		DMABUF_BROKER__V1__POOL_ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
+	DmabufBroker__V1__Grant *gs[] = { &g };
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	a.size = 4096;
+	a.name = (char *)(name ? name : "");
+	if (everyone) {
+		g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_EVERYONE;
+		g.everyone = true;
+		g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_READ;
+		a.grants = gs;
+		a.n_grants = 1;
+	}
+	pa.count = count;
+	pa.buffer = &a;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_POOL_ALLOC;
+	r.pool_alloc = &pa;
+	req_send(ctl, &r);
+}
+
+static void req_pool_open(unsigned ctl, uint64_t id, const char *name,
+			  bool read_only)
+{
+	DmabufBroker__V1__PoolOpenRequest po =
+		DMABUF_BROKER__V1__POOL_OPEN_REQUEST__INIT;
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	if (name) {
+		po.target_case = DMABUF_BROKER__V1__POOL_OPEN_REQUEST__TARGET_NAME;
+		po.name = (char *)name;
+	} else {
+		po.target_case = DMABUF_BROKER__V1__POOL_OPEN_REQUEST__TARGET_ID;
+		po.id = id;
+	}
+	po.read_only = read_only;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_POOL_OPEN;
+	r.pool_open = &po;
+	req_send(ctl, &r);
+}
+
+static void req_pools(unsigned ctl, uint64_t after)
+{
+	DmabufBroker__V1__PoolsRequest pr = DMABUF_BROKER__V1__POOLS_REQUEST__INIT;
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	pr.after_id = after;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_POOLS;
+	r.pools = &pr;
+	req_send(ctl, &r);
+}
+
+static void req_queue_create(unsigned ctl, uint64_t pool, int policy,
+			     uint32_t max_in_flight)
+{
+	DmabufBroker__V1__QueueCreateRequest qc =
+		DMABUF_BROKER__V1__QUEUE_CREATE_REQUEST__INIT;
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	qc.pool_id = pool;
+	qc.policy = (DmabufBroker__V1__QueuePolicy)policy;
+	qc.max_in_flight = max_in_flight;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_CREATE;
+	r.queue_create = &qc;
+	req_send(ctl, &r);
+}
+
+static void req_queue_attach(unsigned ctl, uint64_t pool, const char *name,
+			     bool read_only)
+{
+	DmabufBroker__V1__QueueAttachRequest qa =
+		DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__INIT;
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	if (name) {
+		qa.target_case = DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__TARGET_NAME;
+		qa.name = (char *)name;
+	} else {
+		qa.target_case =
+			DMABUF_BROKER__V1__QUEUE_ATTACH_REQUEST__TARGET_POOL_ID;
+		qa.pool_id = pool;
+	}
+	qa.read_only = read_only;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_ATTACH;
+	r.queue_attach = &qa;
+	req_send(ctl, &r);
+}
+
+static void req_queue_detach(unsigned ctl, uint64_t pool)
+{
+	DmabufBroker__V1__QueueDetachRequest qd =
+		DMABUF_BROKER__V1__QUEUE_DETACH_REQUEST__INIT;
+	Request r = DMABUF_BROKER__V1__REQUEST__INIT;
+
+	qd.pool_id = pool;
+	r.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_DETACH;
+	r.queue_detach = &qd;
+	req_send(ctl, &r);
+}
+
 #define STATS DMABUF_BROKER__V1__REQUEST__BODY_STATS
 #define BACKENDS_REQ DMABUF_BROKER__V1__REQUEST__BODY_BACKENDS
 #define GOODBYE DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE
@@ -379,6 +484,42 @@ static void broker_seeds(void)
 		req_alloc(0, 1024 * 1024, NULL, false, false);
 	req_simple(0, STATS);
 	seed_write("broker", "quota");
+
+	/* A pool is id 1, its members 2 to 4. */
+	req_hello(0, "pools");
+	req_pool_alloc(0, 0, NULL, false);
+	req_pool_alloc(0, 33, NULL, false);
+	req_pool_alloc(0, 3, "pool", false);
+	req_pools(0, 0);
+	req_info(0, 1, NULL);
+	req_info(0, 3, NULL);
+	req_release(0, 3, true);
+	req_publish(0, 3, "member");
+	req_pool_open(0, 0, "pool", true);
+	req_release(0, 1, false);
+	req_release(0, 1, true);
+	req_pools(0, 0);
+	seed_write("broker", "pools");
+
+	/* Queue events to the producer carry the channel's fd. */
+	req_hello(0, "queues");
+	req_hello(CONN1, NULL);
+	req_pool_alloc(0, 2, "q", true);
+	req_queue_attach(CONN1, 1, NULL, true);
+	req_queue_create(0, 1, 3, 0);
+	req_queue_create(0, 1, 1, 2);
+	req_queue_create(0, 1, 0, 0);
+	req_queue_attach(CONN1, 0, "q", false);
+	req_queue_attach(CONN1, 0, "q", true);
+	req_queue_attach(CONN1, 0, "q", true);
+	req_info(CONN1, 1, NULL);
+	req_queue_detach(CONN1, 1);
+	req_queue_detach(CONN1, 1);
+	req_queue_attach(CONN1, 1, NULL, true);
+	req_grant(0, 1, 1000, DMABUF_BROKER__V1__ACCESS__ACCESS_NONE);
+	req_simple(0, STATS);
+	req_release(0, 1, true);
+	seed_write("broker", "queues");
 }
 
 /* ---- replies ---- */
