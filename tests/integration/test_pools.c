@@ -224,6 +224,21 @@ static uint64_t stat_of(int sock, size_t offset)
 #define STAT(sock, field) \
 	stat_of(sock, offsetof(DmabufBroker__V1__StatsReply, field))
 
+/* Polls a Stats counter until it is @want (the daemon handles a
+ * disconnection on its own time): the last value seen. */
+static uint64_t wait_stat_of(int sock, size_t offset, uint64_t want)
+{
+	int64_t end = harness_now_ms() + WAIT_MS;
+	uint64_t v;
+
+	while ((v = stat_of(sock, offset)) != want && harness_now_ms() < end)
+		usleep(10 * 1000);
+	return v;
+}
+
+#define WAIT_STAT(sock, field, want) \
+	wait_stat_of(sock, offsetof(DmabufBroker__V1__StatsReply, field), want)
+
 /* ---- pools ---- */
 
 static void test_pool_count_bounds(void **state)
@@ -675,6 +690,7 @@ static void test_queue_producer_death_ends_channels(void **state)
 	assert_int_equal(0, read(chan, &byte, 1));
 	close(chan);
 	/* And so did its client-lifetime pool, queue and all. */
+	assert_int_equal(0, WAIT_STAT(f->owner, pools, 0));
 	assert_int_equal(-ENOENT, harness_raw_queue_attach(f->owner, 0,
 							   "pool/dies", false,
 							   NULL, got, &n));
