@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dmabuf-camera-example: captures frames from vivid (the kernel's virtual
- * video test driver) straight into dma-bufs the broker allocated, and names
- * each frame in the broker once it holds a picture.  See examples/README.md.
+ * dmabuf-camera-example: streams frames from vivid (the kernel's virtual
+ * video test driver) to consumers through a broker frame queue: the
+ * producer side of a camera -> GPU pipeline.  See examples/README.md.
  *
- * The broker chooses the layout (stride, plane offsets); the camera tells
- * V4L2 to use it (bytesperline, sizeimage) and queues the fds with
- * V4L2_MEMORY_DMABUF, so the driver writes into the broker's buffers and no
- * byte is ever copied.  Buffers are allocated unnamed and published as
- * <prefix>/frame<i> when buffer i is first filled: a consumer that sees the
- * name knows the frame is complete.
+ * The broker allocates a pool of N dma-bufs by format and chooses their
+ * layout (stride, plane offsets); the camera tells V4L2 to use it
+ * (bytesperline, sizeimage) and queues the fds with V4L2_MEMORY_DMABUF, so
+ * the driver writes into the pool's buffers.  Each captured frame is
+ * posted to the queue: a small message to every consumer, never a byte of
+ * the picture.  A buffer goes back to V4L2 only when the queue gives it
+ * back (dbb_queue_acquire()): once every consumer released it, or, under
+ * DROP_OLDEST, when the camera needs it for a newer frame.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -29,10 +30,11 @@
 #include <linux/videodev2.h>
 
 #include "dmabuf-broker.h"
+#include "vivid.h"
 
-#define CAMERA_MAX_BUFFERS 32
-/* A frame takes 1/30 s on vivid; under QEMU's emulator many times that. */
-#define CAMERA_DQBUF_TIMEOUT_MS 20000
+/* A frame takes 1/30 s on vivid; under QEMU's emulator many times that.
+ * Also the bound on waiting for consumers to give the last frames back. */
+#define CAMERA_STALL_TIMEOUT_MS 20000
 
 struct camera_format {
 	const char *name;
@@ -47,16 +49,30 @@ static const struct camera_format camera_formats[] = {
 	{ "NV12", DRM_FORMAT_NV12, V4L2_PIX_FMT_NV12 },
 };
 
+struct camera_policy {
+	const char *name;
+	enum dbb_queue_policy policy;
+};
+
+static const struct camera_policy camera_policies[] = {
+	{ "hold", DBB_QUEUE_HOLD },
+	{ "drop-oldest", DBB_QUEUE_DROP_OLDEST },
+	{ "latest", DBB_QUEUE_LATEST },
+};
+
 struct camera_options {
 	const char *socket;
 	const char *device;
-	const char *prefix;
+	const char *pool_name;
 	const char *backend;
 	const struct camera_format *format;
+	const struct camera_policy *policy;
 	uint32_t width;
 	uint32_t height;
 	unsigned buffers;
 	unsigned frames;
+	unsigned consumers;	/* to wait for before streaming */
+	unsigned max_in_flight;
 	long grant_uid;		/* -1: none */
 };
 
@@ -64,28 +80,33 @@ struct camera {
 	struct camera_options opt;
 	struct dbb_client *client;
 	int video;
-	struct dbb_buffer *bufs[CAMERA_MAX_BUFFERS];
-	bool named[CAMERA_MAX_BUFFERS];
+	struct dbb_pool *pool;
+	struct dbb_queue *queue;
+	unsigned in_driver;	/* buffers queued to V4L2, not dequeued yet */
+	unsigned posted;	/* frames posted to the queue */
 	bool unavailable;	/* no vivid, or not the format: exit 69 */
 };
 
 static const char camera_usage[] =
 	"Usage: dmabuf-camera-example [OPTIONS]\n"
 	"\n"
-	"Allocates frames from the dma-buf broker, captures vivid's test pattern\n"
-	"into them with V4L2_MEMORY_DMABUF and names each one PREFIX/frameI\n"
-	"once filled; then waits for end of input on stdin and exits, which\n"
-	"frees the frames.\n"
+	"Allocates a pool of frames from the dma-buf broker, captures vivid's\n"
+	"test pattern into them with V4L2_MEMORY_DMABUF and streams them to the\n"
+	"consumers of the pool's frame queue; then waits for end of input on\n"
+	"stdin and exits, which ends the queue and frees the pool.\n"
 	"\n"
 	"  -s, --socket PATH     broker socket ($DMABUF_BROKER_SOCKET, else the default)\n"
 	"  -f, --format FMT      YUYV (default) or NV12\n"
 	"  -S, --size WxH        frame size (default 640x480)\n"
-	"  -n, --buffers N       frames to allocate (default 4, at most 32)\n"
-	"  -c, --count M         frames to capture (default N)\n"
-	"  -p, --prefix NAME     name prefix (default camera)\n"
+	"  -n, --buffers N       buffers in the pool (default 4, at most 32)\n"
+	"  -c, --count M         frames to capture (default 300)\n"
+	"  -p, --pool NAME       the pool's name (default camera)\n"
+	"  -P, --policy POLICY   hold (default), drop-oldest or latest\n"
+	"  -m, --max-in-flight K frames a consumer may hold (default: N)\n"
+	"  -k, --consumers K     consumers to wait for before capturing (default 1)\n"
 	"  -b, --backend NAME    broker backend (default: the broker's choice)\n"
 	"  -d, --device PATH     V4L2 node (default: the first vivid capture node)\n"
-	"  -g, --grant-uid UID   let UID import the frames read-write\n"
+	"  -g, --grant-uid UID   let UID attach to the queue, read-write\n"
 	"  -h, --help\n"
 	"\n"
 	"Exit status: 0 captured, 1 failed, 2 bad usage, 69 (EX_UNAVAILABLE)\n"
@@ -123,6 +144,14 @@ static const struct camera_format *camera_format_lookup(const char *name)
 	return NULL;
 }
 
+static const struct camera_policy *camera_policy_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(camera_policies) / sizeof(camera_policies[0]); i++)
+		if (!strcmp(camera_policies[i].name, name))
+			return &camera_policies[i];
+	return NULL;
+}
+
 static bool camera_parse_size(const char *s, uint32_t *w, uint32_t *h)
 {
 	unsigned wv, hv;
@@ -144,14 +173,25 @@ static bool camera_parse_opt(struct camera_options *o, int c, const char *arg)
 	switch (c) {
 	case 's': o->socket = arg; return true;
 	case 'd': o->device = arg; return true;
-	case 'p': o->prefix = arg; return true;
+	case 'p': o->pool_name = arg; return true;
 	case 'b': o->backend = arg; return true;
 	case 'f': return (o->format = camera_format_lookup(arg)) != NULL;
+	case 'P': return (o->policy = camera_policy_lookup(arg)) != NULL;
 	case 'S': return camera_parse_size(arg, &o->width, &o->height);
 	case 'n':
-		if (!camera_parse_uint(arg, CAMERA_MAX_BUFFERS, &v) || !v)
+		if (!camera_parse_uint(arg, DBB_POOL_MAX_BUFFERS, &v) || !v)
 			return false;
 		o->buffers = (unsigned)v;
+		return true;
+	case 'm':
+		if (!camera_parse_uint(arg, DBB_POOL_MAX_BUFFERS, &v))
+			return false;
+		o->max_in_flight = (unsigned)v;
+		return true;
+	case 'k':
+		if (!camera_parse_uint(arg, DBB_QUEUE_MAX_CONSUMERS, &v) || !v)
+			return false;
+		o->consumers = (unsigned)v;
 		return true;
 	case 'c':
 		if (!camera_parse_uint(arg, 1000000, &v) || !v)
@@ -177,7 +217,10 @@ static int camera_parse_args(struct camera_options *o, int argc, char **argv)
 		{ "size", required_argument, NULL, 'S' },
 		{ "buffers", required_argument, NULL, 'n' },
 		{ "count", required_argument, NULL, 'c' },
-		{ "prefix", required_argument, NULL, 'p' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "max-in-flight", required_argument, NULL, 'm' },
+		{ "consumers", required_argument, NULL, 'k' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "grant-uid", required_argument, NULL, 'g' },
@@ -187,10 +230,11 @@ static int camera_parse_args(struct camera_options *o, int argc, char **argv)
 	int c;
 
 	*o = (struct camera_options){
-		.prefix = "camera", .format = &camera_formats[0],
-		.width = 640, .height = 480, .buffers = 4, .grant_uid = -1,
+		.pool_name = "camera", .format = &camera_formats[0],
+		.policy = &camera_policies[0], .width = 640, .height = 480,
+		.buffers = 4, .frames = 300, .consumers = 1, .grant_uid = -1,
 	};
-	while ((c = getopt_long(argc, argv, "s:f:S:n:c:p:b:d:g:h", longopts,
+	while ((c = getopt_long(argc, argv, "s:f:S:n:c:p:P:m:k:b:d:g:h", longopts,
 				NULL)) != -1) {
 		if (c == 'h')
 			return 1;
@@ -201,129 +245,7 @@ static int camera_parse_args(struct camera_options *o, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if (optind < argc)
-		return -EINVAL;
-	if (!o->frames)
-		o->frames = o->buffers;
-	return 0;
-}
-
-/* A single-planar streaming capture node of vivid (not its touch node). */
-static bool camera_is_vivid_capture(int fd)
-{
-	struct v4l2_capability cap = { 0 };
-	uint32_t caps;
-
-	if (ioctl(fd, VIDIOC_QUERYCAP, &cap) < 0 ||
-	    strcmp((const char *)cap.driver, "vivid"))
-		return false;
-	caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps :
-							cap.capabilities;
-	return (caps & V4L2_CAP_VIDEO_CAPTURE) && (caps & V4L2_CAP_STREAMING) &&
-	       !(caps & V4L2_CAP_TOUCH);
-}
-
-/* Opens --device, or the first vivid capture node.  -ENODEV: none. */
-static int camera_open_video(const struct camera_options *o)
-{
-	char path[32];
-
-	if (o->device) {
-		int fd = open(o->device, O_RDWR | O_CLOEXEC);
-
-		if (fd < 0)
-			return camera_fail(errno, o->device);
-		return fd;
-	}
-	for (int i = 0; i < 64; i++) {
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (camera_is_vivid_capture(fd)) {
-			printf("device %s\n", path);
-			return fd;
-		}
-		close(fd);
-	}
-	fprintf(stderr, "dmabuf-camera-example: no vivid capture node in "
-		"/dev/video* (modprobe vivid)\n");
-	return -ENODEV;
-}
-
-/* vivid's first input is a webcam offering 640x480 among its sizes; its
- * other inputs (TV, S-Video, HDMI) tie the size to a video standard or to
- * DV timings. */
-static int camera_select_input(int video)
-{
-	struct v4l2_input in = { 0 };
-
-	for (in.index = 0; ioctl(video, VIDIOC_ENUMINPUT, &in) == 0; in.index++) {
-		int index = (int)in.index;
-
-		if (in.type != V4L2_INPUT_TYPE_CAMERA)
-			continue;
-		if (ioctl(video, VIDIOC_S_INPUT, &index) < 0)
-			return camera_fail(errno, "VIDIOC_S_INPUT");
-		printf("input %d %s\n", index, (const char *)in.name);
-		return 0;
-	}
-	fprintf(stderr, "dmabuf-camera-example: the device has no camera input\n");
-	return -ENODEV;
-}
-
-/* The id of the menu control called @name, or 0. */
-static uint32_t camera_find_menu_ctrl(int video, const char *name)
-{
-	struct v4l2_queryctrl q = { .id = V4L2_CTRL_FLAG_NEXT_CTRL };
-
-	while (ioctl(video, VIDIOC_QUERYCTRL, &q) == 0) {
-		if (q.type == V4L2_CTRL_TYPE_MENU &&
-		    !strcmp((const char *)q.name, name))
-			return q.id;
-		q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
-	}
-	return 0;
-}
-
-/*
- * 75% colour bars are vivid's default pattern; set it anyway, since the
- * control outlives whoever changed it last.  vivid's "Test Pattern" is a
- * private control, not V4L2_CID_TEST_PATTERN: look it up by name.
- */
-static int camera_select_pattern(int video)
-{
-	struct v4l2_querymenu m = { 0 };
-	struct v4l2_control ctrl = { 0 };
-
-	m.id = ctrl.id = camera_find_menu_ctrl(video, "Test Pattern");
-	for (m.index = 0; m.id && m.index < 64; m.index++) {
-		if (ioctl(video, VIDIOC_QUERYMENU, &m) < 0 ||
-		    strcmp((const char *)m.name, "75% Colorbar"))
-			continue;
-		ctrl.value = (int)m.index;
-		if (ioctl(video, VIDIOC_S_CTRL, &ctrl) < 0)
-			return camera_fail(errno, "VIDIOC_S_CTRL test pattern");
-		return 0;
-	}
-	fprintf(stderr, "dmabuf-camera-example: no \"75%% Colorbar\" test "
-		"pattern on this device\n");
-	return -ENODEV;
-}
-
-/* -ENOTSUP when the device does not offer @fourcc. */
-static int camera_check_offered(int video, const struct camera_format *f)
-{
-	struct v4l2_fmtdesc d = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
-
-	for (d.index = 0; ioctl(video, VIDIOC_ENUM_FMT, &d) == 0; d.index++)
-		if (d.pixelformat == f->v4l2_fourcc)
-			return 0;
-	fprintf(stderr, "dmabuf-camera-example: the device does not offer %s\n",
-		f->name);
-	return -ENOTSUP;
+	return optind < argc ? -EINVAL : 0;
 }
 
 /* V4L2's single-planar formats put the planes back to back, every one
@@ -357,45 +279,90 @@ static int camera_check_layout(const struct camera *c,
 	return 0;
 }
 
-static int camera_alloc_one(struct camera *c, unsigned i)
+/* Every buffer must be a dma-buf in V4L2's layout, all with one stride. */
+static int camera_check_pool(struct camera *c)
 {
-	struct dbb_alloc_params p = { .struct_size = sizeof(p),
-		.lifetime = DBB_LIFETIME_CLIENT,
-		.backend = c->opt.backend,
-		.fourcc = c->opt.format->drm_fourcc,
-		.width = c->opt.width,
-		.height = c->opt.height,
-	};
-	const struct dbb_buffer_info *info;
-	struct stat st;
+	const struct dbb_buffer_info *first =
+		dbb_buffer_get_info(dbb_pool_get_buffer(c->pool, 0));
 	int r;
 
-	r = dbb_alloc(c->client, &p, &c->bufs[i]);
-	if (r < 0)
-		return camera_fail_broker(c, r, "alloc");
-	info = dbb_buffer_get_info(c->bufs[i]);
-	r = camera_check_layout(c, info);
-	if (r < 0)
-		return r;
-	/* One format for all: every frame must have the first one's stride. */
-	if (info->layout->planes[0].stride !=
-	    dbb_buffer_get_info(c->bufs[0])->layout->planes[0].stride) {
-		fprintf(stderr, "dmabuf-camera-example: frame %u has another "
-			"stride than frame 0\n", i);
-		return -EINVAL;
+	for (unsigned i = 0; i < c->opt.buffers; i++) {
+		const struct dbb_buffer_info *info =
+			dbb_buffer_get_info(dbb_pool_get_buffer(c->pool, i));
+
+		if ((r = camera_check_layout(c, info)) < 0)
+			return r;
+		if (info->layout->planes[0].stride != first->layout->planes[0].stride) {
+			fprintf(stderr, "dmabuf-camera-example: buffer %u has "
+				"another stride than buffer 0\n", i);
+			return -EINVAL;
+		}
 	}
+	return 0;
+}
+
+/* The pool: --buffers frames of the format, laid out by the broker. */
+static int camera_alloc_pool(struct camera *c)
+{
+	struct dbb_pool_params p = {
+		.struct_size = sizeof(p),
+		.count = c->opt.buffers,
+		.buffer = {
+			.struct_size = sizeof(p.buffer),
+			.name = c->opt.pool_name,
+			.lifetime = DBB_LIFETIME_CLIENT,
+			.backend = c->opt.backend,
+			.fourcc = c->opt.format->drm_fourcc,
+			.width = c->opt.width,
+			.height = c->opt.height,
+		},
+	};
+	const struct dbb_pool_info *pool;
+	int r;
+
+	r = dbb_pool_alloc(c->client, &p, &c->pool);
+	if (r < 0)
+		return camera_fail_broker(c, r, "pool alloc");
+	if ((r = camera_check_pool(c)) < 0)
+		return r;
+	pool = dbb_pool_get_info(c->pool);
 	if (c->opt.grant_uid >= 0) {
-		r = dbb_grant(c->client, info->id, DBB_GRANT_UID,
+		r = dbb_grant(c->client, pool->id, DBB_GRANT_UID,
 			      (uint32_t)c->opt.grant_uid, DBB_ACCESS_READ_WRITE);
 		if (r < 0)
 			return camera_fail_broker(c, r, "grant");
 	}
-	if (fstat(dbb_buffer_get_fd(c->bufs[i]), &st) < 0)
-		return camera_fail(errno, "fstat");
-	printf("buffer %u id %llu backend %s size %llu stride %u ino %llu\n", i,
-	       (unsigned long long)info->id, info->backend,
-	       (unsigned long long)info->size, info->layout->planes[0].stride,
-	       (unsigned long long)st.st_ino);
+	printf("pool %llu name %s backend %s count %u\n",
+	       (unsigned long long)pool->id, pool->name, pool->backend, pool->count);
+	for (unsigned i = 0; i < c->opt.buffers; i++) {
+		struct dbb_buffer *b = dbb_pool_get_buffer(c->pool, i);
+		const struct dbb_buffer_info *info = dbb_buffer_get_info(b);
+		struct stat st;
+
+		if (fstat(dbb_buffer_get_fd(b), &st) < 0)
+			return camera_fail(errno, "fstat");
+		printf("buffer %u id %llu size %llu stride %u dev %llu ino %llu\n",
+		       i, (unsigned long long)info->id,
+		       (unsigned long long)info->size, info->layout->planes[0].stride,
+		       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	}
+	return 0;
+}
+
+static int camera_create_queue(struct camera *c)
+{
+	struct dbb_queue_params p = {
+		.struct_size = sizeof(p),
+		.policy = c->opt.policy->policy,
+		.max_in_flight = c->opt.max_in_flight,
+	};
+	int r;
+
+	r = dbb_queue_create(c->client, c->pool, &p, &c->queue);
+	if (r < 0)
+		return camera_fail_broker(c, r, "queue create");
+	printf("queue policy %s\n", c->opt.policy->name);
+	fflush(stdout);
 	return 0;
 }
 
@@ -403,7 +370,8 @@ static int camera_alloc_one(struct camera *c, unsigned i)
  * bytesperline; a driver that changes any of it cannot use our frames. */
 static int camera_set_format(struct camera *c)
 {
-	const struct dbb_buffer_info *info = dbb_buffer_get_info(c->bufs[0]);
+	const struct dbb_buffer_info *info =
+		dbb_buffer_get_info(dbb_pool_get_buffer(c->pool, 0));
 	struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
 	struct v4l2_pix_format *pix = &f.fmt.pix;
 
@@ -429,19 +397,21 @@ static int camera_set_format(struct camera *c)
 	return 0;
 }
 
-static int camera_queue(struct camera *c, unsigned i)
+/* Hands buffer @i to the driver to fill. */
+static int camera_queue(struct camera *c, uint32_t i)
 {
-	const struct dbb_buffer_info *info = dbb_buffer_get_info(c->bufs[i]);
+	struct dbb_buffer *buf = dbb_pool_get_buffer(c->pool, i);
 	struct v4l2_buffer b = {
 		.index = i,
 		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 		.memory = V4L2_MEMORY_DMABUF,
-		.length = (uint32_t)info->size,
+		.length = (uint32_t)dbb_buffer_get_info(buf)->size,
 	};
 
-	b.m.fd = dbb_buffer_get_fd(c->bufs[i]);
+	b.m.fd = dbb_buffer_get_fd(buf);
 	if (ioctl(c->video, VIDIOC_QBUF, &b) < 0)
 		return camera_fail(errno, "VIDIOC_QBUF");
+	c->in_driver++;
 	return 0;
 }
 
@@ -463,104 +433,213 @@ static int camera_request_buffers(struct camera *c, unsigned count)
 	return 0;
 }
 
-/* Publishing the name is the signal that buffer @i holds a frame. */
-static int camera_name_frame(struct camera *c, unsigned i)
+/*
+ * Keeps the driver supplied: takes every buffer the queue gives back and
+ * queues it to V4L2, as long as frames are still wanted (never more
+ * buffers in the driver than frames left to capture, so that the last
+ * frame leaves none behind).  Under DROP_OLDEST a buffer the queue has no
+ * free one for is the oldest frame a consumer has not taken yet.
+ */
+static int camera_refill(struct camera *c)
 {
-	const struct dbb_buffer_info *info = dbb_buffer_get_info(c->bufs[i]);
-	char name[DBB_MAX_NAME + 1];
-	int r;
+	while (c->in_driver < c->opt.frames - c->posted) {
+		uint32_t index;
+		int r;
 
-	if (c->named[i])
-		return 0;
-	snprintf(name, sizeof(name), "%s/frame%u", c->opt.prefix, i);
-	r = dbb_set_name(c->client, info->id, name);
-	if (r < 0)
-		return camera_fail_broker(c, r, name);
-	c->named[i] = true;
+		r = dbb_queue_acquire(c->queue, 0, &index);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return camera_fail_broker(c, r, "queue acquire");
+		if ((r = camera_queue(c, index)) < 0)
+			return r;
+	}
 	return 0;
 }
 
-static int camera_dequeue(struct camera *c, struct v4l2_buffer *b)
+/*
+ * Waits for the queue's fd (and the video node's, when @video) until
+ * something is ready, and handles the queue's part.  Returns 1 when the
+ * video node is readable, 0 otherwise, negative on failure; -ETIMEDOUT
+ * when nothing came for CAMERA_STALL_TIMEOUT_MS.
+ */
+static int camera_wait(struct camera *c, bool video)
 {
-	struct pollfd pfd = { .fd = c->video, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = dbb_queue_get_fd(c->queue), .events = POLLIN },
+		{ .fd = c->video, .events = POLLIN },
+	};
 	int r;
 
-	*b = (struct v4l2_buffer){
+	r = poll(pfd, video ? 2 : 1, CAMERA_STALL_TIMEOUT_MS);
+	if (r < 0)
+		return errno == EINTR ? 0 : camera_fail(errno, "poll");
+	if (r == 0)
+		return camera_fail(ETIMEDOUT, video ? "waiting for a frame" :
+				   "waiting for the consumers");
+	if (pfd[0].revents) {
+		r = dbb_queue_dispatch(c->queue);
+		if (r < 0)
+			return camera_fail_broker(c, r, "queue");
+	}
+	return video && pfd[1].revents;
+}
+
+/* Dequeues a filled buffer and posts it as the next frame, with V4L2's
+ * capture time; the camera numbers frames 1, 2, ... (V4L2's own sequence
+ * skips the frames the driver had no buffer for). */
+static int camera_post(struct camera *c)
+{
+	struct v4l2_buffer b = {
 		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 		.memory = V4L2_MEMORY_DMABUF,
 	};
-	r = poll(&pfd, 1, CAMERA_DQBUF_TIMEOUT_MS);
-	if (r < 0)
-		return camera_fail(errno, "poll");
-	if (r == 0)
-		return camera_fail(ETIMEDOUT, "waiting for a frame");
-	if (ioctl(c->video, VIDIOC_DQBUF, b) < 0)
-		return camera_fail(errno, "VIDIOC_DQBUF");
-	if (b->index >= c->opt.buffers || (b->flags & V4L2_BUF_FLAG_ERROR)) {
+	struct dbb_frame f = { .struct_size = sizeof(f), .fence_fd = -1 };
+	int r;
+
+	if (ioctl(c->video, VIDIOC_DQBUF, &b) < 0)
+		return errno == EAGAIN ? 0 : camera_fail(errno, "VIDIOC_DQBUF");
+	c->in_driver--;
+	if (b.index >= c->opt.buffers || (b.flags & V4L2_BUF_FLAG_ERROR)) {
 		fprintf(stderr, "dmabuf-camera-example: bad frame (index %u, "
-			"flags 0x%x)\n", b->index, b->flags);
+			"flags 0x%x)\n", b.index, b.flags);
 		return -EIO;
 	}
+	f.index = b.index;
+	f.seq = c->posted + 1;
+	f.timestamp_ns = (uint64_t)b.timestamp.tv_sec * 1000000000u +
+			 (uint64_t)b.timestamp.tv_usec * 1000u;
+	r = dbb_queue_post(c->queue, &f);
+	if (r < 0)
+		return camera_fail_broker(c, r, "queue post");
+	c->posted++;
+	printf("frame %llu buffer %u v4l2-seq %u bytesused %u\n",
+	       (unsigned long long)f.seq, b.index, b.sequence, b.bytesused);
 	return 0;
 }
 
-/* Captures --count frames, buffers used round robin: a buffer goes back
- * to the driver only while frames are still wanted. */
+/* Waits until --consumers consumers are attached. */
+static int camera_wait_consumers(struct camera *c)
+{
+	int r;
+
+	while (dbb_queue_consumer_count(c->queue) < c->opt.consumers)
+		if ((r = camera_wait(c, false)) < 0)
+			return r;
+	return 0;
+}
+
+/* The queue's counters: whether every frame posted was delivered to or
+ * dropped for each consumer, and every delivered one released. */
+static int camera_drained(struct camera *c, bool *drained)
+{
+	struct dbb_queue_counters q;
+	int r;
+
+	r = dbb_queue_get_counters(c->queue, &q);
+	if (r < 0)
+		return camera_fail_broker(c, r, "queue counters");
+	*drained = q.in_flight == 0 &&
+		   q.delivered + q.dropped >= q.posted * c->opt.consumers;
+	return 0;
+}
+
+/* After the last frame: waits for the consumers to be done with every
+ * frame, so that the counters tell each frame's fate. */
+static int camera_drain(struct camera *c)
+{
+	bool drained;
+	int r;
+
+	while ((r = camera_drained(c, &drained)) == 0 && !drained)
+		if ((r = camera_wait(c, false)) < 0)
+			return r;
+	return r;
+}
+
+static void camera_print_counters(const char *who, const struct dbb_queue_counters *q)
+{
+	printf("%s posted %llu delivered %llu released %llu dropped %llu "
+	       "in-flight %llu fence-timeouts %llu latency-avg-us %llu "
+	       "latency-max-us %llu\n", who,
+	       (unsigned long long)q->posted, (unsigned long long)q->delivered,
+	       (unsigned long long)q->released, (unsigned long long)q->dropped,
+	       (unsigned long long)q->in_flight,
+	       (unsigned long long)q->fence_timeouts,
+	       (unsigned long long)q->latency_avg_usec,
+	       (unsigned long long)q->latency_max_usec);
+}
+
+/* The counters as the camera keeps them and as the broker reads them from
+ * the queue's shared page (dmabuf-ctl shows the latter). */
+static int camera_report(struct camera *c)
+{
+	struct dbb_pool_info *info = NULL;
+	struct dbb_queue_counters q;
+	int r;
+
+	if ((r = dbb_queue_get_counters(c->queue, &q)) < 0)
+		return camera_fail_broker(c, r, "queue counters");
+	camera_print_counters("counters", &q);
+	r = dbb_pool_info_by_id(c->client, dbb_pool_get_id(c->pool), &info);
+	if (r < 0)
+		return camera_fail_broker(c, r, "pool info");
+	if (info->queue)
+		camera_print_counters("broker-counters", &info->queue->counters);
+	dbb_pool_info_free(info);
+	return 0;
+}
+
+/* Captures and posts --count frames, then waits for the consumers. */
 static int camera_stream(struct camera *c)
 {
 	enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	unsigned queued = 0, k;
-	int r = 0;
+	int r;
 
-	for (; queued < c->opt.buffers && queued < c->opt.frames; queued++)
-		if ((r = camera_queue(c, queued)) < 0)
-			return r;
+	if ((r = camera_wait_consumers(c)) < 0 || (r = camera_refill(c)) < 0)
+		return r;
 	if (ioctl(c->video, VIDIOC_STREAMON, &type) < 0)
 		return camera_fail(errno, "VIDIOC_STREAMON");
-	for (k = 0; k < c->opt.frames && r == 0; k++) {
-		struct v4l2_buffer b;
-
-		if ((r = camera_dequeue(c, &b)) < 0 ||
-		    (r = camera_name_frame(c, b.index)) < 0)
-			break;
-		printf("frame %u buffer %u seq %u bytesused %u name %s/frame%u\n",
-		       k, b.index, b.sequence, b.bytesused, c->opt.prefix, b.index);
+	while (r >= 0 && c->posted < c->opt.frames) {
+		r = camera_wait(c, true);
+		if (r > 0)
+			r = camera_post(c);
+		if (r >= 0)
+			r = camera_refill(c);
 		fflush(stdout);
-		if (queued < c->opt.frames) {
-			r = camera_queue(c, b.index);
-			queued++;
-		}
 	}
-	if (ioctl(c->video, VIDIOC_STREAMOFF, &type) < 0 && r == 0)
+	if (ioctl(c->video, VIDIOC_STREAMOFF, &type) < 0 && r >= 0)
 		r = camera_fail(errno, "VIDIOC_STREAMOFF");
-	return r;
+	if (r >= 0)
+		r = camera_drain(c);
+	return r < 0 ? r : camera_report(c);
 }
 
 static int camera_capture(struct camera *c)
 {
 	int r;
 
-	if ((r = camera_select_input(c->video)) < 0 ||
-	    (r = camera_select_pattern(c->video)) < 0)
+	if ((r = vivid_select_input(c->video)) < 0 ||
+	    (r = vivid_select_colorbar(c->video)) < 0)
 		return r;
-	if ((r = camera_check_offered(c->video, c->opt.format)) < 0) {
+	if ((r = vivid_check_offered(c->video, c->opt.format->v4l2_fourcc,
+				     c->opt.format->name)) < 0) {
 		c->unavailable = true;
 		return r;
 	}
-	for (unsigned i = 0; i < c->opt.buffers; i++)
-		if ((r = camera_alloc_one(c, i)) < 0)
-			return r;
-	if ((r = camera_set_format(c)) < 0 ||
+	if ((r = camera_alloc_pool(c)) < 0 ||
+	    (r = camera_set_format(c)) < 0 ||
 	    (r = camera_request_buffers(c, c->opt.buffers)) < 0)
 		return r;
-	r = camera_stream(c);
-	/* Freeing the driver's buffers detaches it from our dma-bufs. */
+	if ((r = camera_create_queue(c)) == 0)
+		r = camera_stream(c);
+	/* Freeing the driver's buffers detaches it from the pool's dma-bufs. */
 	camera_request_buffers(c, 0);
 	return r;
 }
 
-/* The frames live as long as this connection: keep it until whoever
- * started us closes our stdin. */
+/* The pool and the queue live as long as this process: keep them until
+ * whoever started us closes our stdin. */
 static void camera_wait_for_eof(void)
 {
 	char buf[256];
@@ -584,7 +663,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dmabuf-camera-example: connect: %s\n", strerror(-r));
 		return 1;
 	}
-	r = camera_open_video(&c.opt);
+	r = vivid_open(c.opt.device);
 	c.unavailable = r == -ENODEV;
 	if (r >= 0) {
 		c.video = r;
@@ -596,8 +675,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		camera_wait_for_eof();
 	}
-	for (unsigned i = 0; i < c.opt.buffers; i++)
-		dbb_buffer_free(c.bufs[i]);
+	dbb_queue_destroy(c.queue);
+	dbb_pool_free(c.pool);
 	dbb_client_destroy(c.client);
 	if (r < 0)
 		return c.unavailable ? EX_UNAVAILABLE : 1;

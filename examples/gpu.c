@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dmabuf-gpu-example: the consumer side of dmabuf-camera-example.  Waits
- * for the camera's frames to be named in the broker, imports each one,
- * hands it to a GPU driver (vgem, through a DRM PRIME import, as a real
- * GPU's would be), and checks vivid's 75% colour bars through the
- * dma-buf's own mapping.  See examples/README.md.
+ * dmabuf-gpu-example: the consumer side of dmabuf-camera-example.
+ * Attaches to the camera's frame queue by the pool's name, hands every
+ * buffer of the pool to a GPU driver (vgem, through a DRM PRIME import, as
+ * a real GPU's would be), and for each frame it receives checks vivid's
+ * 75% colour bars through the dma-buf's own mapping, then releases it.
+ * See examples/README.md.
  *
- * Each frame's dma-buf inode is printed: the camera prints the inode of
+ * Each buffer's dma-buf inode is printed: the camera prints the inode of
  * every buffer it queued, and equal inodes prove the two programs (and
- * vgem) hold the very same buffer, with no copy in between.
+ * vgem) hold the very same buffers, with no copy in between.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,19 +31,37 @@
 /* How far a sample may stray from the ideal bar colour: vivid's
  * conversion from its 8-bit RGB rounds differently from the ideal one. */
 #define GPU_TOLERANCE 12
+/* See gpu_attach(). */
+#define GPU_QUEUE_RETRY_MS 100
 
 struct gpu_options {
 	const char *socket;
-	const char *prefix;
+	const char *pool_name;
 	const char *drm_path;
-	unsigned frames;
 	unsigned timeout_s;
+	unsigned slow_ms;	/* how long each frame is held */
+};
+
+/* One buffer of the pool, as this GPU holds it. */
+struct gpu_buffer {
+	struct dbb_buffer *buf;		/* owned by the pool */
+	uint32_t handle;		/* vgem's */
+	void *addr;			/* mapped read-only */
 };
 
 struct gpu {
 	struct gpu_options opt;
 	struct dbb_client *client;
 	int drm;
+	struct dbb_queue *queue;
+	size_t count;
+	struct gpu_buffer bufs[DBB_POOL_MAX_BUFFERS];
+	unsigned received, passed;
+	uint64_t last_seq;
+	bool in_order;
+	bool holding;			/* a frame held for --slow-ms */
+	uint32_t held_index;
+	int64_t release_at_ms;
 };
 
 struct gpu_yuv {
@@ -72,18 +91,19 @@ static const char *const gpu_bar_names[8] = {
 static const char gpu_usage[] =
 	"Usage: dmabuf-gpu-example [OPTIONS]\n"
 	"\n"
-	"Imports the frames PREFIX/frame0 .. PREFIX/frame(N-1) from the dma-buf\n"
-	"broker (waiting for them to be named), PRIME-imports each into vgem\n"
-	"and checks vivid's 75% colour bars in it.\n"
+	"Attaches to the frame queue of the dma-buf broker's pool NAME (waiting\n"
+	"for it to exist), PRIME-imports its buffers into vgem, and checks\n"
+	"vivid's 75% colour bars in every frame it receives until the queue ends.\n"
 	"\n"
 	"  -s, --socket PATH     broker socket ($DMABUF_BROKER_SOCKET, else the default)\n"
-	"  -p, --prefix NAME     name prefix (default camera)\n"
-	"  -n, --frames N        frames to check (default 4)\n"
-	"  -t, --timeout SECS    how long to wait for a frame's name (default 60)\n"
+	"  -p, --pool NAME       the pool's name (default camera)\n"
+	"  -t, --timeout SECS    how long to wait for the pool, or for a frame (default 60)\n"
+	"  -w, --slow-ms MS      hold each frame MS ms before releasing it (a slow GPU)\n"
 	"  -D, --drm PATH        DRM node (default: the first vgem card)\n"
 	"  -h, --help\n"
 	"\n"
-	"Exit status: 0 every frame passed, 1 otherwise, 2 bad usage.\n";
+	"Exit status: 0 when frames came, in order, and every one passed;\n"
+	"1 otherwise, 2 bad usage.\n";
 
 static int gpu_fail(int err, const char *what)
 {
@@ -118,23 +138,23 @@ static int gpu_parse_args(struct gpu_options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "frames", required_argument, NULL, 'n' },
+		{ "pool", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "slow-ms", required_argument, NULL, 'w' },
 		{ "drm", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct gpu_options){ .prefix = "camera", .frames = 4, .timeout_s = 60 };
-	while ((c = getopt_long(argc, argv, "s:p:n:t:D:h", longopts, NULL)) != -1) {
+	*o = (struct gpu_options){ .pool_name = "camera", .timeout_s = 60 };
+	while ((c = getopt_long(argc, argv, "s:p:t:w:D:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
-		case 'p': o->prefix = optarg; break;
+		case 'p': o->pool_name = optarg; break;
 		case 'D': o->drm_path = optarg; break;
-		case 'n':
-			if (!gpu_parse_uint(optarg, 1024, &o->frames))
+		case 'w':
+			if (!gpu_parse_uint(optarg, 60000, &o->slow_ms))
 				return -EINVAL;
 			break;
 		case 't':
@@ -193,27 +213,40 @@ static int64_t gpu_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Waits until @name exists.  Events are on (gpu_run enables them before
- * the first look), so a name given after that look wakes the poll; the
- * events themselves are dropped, and the registry is asked again.
- */
-static int gpu_wait_named(struct gpu *g, const char *name, int64_t deadline)
+static bool gpu_pool_exists(struct gpu *g)
 {
+	struct dbb_pool_info *info = NULL;
+	bool exists = dbb_pool_info_by_name(g->client, g->opt.pool_name, &info) == 0;
+
+	dbb_pool_info_free(info);
+	return exists;
+}
+
+/*
+ * Attaches to the queue of pool --pool, waiting for the pool (and its
+ * queue) to exist: the broker's events wake the wait, and the attach is
+ * tried again.  The broker announces pools, not queues: a pool that is
+ * there without its queue yet is looked at again every
+ * GPU_QUEUE_RETRY_MS.  Events are turned off once attached: the consumer
+ * no longer needs the connection.
+ */
+static int gpu_attach(struct gpu *g)
+{
+	int64_t deadline = gpu_now_ms() + (int64_t)g->opt.timeout_s * 1000;
 	struct pollfd pfd = { .fd = dbb_client_get_fd(g->client), .events = POLLIN };
+	int r;
 
-	for (;;) {
-		struct dbb_buffer_info *info = NULL;
-		int64_t left;
-		int r;
+	r = dbb_watch(g->client, true);
+	if (r < 0)
+		return gpu_fail_broker(g, r, "watch");
+	while ((r = dbb_queue_attach_by_name(g->client, g->opt.pool_name, false,
+					     &g->queue)) == -ENOENT) {
+		int64_t left = deadline - gpu_now_ms();
 
-		r = dbb_info_by_name(g->client, name, &info);
-		dbb_buffer_info_free(info);
-		if (r != -ENOENT)
-			return r < 0 ? gpu_fail_broker(g, r, name) : 0;
-		left = deadline - gpu_now_ms();
 		if (left <= 0)
-			return gpu_fail(ETIMEDOUT, name);
+			return gpu_fail(ETIMEDOUT, g->opt.pool_name);
+		if (gpu_pool_exists(g))
+			left = left < GPU_QUEUE_RETRY_MS ? left : GPU_QUEUE_RETRY_MS;
 		if (dbb_client_pending_events(g->client) == 0 &&
 		    poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 			return gpu_fail(errno, "poll");
@@ -221,6 +254,12 @@ static int gpu_wait_named(struct gpu *g, const char *name, int64_t deadline)
 		if (r < 0)
 			return gpu_fail_broker(g, r, "events");
 	}
+	if (r < 0)
+		return gpu_fail_broker(g, r, g->opt.pool_name);
+	printf("pool %s count %zu\n", g->opt.pool_name,
+	       dbb_pool_get_count(dbb_queue_get_pool(g->queue)));
+	r = dbb_watch(g->client, false);
+	return r < 0 ? gpu_fail_broker(g, r, "watch") : 0;
 }
 
 /* One pixel of a YUYV or NV12 image. */
@@ -286,26 +325,19 @@ static bool gpu_check_bars(const struct dbb_image_layout *l, const uint8_t *base
 	return true;
 }
 
-/* Reads the frame through the dma-buf's own mapping, inside the
+/* Reads frame @b through the dma-buf's own mapping, inside the
  * DMA_BUF_IOCTL_SYNC brackets that make the device's writes visible. */
-static int gpu_check_mapped(struct dbb_buffer *buf, bool *pass)
+static int gpu_check_mapped(struct gpu_buffer *b, bool *pass)
 {
-	const struct dbb_image_layout *l = dbb_buffer_get_info(buf)->layout;
-	void *addr;
+	const struct dbb_image_layout *l = dbb_buffer_get_info(b->buf)->layout;
 	int r;
 
-	r = dbb_buffer_map(buf, false, &addr);
-	if (r < 0)
-		return gpu_fail(-r, "mmap");
-	r = dbb_buffer_begin_cpu_access(buf, DBB_SYNC_READ);
+	r = dbb_buffer_begin_cpu_access(b->buf, DBB_SYNC_READ);
 	if (r == 0) {
-		*pass = gpu_check_bars(l, addr);
-		r = dbb_buffer_end_cpu_access(buf, DBB_SYNC_READ);
+		*pass = gpu_check_bars(l, b->addr);
+		r = dbb_buffer_end_cpu_access(b->buf, DBB_SYNC_READ);
 	}
-	if (r < 0)
-		gpu_fail(-r, "DMA_BUF_IOCTL_SYNC");
-	dbb_buffer_unmap(buf, addr);
-	return r;
+	return r < 0 ? gpu_fail(-r, "DMA_BUF_IOCTL_SYNC") : 0;
 }
 
 /* The description must be a dma-buf image this program can read. */
@@ -362,67 +394,170 @@ static void gpu_gem_close(struct gpu *g, uint32_t handle)
 		gpu_fail(errno, "DRM_IOCTL_GEM_CLOSE");
 }
 
-/* Imports frame @name (read-write: vgem's import maps the pages both
- * ways), passes it through vgem and checks it.  0 only if it passed. */
-static int gpu_check_frame(struct gpu *g, const char *name)
+/*
+ * Takes buffer @i of the pool into this GPU: checks its description,
+ * PRIME-imports it into vgem (which holds it from then on, as a GPU
+ * driver holds what it renders from) and maps it for the pattern checks.
+ */
+static int gpu_take_buffer(struct gpu *g, size_t i)
 {
-	struct dbb_buffer *buf = NULL;
-	uint32_t handle = 0;
-	bool pass = false;
+	struct gpu_buffer *b = &g->bufs[i];
+	char what[32];
 	struct stat st;
 	int r;
 
-	r = dbb_open_by_name(g->client, name, false, &buf);
-	if (r < 0)
-		return gpu_fail_broker(g, r, name);
-	if ((r = gpu_check_info(dbb_buffer_get_info(buf), name)) < 0)
-		goto out;
-	if (fstat(dbb_buffer_get_fd(buf), &st) < 0) {
-		r = gpu_fail(errno, "fstat");
-		goto out;
+	b->buf = dbb_pool_get_buffer(dbb_queue_get_pool(g->queue), i);
+	snprintf(what, sizeof(what), "buffer %zu", i);
+	if ((r = gpu_check_info(dbb_buffer_get_info(b->buf), what)) < 0)
+		return r;
+	if (fstat(dbb_buffer_get_fd(b->buf), &st) < 0)
+		return gpu_fail(errno, "fstat");
+	if ((r = gpu_prime_import(g, dbb_buffer_get_fd(b->buf), st.st_ino,
+				  &b->handle)) < 0)
+		return r;
+	if ((r = dbb_buffer_map(b->buf, false, &b->addr)) < 0) {
+		b->addr = NULL;
+		return gpu_fail(-r, "mmap");
 	}
-	r = gpu_prime_import(g, dbb_buffer_get_fd(buf), st.st_ino, &handle);
-	/* Read while vgem holds it: the sync brackets cover its mapping. */
-	if (r == 0)
-		r = gpu_check_mapped(buf, &pass);
-	printf("frame %s ino %llu vgem-handle %u pattern %s\n", name,
-	       (unsigned long long)st.st_ino, handle,
+	printf("buffer %zu dev %llu ino %llu vgem-handle %u\n", i,
+	       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+	       b->handle);
+	return 0;
+}
+
+static void gpu_drop_buffers(struct gpu *g)
+{
+	for (size_t i = 0; i < g->count; i++) {
+		if (g->bufs[i].addr)
+			dbb_buffer_unmap(g->bufs[i].buf, g->bufs[i].addr);
+		gpu_gem_close(g, g->bufs[i].handle);
+	}
+}
+
+/* Checks a received frame; a pattern that fails is counted, not fatal. */
+static int gpu_check_frame(struct gpu *g, const struct dbb_frame *f)
+{
+	bool pass = false;
+	int r;
+
+	g->received++;
+	if (f->seq <= g->last_seq)
+		g->in_order = false;
+	g->last_seq = f->seq;
+	r = gpu_check_mapped(&g->bufs[f->index], &pass);
+	printf("frame %llu buffer %u timestamp-ns %llu pattern %s\n",
+	       (unsigned long long)f->seq, f->index,
+	       (unsigned long long)f->timestamp_ns,
 	       r < 0 ? "not checked" : pass ? "ok" : "FAIL");
-	if (r == 0 && !pass)
-		r = -EBADMSG;
-out:
-	gpu_gem_close(g, handle);
-	dbb_buffer_free(buf);	/* and our hold with it */
+	if (pass)
+		g->passed++;
 	return r;
 }
 
-/* Checks every frame; returns how many passed. */
-static unsigned gpu_run(struct gpu *g)
+static int gpu_release(struct gpu *g, uint32_t index)
 {
-	int64_t deadline = gpu_now_ms() + (int64_t)g->opt.timeout_s * 1000;
-	char name[DBB_MAX_NAME + 1];
-	unsigned passed = 0;
+	int r = dbb_queue_release(g->queue, index, -1);
+
+	/* After the queue's end a release is moot. */
+	return r < 0 && r != -EPIPE ? gpu_fail(-r, "release") : 0;
+}
+
+/*
+ * Receives what is ready: every frame is checked and released at once,
+ * or, with --slow-ms, held that long first and no other frame is taken
+ * meanwhile (a GPU busy with it).  Returns -EPIPE once the queue ended
+ * and every frame was received.
+ */
+static int gpu_receive(struct gpu *g)
+{
+	struct dbb_frame f = { .struct_size = sizeof(f) };
 	int r;
 
-	r = dbb_watch(g->client, true);
-	if (r < 0) {
-		gpu_fail_broker(g, r, "watch");
-		return 0;
+	if (g->holding) {
+		if (gpu_now_ms() < g->release_at_ms)
+			return 0;
+		g->holding = false;
+		if ((r = gpu_release(g, g->held_index)) < 0)
+			return r;
 	}
-	for (unsigned i = 0; i < g->opt.frames; i++) {
-		snprintf(name, sizeof(name), "%s/frame%u", g->opt.prefix, i);
-		if (gpu_wait_named(g, name, deadline) == 0 &&
-		    gpu_check_frame(g, name) == 0)
-			passed++;
+	while ((r = dbb_queue_receive(g->queue, 0, &f)) == 0) {
+		if (f.index >= g->count)	/* the library checks; so do we */
+			return gpu_fail(EPROTO, "frame index");
+		if ((r = gpu_check_frame(g, &f)) < 0)
+			return r;
+		if (g->opt.slow_ms) {
+			g->holding = true;
+			g->held_index = f.index;
+			g->release_at_ms = gpu_now_ms() + g->opt.slow_ms;
+			return 0;
+		}
+		if ((r = gpu_release(g, f.index)) < 0)
+			return r;
+	}
+	return r == -EAGAIN ? 0 : r;
+}
+
+/* The event loop: the queue's fd, and the held frame's release time. */
+static int gpu_stream(struct gpu *g)
+{
+	int64_t idle_limit = gpu_now_ms() + (int64_t)g->opt.timeout_s * 1000;
+	int r;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = dbb_queue_get_fd(g->queue), .events = POLLIN };
+		int64_t now = gpu_now_ms(), wait = idle_limit - now;
+
+		if (wait <= 0)
+			return gpu_fail(ETIMEDOUT, "waiting for a frame");
+		if (g->holding && g->release_at_ms - now < wait)
+			wait = g->release_at_ms - now > 0 ? g->release_at_ms - now : 0;
+		if (poll(&pfd, 1, (int)wait) < 0 && errno != EINTR)
+			return gpu_fail(errno, "poll");
+		r = dbb_queue_dispatch(g->queue);
+		if (r == -EPIPE)	/* the camera is gone: nothing to hold for */
+			g->release_at_ms = 0;
+		if (r >= 0 || r == -EPIPE) {
+			unsigned before = g->received;
+
+			r = gpu_receive(g);
+			if (g->received != before)
+				idle_limit = gpu_now_ms() + (int64_t)g->opt.timeout_s * 1000;
+		}
 		fflush(stdout);
+		if (r == -EPIPE)
+			return 0;
+		if (r < 0)
+			return r == -EPROTO ? gpu_fail(EPROTO, "queue") : r;
 	}
-	return passed;
+}
+
+/* Attaches, takes the pool's buffers into vgem and checks every frame
+ * until the camera ends the queue. */
+static int gpu_run(struct gpu *g)
+{
+	struct dbb_queue_counters q;
+	int r;
+
+	if ((r = gpu_attach(g)) < 0)
+		return r;
+	g->count = dbb_pool_get_count(dbb_queue_get_pool(g->queue));
+	for (size_t i = 0; i < g->count; i++)
+		if ((r = gpu_take_buffer(g, i)) < 0)
+			return r;
+	fflush(stdout);
+	r = gpu_stream(g);
+	if (dbb_queue_get_counters(g->queue, &q) == 0)
+		printf("counters posted %llu delivered %llu released %llu "
+		       "dropped %llu fence-timeouts %llu\n",
+		       (unsigned long long)q.posted, (unsigned long long)q.delivered,
+		       (unsigned long long)q.released, (unsigned long long)q.dropped,
+		       (unsigned long long)q.fence_timeouts);
+	return r;
 }
 
 int main(int argc, char **argv)
 {
-	struct gpu g = { .drm = -1 };
-	unsigned passed = 0;
+	struct gpu g = { .drm = -1, .in_order = true };
 	int r;
 
 	r = gpu_parse_args(&g.opt, argc, argv);
@@ -437,9 +572,12 @@ int main(int argc, char **argv)
 	if (r < 0)
 		gpu_fail(-r, "connect");
 	else
-		passed = gpu_run(&g);
-	printf("checked %u frames, %u passed\n", g.opt.frames, passed);
+		r = gpu_run(&g);
+	printf("received %u frames, %u passed, %s\n", g.received, g.passed,
+	       g.in_order ? "in order" : "OUT OF ORDER");
+	gpu_drop_buffers(&g);
+	dbb_queue_destroy(g.queue);
 	dbb_client_destroy(g.client);
 	close(g.drm);
-	return passed == g.opt.frames ? 0 : 1;
+	return r == 0 && g.received > 0 && g.passed == g.received && g.in_order ? 0 : 1;
 }
