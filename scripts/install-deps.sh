@@ -15,8 +15,11 @@ build_pkgs=(
 	scdoc man-db
 	clang-14 libclang-rt-14-dev
 )
+# linux-headers-amd64: kernel uapi that libdrm lacks (drm/vgem_drm.h,
+# for tests/e2e/test_fences).
 vm_pkgs=(
 	qemu-system-x86 busybox-static kmod xz-utils cpio systemd udev acl
+	linux-headers-amd64
 )
 
 want=("${build_pkgs[@]}")

@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Camera -> GPU, end to end, through the broker: for every dma-buf backend
-# the broker finds and every format vivid offers (YUYV; NV12 where it is
-# offered), dmabuf-camera-example captures vivid's colour bars into frames
-# the broker allocated, dmabuf-gpu-example imports them by name into vgem
-# and checks the bars, and the dma-buf inodes both print must be the same:
-# the GPU side holds the very buffers the camera wrote.  Prints TAP.
+# Camera -> GPU, end to end, through a broker frame queue: for every
+# dma-buf backend the broker finds and every format vivid offers (YUYV;
+# NV12 where it is offered), dmabuf-camera-example captures vivid's colour
+# bars into a pool the broker allocated and posts each frame to the pool's
+# queue; dmabuf-gpu-example attaches by the pool's name, imports the
+# buffers into vgem and checks the bars in every frame it receives.  Then,
+# on the first backend, 300 frames under HOLD (none lost, none copied:
+# the GPU's buffers are the camera's dma-bufs and the broker neither reads
+# nor maps them) and 300 under DROP_OLDEST with a slow GPU (every frame
+# delivered or counted dropped).  Prints TAP.
 #
 # Meant for the test guests (tests/vm/README.md: root, BUILD, KMOD_DIR);
 # elsewhere it skips with the reason.  Needs vivid and vgem (modprobe'd
@@ -27,14 +31,25 @@ BROKERD=$BUILD/daemon/dmabuf-brokerd
 CTL=$BUILD/ctl/dmabuf-ctl
 CAMERA=$BUILD/examples/dmabuf-camera-example
 GPU=$BUILD/examples/dmabuf-gpu-example
-FRAMES=4
+BUFFERS=4
+# Per backend and format: a short stream, each buffer used twice.
+SHORT_FRAMES=8
+# The long streams, on the first backend, in YUYV.
+LONG_FRAMES=300
+# DROP_OLDEST's GPU may hold one frame at a time (max_in_flight 1), and
+# holds each this long: vivid delivers 30 frames a second, so most frames
+# find the GPU busy and one frame waiting, the oldest of which the camera
+# takes back for its next capture.  The checks count drops; they time
+# nothing.
+SLOW_MS=200
 FORMATS=(YUYV NV12)
 # The build's programs carry the live build tree's library path; in a
 # guest, BUILD is a snapshot, and its library must match its programs.
 export LD_LIBRARY_PATH=$BUILD/libclient${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Per camera/GPU pair.  QEMU's emulator runs vivid and the broker many times
-# slower, but a pair takes seconds; tests/vm gives the script 240 s.
-WAIT_S=60
+# slower, but a short pair takes seconds and a long one under 20 s;
+# tests/vm gives the script 240 s.
+WAIT_S=120
 
 N=0
 LOADED=()
@@ -146,86 +161,160 @@ for b in json.load(sys.stdin):
         print(b["name"])' "${ALLOCATORS[@]}"
 }
 
-# inodes TAG FILE: "index inode" pairs from the camera's "buffer I ... ino
-# X" lines (TAG buffer) or the GPU's "frame PREFIX/frameI ino X" lines.
-inodes() {
-	if [[ $1 == camera ]]; then
-		sed -n 's/^buffer \([0-9]*\) .* ino \([0-9]*\)$/\1 \2/p' "$2"
-	else
-		sed -n 's|^frame .*/frame\([0-9]*\) ino \([0-9]*\) .*|\1 \2|p' "$2"
-	fi | sort -n
+# buffers FILE: "index dev ino" of every buffer line, the camera's
+# ("buffer I id X size S stride T dev D ino N") or the GPU's ("buffer I dev
+# D ino N vgem-handle H").
+buffers() {
+	sed -n 's/^buffer \([0-9]*\) .*dev \([0-9]*\) ino \([0-9]*\).*/\1 \2 \3/p' "$1" |
+		sort -n
 }
 
-camera_done() { grep -q '^done ' "$TMP/camera.out" || ! kill -0 "$1" 2>/dev/null; }
+# counter FILE LINE NAME: the value NAME on FILE's line starting with LINE
+# (the camera's "counters ..." or "broker-counters ...").
+counter() {
+	awk -v line="$2" -v name="$3" '$1 == line {
+		for (i = 2; i < NF; i++) if ($i == name) { print $(i + 1); exit }
+	}' "$1"
+}
 
-# run_pair BACKEND FORMAT: the camera and the GPU program, concurrently:
-# the GPU program waits for each frame's name.  Sets CAMERA_RC and GPU_RC.
+# broker_rchar: bytes the broker read through read(2)/recv(2) so far.
+broker_rchar() { sed -n 's/^rchar: //p' "/proc/$BROKER_PID/io"; }
+
+# broker_maps_frames: the broker's mappings of the pool's dma-bufs.
+broker_maps_frames() {
+	local ino
+
+	for ino in $(buffers "$TMP/camera.out" | cut -d' ' -f3); do
+		grep -E "^[^ ]+ [^ ]+ [^ ]+ [^ ]+ $ino " "/proc/$BROKER_PID/maps"
+	done
+}
+
+camera_says() { grep -q "$1" "$TMP/camera.out" || ! kill -0 "$2" 2>/dev/null; }
+
+# run_pair POOL BACKEND FORMAT FRAMES POLICY IN-FLIGHT [GPU ARGS...]: the camera,
+# then, once its queue exists, the GPU program; the camera keeps its pool
+# until its stdin closes (fd 4 here), which ends the queue and with it the
+# GPU program.  Sets CAMERA_RC, GPU_RC and RCHAR (what the broker read
+# while the frames streamed).
 run_pair() {
-	local backend=$1 format=$2 prefix="e2e-$1-$2" cam gpu
+	local pool=$1 backend=$2 format=$3 frames=$4 policy=$5 in_flight=$6
+	local cam gpu r0
+	shift 6
 
-	rm -f "$TMP"/camera.* "$TMP"/gpu.* "$TMP/camera.in"
+	rm -f "$TMP"/camera.* "$TMP"/gpu.*
 	mkfifo "$TMP/camera.in"
-	timeout -k 5 $((WAIT_S + 60)) "$GPU" --socket "$TMP/socket" \
-		--prefix "$prefix" --frames "$FRAMES" --timeout "$WAIT_S" \
-		>"$TMP/gpu.out" 2>&1 &
-	gpu=$!
-	# The camera keeps its frames until its stdin closes (fd 4 here).
-	timeout -k 5 $((WAIT_S + 120)) "$CAMERA" --socket "$TMP/socket" \
-		--backend "$backend" --format "$format" --buffers "$FRAMES" \
-		--prefix "$prefix" <"$TMP/camera.in" >"$TMP/camera.out" \
-		2>"$TMP/camera.err" &
+	timeout -k 5 $((2 * WAIT_S + 60)) "$CAMERA" --socket "$TMP/socket" \
+		--backend "$backend" --format "$format" --buffers "$BUFFERS" \
+		--count "$frames" --policy "$policy" --max-in-flight "$in_flight" \
+		--pool "$pool" \
+		<"$TMP/camera.in" >"$TMP/camera.out" 2>"$TMP/camera.err" &
 	cam=$!
 	exec 4>"$TMP/camera.in"
-	wait_for "$WAIT_S" camera_done "$cam"
-	grep -q '^done ' "$TMP/camera.out" || kill "$gpu" 2>/dev/null
-	wait "$gpu"
-	GPU_RC=$?
+	r0=$(broker_rchar)
+	wait_for "$WAIT_S" camera_says '^queue ' "$cam"
+	timeout -k 5 $((2 * WAIT_S + 60)) "$GPU" --socket "$TMP/socket" \
+		--pool "$pool" --timeout "$WAIT_S" "$@" >"$TMP/gpu.out" 2>&1 &
+	gpu=$!
+	wait_for "$WAIT_S" camera_says '^done ' "$cam"
+	RCHAR=$(($(broker_rchar) - r0))
+	broker_maps_frames >"$TMP/broker.maps"
 	exec 4>&-
 	wait "$cam"
 	CAMERA_RC=$?
+	wait "$gpu"
+	GPU_RC=$?
 }
 
-show() {
-	diag "$1:"
-	indent <"$2"
-}
-
-# check_pair BACKEND FORMAT: three results from one run_pair.
-check_pair() {
-	local what="$1 $2" passed
-
-	run_pair "$1" "$2"
-	show "camera (exit $CAMERA_RC)" "$TMP/camera.out"
+# show_pair: both programs' output, the camera's per-frame lines left out.
+show_pair() {
+	diag "camera (exit $CAMERA_RC):"
+	grep -v '^frame ' "$TMP/camera.out" | indent
 	indent <"$TMP/camera.err"
+	diag "gpu (exit $GPU_RC):"
+	grep -v '^frame .* pattern ok$' "$TMP/gpu.out" | indent
+}
+
+# result OK? NAME: one TAP line.
+result() { if [[ $1 == 0 ]]; then ok "$2"; else not_ok "$2"; fi; }
+
+# frames_seen: the sequence numbers the GPU checked and found the bars
+# in, one a line.
+frames_seen() { sed -n 's/^frame \([0-9]*\) .* pattern ok$/\1/p' "$TMP/gpu.out"; }
+
+# same_buffers: the GPU holds the very buffers the camera queued.
+same_buffers() {
+	buffers "$TMP/camera.out" >"$TMP/camera.ino"
+	buffers "$TMP/gpu.out" >"$TMP/gpu.ino"
+	[[ $(wc -l <"$TMP/camera.ino") == "$BUFFERS" ]] &&
+		cmp -s "$TMP/camera.ino" "$TMP/gpu.ino" && return 0
+	diff "$TMP/camera.ino" "$TMP/gpu.ino" | indent
+	return 1
+}
+
+# check_short BACKEND FORMAT: a short HOLD stream; three results.
+check_short() {
+	local what="$1 $2"
+	local -a names=("$what: camera captures and posts $SHORT_FRAMES frames"
+		"$what: gpu receives frames 1..$SHORT_FRAMES in order, the bars in each, imported into vgem"
+		"$what: gpu holds the buffers the camera queued (same dma-bufs)")
+
+	run_pair "e2e-$1-$2" "$1" "$2" "$SHORT_FRAMES" hold 0
+	show_pair
 	if [[ $CAMERA_RC == 69 ]]; then
-		local why
+		local why n
 		why=$(tail -n 1 "$TMP/camera.err" | sed 's/^dmabuf-camera-example: //')
-		skip "$what: camera captures $FRAMES frames" "$why"
-		skip "$what: gpu sees the colour bars in every frame, imported into vgem" "$why"
-		skip "$what: gpu holds the buffers the camera queued (same inodes)" "$why"
+		for n in "${names[@]}"; do skip "$n" "$why"; done
 		return 0
 	fi
-	show "gpu (exit $GPU_RC)" "$TMP/gpu.out"
-	if [[ $CAMERA_RC == 0 ]] && grep -q "^done $FRAMES frames" "$TMP/camera.out"; then
-		ok "$what: camera captures $FRAMES frames"
-	else
-		not_ok "$what: camera captures $FRAMES frames"
-	fi
-	passed=$(grep -c '^frame .* vgem-handle [1-9][0-9]* pattern ok$' "$TMP/gpu.out")
-	if [[ $GPU_RC == 0 && $passed == "$FRAMES" ]]; then
-		ok "$what: gpu sees the colour bars in every frame, imported into vgem"
-	else
-		not_ok "$what: gpu sees the colour bars in every frame, imported into vgem"
-	fi
-	inodes camera "$TMP/camera.out" >"$TMP/camera.ino"
-	inodes gpu "$TMP/gpu.out" >"$TMP/gpu.ino"
-	if [[ $(wc -l <"$TMP/camera.ino") == "$FRAMES" ]] &&
-		cmp -s "$TMP/camera.ino" "$TMP/gpu.ino"; then
-		ok "$what: gpu holds the buffers the camera queued (same inodes)"
-	else
-		diff "$TMP/camera.ino" "$TMP/gpu.ino" | indent
-		not_ok "$what: gpu holds the buffers the camera queued (same inodes)"
-	fi
+	[[ $CAMERA_RC == 0 ]] && grep -q "^done $SHORT_FRAMES frames" "$TMP/camera.out"
+	result $? "${names[0]}"
+	[[ $GPU_RC == 0 && $(frames_seen | tr '\n' ' ') == "$(seq -s ' ' "$SHORT_FRAMES") " ]]
+	result $? "${names[1]}"
+	same_buffers
+	result $? "${names[2]}"
+}
+
+# check_hold BACKEND: LONG_FRAMES frames under HOLD; four results.
+check_hold() {
+	local what="$1 YUYV hold" size
+
+	run_pair e2e-hold "$1" YUYV "$LONG_FRAMES" hold 0
+	show_pair
+	[[ $CAMERA_RC == 0 ]] && grep -q "^done $LONG_FRAMES frames" "$TMP/camera.out"
+	result $? "$what: camera captures and posts $LONG_FRAMES frames"
+	[[ $GPU_RC == 0 && $(frames_seen | tr '\n' ' ') == "$(seq -s ' ' "$LONG_FRAMES") " ]]
+	result $? "$what: gpu receives every frame, 1..$LONG_FRAMES in order, the bars in each"
+	same_buffers
+	result $? "$what: gpu holds the buffers the camera queued (same dev and inode)"
+	size=$(sed -n 's/^buffer 0 .* size \([0-9]*\) .*/\1/p' "$TMP/camera.out")
+	diag "the broker read $RCHAR bytes while $LONG_FRAMES frames of $size bytes streamed"
+	[[ -n $size && $RCHAR -lt $size && ! -s $TMP/broker.maps ]]
+	result $? "$what: the broker read less than one frame and mapped none (no copy through it)"
+	indent <"$TMP/broker.maps"
+}
+
+# check_drop BACKEND: LONG_FRAMES frames under DROP_OLDEST to a GPU that
+# holds each frame SLOW_MS, one at a time; three results.
+check_drop() {
+	local what="$1 YUYV drop-oldest, gpu slow" posted delivered dropped seen
+	local bposted bdelivered bdropped
+
+	run_pair e2e-drop "$1" YUYV "$LONG_FRAMES" drop-oldest 1 --slow-ms "$SLOW_MS"
+	show_pair
+	posted=$(counter "$TMP/camera.out" counters posted)
+	delivered=$(counter "$TMP/camera.out" counters delivered)
+	dropped=$(counter "$TMP/camera.out" counters dropped)
+	bposted=$(counter "$TMP/camera.out" broker-counters posted)
+	bdelivered=$(counter "$TMP/camera.out" broker-counters delivered)
+	bdropped=$(counter "$TMP/camera.out" broker-counters dropped)
+	seen=$(frames_seen | wc -l)
+	[[ $CAMERA_RC == 0 && $posted == "$LONG_FRAMES" ]]
+	result $? "$what: camera captures and posts $LONG_FRAMES frames"
+	[[ -n $dropped && $dropped -gt 0 && $((delivered + dropped)) == "$posted" &&
+		$bposted == "$posted" && $bdelivered == "$delivered" && $bdropped == "$dropped" ]]
+	result $? "$what: frames dropped ($dropped), posted $posted = delivered $delivered + dropped, the broker's counters the same"
+	[[ $GPU_RC == 0 && $seen == "$delivered" ]] && frames_seen | sort -c -n -u
+	result $? "$what: gpu receives the $seen delivered frames in order, the bars in each"
 }
 
 main() {
@@ -247,13 +336,15 @@ main() {
 	"$CTL" --socket "$TMP/socket" backends | indent
 	[[ ${#backends[@]} -gt 0 ]] ||
 		skip_all "the broker has no dma-buf backend here (kernel $(uname -r))"
-	echo "1..$((1 + 3 * ${#backends[@]} * ${#FORMATS[@]}))"
+	echo "1..$((1 + 3 * ${#backends[@]} * ${#FORMATS[@]} + 4 + 3))"
 	ok "broker starts with dma-buf backends: ${backends[*]}"
 	for b in "${backends[@]}"; do
 		for f in "${FORMATS[@]}"; do
-			check_pair "$b" "$f"
+			check_short "$b" "$f"
 		done
 	done
+	check_hold "${backends[0]}"
+	check_drop "${backends[0]}"
 }
 
 main "$@"

@@ -140,17 +140,17 @@ static struct dbb_buffer *rig_consumer_buffer(struct rig *r, uint32_t index)
 /*
  * Has vgem put an unsignalled fence on @b's reservation object, as a
  * writer (@write) or a reader, and returns the dma-buf's fences as a
- * sync_file: @which DBB_SYNC_WRITE gives the writers' (what a reader
- * waits for), DBB_SYNC_READ the readers' too (what a writer waits for).
+ * sync_file for one who will @access it, as DMA_BUF_IOCTL_EXPORT_SYNC_FILE
+ * does: DBB_SYNC_READ waits for the writers, DBB_SYNC_WRITE for everyone.
  */
-static int rig_fence(struct rig *r, struct dbb_buffer *b, bool write, unsigned which)
+static int rig_fence(struct rig *r, struct dbb_buffer *b, bool write, unsigned access)
 {
 	int sync_fd = -1;
 
 	assert_int_equal(0, vgem_import(r->g->drm, dbb_buffer_get_fd(b), &r->handle));
 	assert_int_equal(0, vgem_fence_attach(r->g->drm, r->handle, write, &r->fence));
 	r->fence_live = true;
-	assert_int_equal(0, dbb_buffer_export_sync_file(b, which, &sync_fd));
+	assert_int_equal(0, dbb_buffer_export_sync_file(b, access, &sync_fd));
 	assert_int_equal(0, sync_file_status(sync_fd));
 	return sync_fd;
 }
@@ -248,7 +248,7 @@ static void test_acquire_fence_times_out(void **state)
 
 	rig_start(&r, state, FENCES_TIMEOUT_SHORT_MS);
 	b = dbb_pool_get_buffer(r.pool, 0);
-	index = rig_post(&r, rig_fence(&r, b, true, DBB_SYNC_WRITE));
+	index = rig_post(&r, rig_fence(&r, b, true, DBB_SYNC_READ));
 	assert_int_equal(-EAGAIN, dbb_queue_receive(r.cons, 0, &f));
 	/* Well past fence_timeout_ms: the consumer's library gives up on
 	 * the fence meanwhile and hands the frame back unseen. */
@@ -275,7 +275,7 @@ static void test_release_fence_times_out(void **state)
 	/* The consumer's "GPU" still reads it: a reader's fence, which a
 	 * writer (the producer's next frame) must wait for. */
 	assert_int_equal(0, dbb_queue_release(r.cons, index,
-		rig_fence(&r, rig_consumer_buffer(&r, index), false, DBB_SYNC_READ)));
+		rig_fence(&r, rig_consumer_buffer(&r, index), false, DBB_SYNC_WRITE)));
 	rig_assert_returned(&r, index);
 	rig_assert_fence_timeouts(&r, 1);
 	rig_stop(&r);
@@ -295,7 +295,7 @@ static void test_acquire_fence_holds_frame(void **state)
 	rig_start(&r, state, FENCES_TIMEOUT_LONG_MS);
 	b = dbb_pool_get_buffer(r.pool, 0);
 	buffer_fill(b, 0x5eed, false);
-	index = rig_post(&r, rig_fence(&r, b, true, DBB_SYNC_WRITE));
+	index = rig_post(&r, rig_fence(&r, b, true, DBB_SYNC_READ));
 	assert_int_equal(-EAGAIN, dbb_queue_receive(r.cons, 0, &f));
 	assert_int_equal(-ETIMEDOUT, dbb_queue_receive(r.cons, FENCES_WATCH_MS, &f));
 	rig_signal(&r);
@@ -318,7 +318,7 @@ static void test_release_fence_delays_return(void **state)
 	index = rig_post(&r, -1);
 	rig_receive(&r, index);
 	assert_int_equal(0, dbb_queue_release(r.cons, index,
-		rig_fence(&r, rig_consumer_buffer(&r, index), false, DBB_SYNC_READ)));
+		rig_fence(&r, rig_consumer_buffer(&r, index), false, DBB_SYNC_WRITE)));
 	rig_assert_not_returned(&r);
 	rig_signal(&r);
 	rig_assert_returned(&r, index);
