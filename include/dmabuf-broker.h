@@ -506,6 +506,10 @@ struct dbb_pool_info {
 	size_t n_grants;		/* dbb_pool_info_get_grant() */
 	bool read_only;			/* the fds that came with it */
 	const struct dbb_queue_info *queue;	/* NULL: no queue */
+	/* Its buffers' descriptions, in index order, through
+	 * dbb_pool_info_get_buffer(); 0 in dbb_pools() entries and events,
+	 * which leave them out. */
+	size_t n_buffers;
 };
 
 /* Consumer / grant @i (< n_consumers / n_grants), owned by @info; NULL
@@ -514,6 +518,10 @@ const struct dbb_queue_consumer *dbb_queue_info_get_consumer(const struct dbb_qu
 							     size_t i);
 const struct dbb_grant *dbb_pool_info_get_grant(const struct dbb_pool_info *info,
 						size_t i);
+/* Buffer @i (< n_buffers) of the pool's description, owned by @info;
+ * NULL when @i is out of range. */
+const struct dbb_buffer_info *dbb_pool_info_get_buffer(const struct dbb_pool_info *info,
+						       size_t i);
 
 /*
  * Allocates a pool; *@out holds its buffers (fds) and description, and
@@ -757,7 +765,8 @@ int dbb_buffer_import_sync_file(struct dbb_buffer *buffer, unsigned flags,
 /* ---- queries ---- */
 
 /* Describes buffer @id / @name without opening it.  *@out is freed with
- * dbb_buffer_info_free(). */
+ * dbb_buffer_info_free().  A pool's id or name is -ENOENT here
+ * (dbb_pool_info_by_id()). */
 int dbb_info_by_id(struct dbb_client *client, uint64_t id,
 		   struct dbb_buffer_info **out);
 int dbb_info_by_name(struct dbb_client *client, const char *name,
@@ -879,6 +888,9 @@ enum dbb_event_type {
 	 * may open it, so this is how a uid granted after the buffer was
 	 * made hears of it. */
 	DBB_EVENT_GRANTED = 4,
+	/* A pool came or went (to pool_event; its buffers raise none). */
+	DBB_EVENT_POOL_CREATED = 5,
+	DBB_EVENT_POOL_DESTROYED = 6,
 };
 
 struct dbb_event_listener {
@@ -886,6 +898,10 @@ struct dbb_event_listener {
 	/* @info is owned by the library and valid during the call only. */
 	void (*buffer_event)(struct dbb_client *client, enum dbb_event_type type,
 			     const struct dbb_buffer_info *info, void *userdata);
+	/* DBB_EVENT_POOL_*; @info (without buffers) as above.  NULL: pool
+	 * events are dropped. */
+	void (*pool_event)(struct dbb_client *client, enum dbb_event_type type,
+			   const struct dbb_pool_info *info, void *userdata);
 };
 
 /* Sets the callbacks that dbb_client_dispatch() calls (NULL: none); the

@@ -56,7 +56,8 @@
 
 struct events_entry {
 	enum dbb_event_type type;
-	struct dbb_buffer_info *info;
+	struct dbb_buffer_info *info;		/* buffer events */
+	struct dbb_pool_info *pool;		/* pool events */
 };
 
 /* A ring of converted events, allocated on first use. */

@@ -3,7 +3,7 @@
  * Broker events (Watch): a bounded queue filled while reading replies or
  * pending datagrams, emptied through the listener by dbb_client_dispatch().
  */
-#include "client-private.h"
+#include "queue-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +19,10 @@ static enum dbb_event_type events_type(DmabufBroker__V1__Event__Type type)
 		return DBB_EVENT_DESTROYED;
 	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_GRANTED:
 		return DBB_EVENT_GRANTED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_POOL_CREATED:
+		return DBB_EVENT_POOL_CREATED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_POOL_DESTROYED:
+		return DBB_EVENT_POOL_DESTROYED;
 	default:
 		return 0;
 	}
@@ -34,25 +38,44 @@ static struct events_entry events_pop(struct events_queue *q)
 	return e;
 }
 
+static void events_entry_free(struct events_entry e)
+{
+	free(e.info);
+	dbb_pool_info_free(e.pool);
+}
+
+/* Converts what @ev describes; false when there is nothing to tell. */
+static bool events_convert(const DmabufBroker__V1__Event *ev,
+			   struct events_entry *e)
+{
+	e->type = events_type(ev->type);
+	if (!e->type)
+		return false;
+	if (e->type == DBB_EVENT_POOL_CREATED ||
+	    e->type == DBB_EVENT_POOL_DESTROYED)
+		return ev->pool && pool_info_from_proto(ev->pool, &e->pool) == 0;
+	return ev->buffer && info_from_proto(ev->buffer, &e->info) == 0;
+}
+
 void events_push(struct dbb_client *client, const DmabufBroker__V1__Event *ev)
 {
 	struct events_queue *q = &client->events;
-	struct events_entry e = { .type = events_type(ev->type) };
+	struct events_entry e = { 0 };
 
-	/* Types from a newer broker, and events without a buffer, are
-	 * skipped: there is nothing to tell the listener. */
-	if (!e.type || !ev->buffer || info_from_proto(ev->buffer, &e.info) < 0)
+	/* Types from a newer broker, and events without what their type
+	 * describes, are skipped: there is nothing to tell the listener. */
+	if (!events_convert(ev, &e))
 		return;
 	if (!q->ring) {
 		q->ring = calloc(EVENTS_QUEUE_MAX, sizeof(*q->ring));
 		if (!q->ring) {
-			free(e.info);
+			events_entry_free(e);
 			q->dropped++;
 			return;
 		}
 	}
 	if (q->count == EVENTS_QUEUE_MAX) {
-		free(events_pop(q).info);
+		events_entry_free(events_pop(q));
 		q->dropped++;
 	}
 	q->ring[(q->head + q->count) % EVENTS_QUEUE_MAX] = e;
@@ -64,7 +87,7 @@ void events_clear(struct dbb_client *client)
 	struct events_queue *q = &client->events;
 
 	while (q->count)
-		free(events_pop(q).info);
+		events_entry_free(events_pop(q));
 	free(q->ring);
 	q->ring = NULL;
 	q->head = 0;
@@ -92,11 +115,14 @@ static int events_deliver(struct dbb_client *client, size_t n)
 		listener = client->listener;
 		userdata = client->userdata;
 		connection_unlock(client);
-		if (listener.buffer_event) {
+		if (e.info && listener.buffer_event) {
 			listener.buffer_event(client, e.type, e.info, userdata);
 			delivered++;
+		} else if (e.pool && listener.pool_event) {
+			listener.pool_event(client, e.type, e.pool, userdata);
+			delivered++;
 		}
-		free(e.info);
+		events_entry_free(e);
 	}
 	return delivered;
 }

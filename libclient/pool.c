@@ -34,6 +34,7 @@ struct pool_info_block {
 	char *strings[3];		/* name, backend, owner_name */
 	char *producer_name;
 	char **consumer_names;
+	struct dbb_buffer_info **buffers;
 };
 
 static const struct pool_info_block *pool_block_of(const struct dbb_pool_info *info)
@@ -47,6 +48,9 @@ void dbb_pool_info_free(struct dbb_pool_info *info)
 
 	if (!b)
 		return;
+	for (size_t i = 0; b->buffers && i < b->info.n_buffers; i++)
+		free(b->buffers[i]);
+	free(b->buffers);
 	for (size_t i = 0; b->consumer_names && i < b->queue.n_consumers; i++)
 		free(b->consumer_names[i]);
 	free(b->consumer_names);
@@ -112,6 +116,25 @@ static int pool_queue_info(const DmabufBroker__V1__QueueInfo *pb,
 	return 0;
 }
 
+/* The members' descriptions, in index order. */
+static int pool_info_buffers(const DmabufBroker__V1__PoolInfo *pb,
+			     struct pool_info_block *b)
+{
+	int ret = 0;
+
+	if (pb->n_buffers > DBB_POOL_MAX_BUFFERS)
+		return -EPROTO;
+	b->buffers = calloc(pb->n_buffers, sizeof(*b->buffers));
+	if (!b->buffers)
+		return -ENOMEM;
+	for (size_t i = 0; i < pb->n_buffers && ret == 0; i++) {
+		ret = info_from_proto(pb->buffers[i], &b->buffers[i]);
+		if (ret == 0)
+			b->info.n_buffers = i + 1;
+	}
+	return ret;
+}
+
 static int pool_info_strings(const DmabufBroker__V1__PoolInfo *pb,
 			     struct pool_info_block *b)
 {
@@ -161,6 +184,8 @@ int pool_info_from_proto(const DmabufBroker__V1__PoolInfo *pb,
 		info->layout = &b->layout;
 		ret = info_layout(pb->layout, &b->layout);
 	}
+	if (pb->n_buffers && ret == 0)
+		ret = pool_info_buffers(pb, b);
 	if (pb->queue && ret == 0) {
 		info->queue = &b->queue;
 		ret = pool_queue_info(pb->queue, b);
@@ -194,6 +219,12 @@ const struct dbb_grant *dbb_pool_info_get_grant(const struct dbb_pool_info *info
 						size_t i)
 {
 	return info && i < info->n_grants ? &pool_block_of(info)->grants[i] : NULL;
+}
+
+const struct dbb_buffer_info *dbb_pool_info_get_buffer(const struct dbb_pool_info *info,
+						       size_t i)
+{
+	return info && i < info->n_buffers ? pool_block_of(info)->buffers[i] : NULL;
 }
 
 /* ---- pool handles ---- */

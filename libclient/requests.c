@@ -44,10 +44,20 @@ static int request_info_locked(struct dbb_client *client,
 	struct connection_reply reply;
 	int ret;
 
-	ret = connection_call_fd(client, req, send_fd, BODY(BUFFER), nfds,
+	ret = connection_call_fd(client, req, send_fd, BODY(_NOT_SET), nfds,
 				 &reply);
-	if (ret < 0)
+	if (ret == 0 && reply.resp->body_case == BODY(POOL) && nfds == 0) {
+		/* Info on a pool's id or name: no buffer of that id. */
+		connection_set_error(client, "a pool, not a buffer");
+		ret = -ENOENT;
+	} else if (ret == 0 && reply.resp->body_case != BODY(BUFFER)) {
+		connection_set_error(client, "broker reply without a buffer");
+		ret = -EPROTO;
+	}
+	if (ret < 0) {
+		connection_reply_clear(&reply);
 		return ret;
+	}
 	ret = info_from_proto(reply.resp->buffer, info);
 	if (ret == -EPROTO)
 		connection_set_error(client, "invalid buffer description");

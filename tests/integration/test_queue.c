@@ -2,7 +2,8 @@
 /*
  * Pools and frame queues through a real broker (memfd pools).  The pool
  * calls from a second connection: open by name read-only, the members'
- * pool ids, indexes and shared bytes, the list, refusals.  Then one
+ * pool ids, indexes and shared bytes, the members in the pool's
+ * description, the list, refusals; a watcher's pool events.  Then one
  * producer (this process) and two consumers, each in its own process
  * with its own connection, frames and releases going over the direct
  * channels.
@@ -208,6 +209,78 @@ static struct dbb_queue_counters queue_counters(struct fixture *f)
 
 /* ---- tests ---- */
 
+struct pool_events {
+	uint64_t id;
+	int created;
+	int destroyed;
+	int members;		/* buffer events of pool members */
+};
+
+static void on_buffer_event(struct dbb_client *client, enum dbb_event_type type,
+			    const struct dbb_buffer_info *info, void *userdata)
+{
+	struct pool_events *ev = userdata;
+
+	ev->members += info->pool_id != 0;
+}
+
+static void on_pool_event(struct dbb_client *client, enum dbb_event_type type,
+			  const struct dbb_pool_info *info, void *userdata)
+{
+	struct pool_events *ev = userdata;
+
+	if (strcmp(info->name, POOL_NAME "-2"))
+		return;
+	ev->id = info->id;
+	ev->created += type == DBB_EVENT_POOL_CREATED;
+	ev->destroyed += type == DBB_EVENT_POOL_DESTROYED;
+}
+
+/* Dispatches @c's events until @cond holds or the wait is over. */
+#define WATCHER_WAIT(c, cond)                                                \
+	do {                                                                 \
+		int64_t until_ = harness_now_ms() + WAIT_MS;                 \
+		while (!(cond) && harness_now_ms() < until_) {               \
+			struct pollfd pfd_ = { .fd = dbb_client_get_fd(c),   \
+					       .events = POLLIN };           \
+			poll(&pfd_, 1, 100);                                 \
+			assert_true(dbb_client_dispatch(c) >= 0);            \
+		}                                                            \
+		assert_true(cond);                                           \
+	} while (0)
+
+/* A watcher hears of pools coming and going, as pools: not of their
+ * members. */
+static void test_pool_events(void **state)
+{
+	struct fixture *f = *state;
+	struct pool_events ev = { 0 };
+	struct dbb_event_listener l = { .struct_size = sizeof(l),
+					.buffer_event = on_buffer_event,
+					.pool_event = on_pool_event };
+	struct dbb_pool_params p = {
+		.struct_size = sizeof(p),
+		.count = 2,
+		.buffer = { .struct_size = sizeof(p.buffer), .size = BUF_BYTES,
+			    .name = POOL_NAME "-2" },
+	};
+	struct dbb_client *watcher;
+	struct dbb_pool *pool;
+
+	assert_int_equal(0, dbb_client_connect(f->d.socket, "watcher", &watcher));
+	assert_int_equal(0, dbb_client_set_listener(watcher, &l, &ev));
+	assert_int_equal(0, dbb_watch(watcher, true));
+	assert_int_equal(0, dbb_pool_alloc(f->client, &p, &pool));
+	WATCHER_WAIT(watcher, ev.created == 1);
+	assert_int_equal(dbb_pool_get_id(pool), ev.id);
+	assert_int_equal(0, dbb_remove(f->client, dbb_pool_get_id(pool)));
+	WATCHER_WAIT(watcher, ev.destroyed == 1);
+	/* Its members raised none of their own. */
+	assert_int_equal(0, ev.members);
+	dbb_pool_free(pool);
+	dbb_client_destroy(watcher);
+}
+
 /* The pool calls queues stand on, from a second connection. */
 static void test_pool_calls(void **state)
 {
@@ -217,6 +290,7 @@ static void test_pool_calls(void **state)
 	struct dbb_pool *pool;
 	struct dbb_pool_list *list;
 	const struct dbb_pool_info *pi;
+	struct dbb_pool_info *info;
 	bool listed = false;
 
 	assert_int_equal(0, dbb_client_connect(f->d.socket, "other", &other));
@@ -257,6 +331,17 @@ static void test_pool_calls(void **state)
 		dbb_buffer_free(b);
 		assert_ptr_equal(b, dbb_pool_get_buffer(pool, i));
 	}
+
+	/* Its description carries the members' too; a buffer's call
+	 * refuses the pool's name. */
+	assert_int_equal(-ENOENT, dbb_info_by_name(other, POOL_NAME,
+						   &(struct dbb_buffer_info *){ NULL }));
+	assert_int_equal(0, dbb_pool_info_by_id(other, id, &info));
+	assert_int_equal(POOL_SIZE, info->n_buffers);
+	for (size_t i = 0; i < POOL_SIZE; i++)
+		assert_int_equal(i, dbb_pool_info_get_buffer(info, i)->pool_index);
+	assert_null(dbb_pool_info_get_buffer(info, POOL_SIZE));
+	dbb_pool_info_free(info);
 
 	assert_int_equal(0, dbb_pools(other, &list));
 	for (size_t i = 0; i < dbb_pool_list_count(list); i++)
@@ -420,6 +505,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_pool_calls),
+		T(test_pool_events),
 		T(test_hold_loses_nothing),
 		T(test_drop_oldest_counts_drops),
 		T(test_latest_counts_drops),
