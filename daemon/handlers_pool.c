@@ -183,8 +183,12 @@ static int handlers_pool_register(struct client *c,
 	return handlers_pool_reply(c, pool, false, r);
 }
 
+/* The job holds its own copy of the client's pidfd (as an Alloc's job
+ * does): the client may go, closing its own, while the worker allocates. */
 static void handlers_pool_job_free(struct handlers_pool_job *job)
 {
+	if (job->m.req.client_pidfd >= 0)
+		close(job->m.req.client_pidfd);
 	free(job);
 }
 
@@ -258,6 +262,15 @@ static int handlers_pool_alloc_async(struct client *c, uint64_t seq,
 	job->m.req.name = job->name;
 	if (m->p.layout)
 		job->m.p.layout = &job->m.layout;
+	if (m->req.client_pidfd >= 0 &&
+	    (job->m.req.client_pidfd = fcntl(m->req.client_pidfd,
+					     F_DUPFD_CLOEXEC, 3)) < 0) {
+		int err = errno;
+
+		free(job);
+		return reply_error(r, -err, "cannot keep the client's pidfd: "
+				   "%s", strerror(err));
+	}
 	job->reserved = m->p.size * m->count;
 	if (shares_reserve(br->shares, job->base.uid, job->reserved) < 0) {
 		handlers_pool_job_free(job);
