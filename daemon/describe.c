@@ -172,7 +172,7 @@ describe_counters(struct reply *r, const struct queue *q, int slot)
 
 DmabufBroker__V1__QueueConsumerInfo *
 describe_consumer(struct reply *r, const struct queue *q, int slot,
-		  bool counters)
+		  unsigned flags)
 {
 	DmabufBroker__V1__QueueConsumerInfo *out = reply_alloc(r, sizeof(*out));
 	const struct client *c = q->consumers[slot];
@@ -181,17 +181,23 @@ describe_consumer(struct reply *r, const struct queue *q, int slot,
 		return NULL;
 	dmabuf_broker__v1__queue_consumer_info__init(out);
 	out->slot = (uint32_t)slot;
-	out->client_id = c->id;
-	out->uid = (uint32_t)c->peer.uid;
-	out->pid = (uint32_t)c->peer.pid;
-	out->client_name = c->conn->name;
-	if (counters && !(out->counters = describe_counters(r, q, slot)))
+	if (flags & DESCRIBE_PRIVATE) {
+		out->client_id = c->id;
+		out->uid = (uint32_t)c->peer.uid;
+		out->pid = (uint32_t)c->peer.pid;
+		out->client_name = c->conn->name;
+	}
+	if ((flags & DESCRIBE_COUNTERS) &&
+	    !(out->counters = describe_counters(r, q, slot)))
 		return NULL;
 	return out;
 }
 
+/* @q with who produces and consumes for DESCRIBE_PRIVATE only, as a
+ * buffer's holders. */
 static DmabufBroker__V1__QueueInfo *describe_queue(struct reply *r,
-						   const struct queue *q)
+						   const struct queue *q,
+						   unsigned flags)
 {
 	DmabufBroker__V1__QueueInfo *out = reply_alloc(r, sizeof(*out));
 	size_t n = 0;
@@ -202,9 +208,11 @@ static DmabufBroker__V1__QueueInfo *describe_queue(struct reply *r,
 	out->policy = (DmabufBroker__V1__QueuePolicy)q->params.policy;
 	out->max_in_flight = q->params.max_in_flight;
 	out->fence_timeout_ms = q->params.fence_timeout_ms;
-	out->producer_client_id = q->producer->id;
-	out->producer_pid = (uint32_t)q->producer->peer.pid;
-	out->producer_name = q->producer->conn->name;
+	if (flags & DESCRIBE_PRIVATE) {
+		out->producer_client_id = q->producer->id;
+		out->producer_pid = (uint32_t)q->producer->peer.pid;
+		out->producer_name = q->producer->conn->name;
+	}
 	if (!(out->counters = describe_counters(r, q, -1)))
 		return NULL;
 	out->consumers = reply_alloc(r, QUEUE_MAX_CONSUMERS *
@@ -214,7 +222,9 @@ static DmabufBroker__V1__QueueInfo *describe_queue(struct reply *r,
 	for (int i = 0; i < (int)QUEUE_MAX_CONSUMERS; i++) {
 		if (!q->consumers[i])
 			continue;
-		if (!(out->consumers[n++] = describe_consumer(r, q, i, true)))
+		out->consumers[n] = describe_consumer(r, q, i, flags |
+						      DESCRIBE_COUNTERS);
+		if (!out->consumers[n++])
 			return NULL;
 	}
 	out->n_consumers = n;
@@ -250,7 +260,8 @@ DmabufBroker__V1__PoolInfo *describe_pool(struct reply *r,
 		return NULL;
 	if (describe_grants(r, first, &out->grants, &out->n_grants) < 0)
 		return NULL;
-	if (pool->queue && !(out->queue = describe_queue(r, pool->queue)))
+	if (pool->queue &&
+	    !(out->queue = describe_queue(r, pool->queue, flags)))
 		return NULL;
 	if (!(flags & DESCRIBE_MEMBERS))
 		return out;

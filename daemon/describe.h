@@ -20,6 +20,8 @@ enum describe_flags {
 	DESCRIBE_PRIVATE = 1 << 1,
 	/* A pool's members, in index order. */
 	DESCRIBE_MEMBERS = 1 << 2,
+	/* A queue consumer's counters. */
+	DESCRIBE_COUNTERS = 1 << 3,
 };
 
 /* Holders listed per buffer at most (a reply is one frame). */
@@ -43,7 +45,8 @@ unsigned describe_flags_for(const struct policy_peer *viewer,
 
 /*
  * Describes @pool (not ending: every member there) as describe_buffer()
- * does a buffer, its queue when it has one (counters read from its page),
+ * does a buffer, its queue when it has one (counters read from its page;
+ * who produces and consumes only with DESCRIBE_PRIVATE),
  * and its members (without their holders) when @flags has
  * DESCRIBE_MEMBERS.  NULL when out of memory.
  */
@@ -52,10 +55,11 @@ DmabufBroker__V1__PoolInfo *describe_pool(struct reply *r,
 					  const struct pool *pool,
 					  unsigned flags);
 
-/* Describes the consumer in @slot of @q (taken), with its counters when
- * @counters.  NULL when out of memory. */
+/* Describes the consumer in @slot of @q (taken): who it is with
+ * DESCRIBE_PRIVATE, its counters with DESCRIBE_COUNTERS.  NULL when out
+ * of memory. */
 DmabufBroker__V1__QueueConsumerInfo *
 describe_consumer(struct reply *r, const struct queue *q, int slot,
-		  bool counters);
+		  unsigned flags);
 
 #endif

@@ -145,7 +145,8 @@ int handlers_queue_attach(struct client *c,
 	slot = queue_slot_take(q, c);
 	r->resp.pool->consumer_slot = (uint32_t)slot;
 	/* Described again with the new consumer among the queue's. */
-	info = describe_pool(r, c->broker, pool, 0);
+	info = describe_pool(r, c->broker, pool,
+			     describe_flags_for(&c->peer, pool->members[0]));
 	if (info)
 		r->resp.pool->queue = info->queue;
 	streams_consumer_attached(c->broker->streams, q, slot, ends[1]);

@@ -44,7 +44,8 @@ static int streams_tell_producer(struct streams *s, struct queue *q,
 	pool.count = q->pool->count;
 	ev.type = type;
 	ev.pool = &pool;
-	ev.consumer = describe_consumer(&arena, q, slot, false);
+	/* The producer is told who: it hands that client its frames. */
+	ev.consumer = describe_consumer(&arena, q, slot, DESCRIBE_PRIVATE);
 	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
 	msg.event = &ev;
 	if (ev.consumer)

@@ -740,6 +740,12 @@ static int child_consumer(struct harness_ctx *ctx, void *arg)
 	CHILD_CHECK(harness_raw_queue_attach(sock, pool, NULL, true, &m, got,
 					     &n) == 0 && n == 3);
 	CHILD_CHECK(m->response->pool->read_only);
+	/* Counted among the consumers, but who is behind the queue is the
+	 * owner's to know. */
+	CHILD_CHECK(m->response->pool->queue->n_consumers == 1);
+	CHILD_CHECK(m->response->pool->queue->consumers[0]->pid == 0);
+	CHILD_CHECK(m->response->pool->queue->producer_pid == 0);
+	CHILD_CHECK(!*m->response->pool->queue->producer_name);
 	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	wire_close_fds(got, n);
 	CHILD_CHECK(harness_post(ctx->out, 'A') == 0);
@@ -775,6 +781,7 @@ static void test_queue_revoke_detaches(void **state)
 	assert_int_equal(0, harness_raw_info(f->owner, NULL, pool, &m));
 	assert_int_equal(1, m->response->pool->queue->n_consumers);
 	assert_int_equal(NOBODY, m->response->pool->queue->consumers[0]->uid);
+	assert_int_equal(getpid(), m->response->pool->queue->producer_pid);
 	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	g.access = DMABUF_BROKER__V1__ACCESS__ACCESS_NONE;
 	assert_int_equal(0, harness_raw_grant(admin, pool, &g));
