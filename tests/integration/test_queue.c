@@ -399,6 +399,35 @@ static void test_hold_loses_nothing(void **state)
 		assert_int_equal(0, harness_child_wait(&c[i], WAIT_MS));
 }
 
+/* A consumer's arrival read by another call on the producer's client
+ * still reaches the queue: routed to it, its fd says so, the next
+ * dispatch applies it. */
+static void test_attach_event_read_by_another_call(void **state)
+{
+	struct fixture *f = *state;
+	struct consumer_args args = { .frames = 1 };
+	struct dbb_stats st = { .struct_size = sizeof(st) };
+	struct pollfd pfd;
+	struct harness_child c;
+
+	create_queue(f, DBB_QUEUE_HOLD, 0);
+	assert_int_equal(0, harness_child_start(&c, f->d.socket, consumer_main,
+						&args));
+	assert_int_equal('a', harness_await(c.from_child, WAIT_MS));
+	/* The broker sent the event before this reply. */
+	assert_int_equal(0, dbb_stats(f->client, &st));
+	assert_int_equal(0, dbb_queue_consumer_count(f->q));
+	pfd = (struct pollfd){ .fd = dbb_queue_get_fd(f->q), .events = POLLIN };
+	assert_int_equal(1, poll(&pfd, 1, 0));
+	assert_true(dbb_queue_dispatch(f->q) > 0);
+	assert_int_equal(1, dbb_queue_consumer_count(f->q));
+	assert_int_equal(0, produce(f, 1, WAIT_MS));
+	assert_int_equal('d', harness_await(c.from_child, WAIT_MS));
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	assert_int_equal(0, harness_child_wait(&c, WAIT_MS));
+}
+
 /* Consumers read nothing while 100 frames are posted, then everything. */
 static void run_dropping(struct fixture *f, enum dbb_queue_policy policy)
 {
@@ -506,6 +535,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_pool_calls),
 		T(test_pool_events),
+		T(test_attach_event_read_by_another_call),
 		T(test_hold_loses_nothing),
 		T(test_drop_oldest_counts_drops),
 		T(test_latest_counts_drops),
