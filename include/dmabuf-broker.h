@@ -598,7 +598,9 @@ void dbb_pool_list_free(struct dbb_pool_list *list);
  * it for POLLIN and call dbb_queue_dispatch().  dbb_queue_acquire() and
  * dbb_queue_receive() dispatch too, so a simple program needs neither.
  * The producer's client may be used by other calls meanwhile (events for
- * the queue are routed to it whichever call reads them).
+ * the queue are routed to it whichever call reads them); other events
+ * the producer's dispatch reads wait for dbb_client_dispatch(), as
+ * those a blocking call reads do (dbb_client_pending_events()).
  *
  * Threads: one queue end is used from one thread at a time (calls on it
  * are not serialized); different ends, and the client, may be used from
