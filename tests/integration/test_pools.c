@@ -291,6 +291,37 @@ static void test_pool_quota_all_or_nothing(void **state)
 	assert_int_equal(6, STAT(f->owner, buffers));
 }
 
+/* 8 MiB together: allocated on the worker, answered in order. */
+static void test_pool_large_on_worker(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t big = 2u << 20;
+	int got[DBB_WIRE_MAX_FDS];
+	size_t n;
+	msg_t *m;
+
+	assert_int_equal(0, harness_raw_pool_alloc(f->owner, 4, big, "pool/big",
+						   LIFETIME_CLIENT, NULL, &m,
+						   got, &n));
+	assert_int_equal(4, n);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		assert_int_equal(0, fstat(got[i], &st));
+		assert_true(harness_size_ok(big, (uint64_t)st.st_size));
+	}
+	assert_int_equal(4, m->response->pool->count);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	wire_close_fds(got, n);
+	assert_int_equal(4, STAT(f->owner, buffers));
+	/* A second one of that name is refused before anything is made. */
+	assert_int_equal(-EEXIST, harness_raw_pool_alloc(f->owner, 4, big,
+							 "pool/big",
+							 LIFETIME_CLIENT, NULL,
+							 NULL, NULL, NULL));
+	assert_int_equal(4, STAT(f->owner, buffers));
+}
+
 static void test_pool_names_shared_with_buffers(void **state)
 {
 	struct fixture *f = *state;
@@ -801,6 +832,7 @@ int main(void)
 		T(test_pool_count_bounds),
 		cmocka_unit_test_setup_teardown(test_pool_quota_all_or_nothing,
 						setup_quota, teardown),
+		T(test_pool_large_on_worker),
 		T(test_pool_names_shared_with_buffers),
 		T(test_member_alone_busy),
 		T(test_pool_private_and_grants),

@@ -435,6 +435,70 @@ static void test_quota_refused_with_nothing_changed(void **state)
 	assert_int_equal(100, registry_usage_of(f->reg, 1001).bytes);
 }
 
+/* A pool's members, checked together: all fit or none is added. */
+static void test_quota_many_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	const struct registry_quota q = { .max_bytes = 100, .max_buffers = 4 };
+
+	assert_int_equal(0, try_add(f, f->a, 10, NULL, &q));
+	assert_int_equal(0, registry_check_add_many(f->reg, 1000, 30, 3, NULL,
+						    &q));
+	assert_int_equal(-EDQUOT, registry_check_add_many(f->reg, 1000, 31, 3,
+							  NULL, &q));
+	assert_int_equal(-EDQUOT, registry_check_add_many(f->reg, 1000, 1, 4,
+							  NULL, &q));
+	assert_int_equal(-EOVERFLOW, registry_check_add_many(f->reg, 1000,
+							     UINT64_MAX / 2, 3,
+							     NULL, NULL));
+	assert_int_equal(0, registry_check_add_many(f->reg, 1000, 0, 0, NULL,
+						    &q));
+}
+
+/* A name blocked for a pool is taken for every buffer, and free again
+ * once unblocked; a buffer's name cannot be blocked. */
+static void test_names_blocked(void **state)
+{
+	struct fixture *f = *state;
+	struct registry_buffer *b = add(f, f->a, 10, "buf",
+					REGISTRY_LIFETIME_CLIENT);
+	struct registry_buffer *c = add(f, f->a, 10, NULL,
+					REGISTRY_LIFETIME_CLIENT);
+
+	assert_int_equal(-EEXIST, registry_name_block(f->reg, "buf"));
+	assert_int_equal(0, registry_name_block(f->reg, "pool"));
+	assert_int_equal(-EEXIST, registry_name_block(f->reg, "pool"));
+	assert_true(registry_name_taken(f->reg, "pool"));
+	assert_int_equal(-EEXIST, registry_check_add(f->reg, 1000, 1, "pool",
+						     NULL));
+	assert_int_equal(-EEXIST, try_add(f, f->a, 1, "pool", NULL));
+	assert_int_equal(-EEXIST, registry_buffer_set_name(f->reg, c, "pool"));
+	assert_null(registry_buffer_by_name(f->reg, "pool"));
+	registry_name_unblock(f->reg, "pool");
+	registry_name_unblock(f->reg, "pool");	/* not blocked: nothing */
+	registry_name_unblock(f->reg, "buf");	/* a buffer's: untouched */
+	assert_ptr_equal(b, registry_buffer_by_name(f->reg, "buf"));
+	assert_false(registry_name_taken(f->reg, "pool"));
+	assert_int_equal(0, registry_buffer_set_name(f->reg, c, "pool"));
+	/* One left blocked is freed with the registry (teardown). */
+	assert_int_equal(0, registry_name_block(f->reg, "kept"));
+}
+
+/* A pool's id comes from the buffers' sequence. */
+static void test_id_take_shares_sequence(void **state)
+{
+	struct fixture *f = *state;
+	struct registry_buffer *b = add(f, f->a, 1, NULL,
+					REGISTRY_LIFETIME_CLIENT);
+	uint64_t id = registry_id_take(f->reg);
+	struct registry_buffer *c = add(f, f->a, 1, NULL,
+					REGISTRY_LIFETIME_CLIENT);
+
+	assert_true(b->id < id && id < c->id);
+	assert_null(registry_buffer_by_id(f->reg, id));
+	assert_int_equal(c->id + 1, registry_id_limit(f->reg));
+}
+
 static void test_quota_unlimited_and_overflow(void **state)
 {
 	struct fixture *f = *state;
@@ -514,6 +578,9 @@ int main(void)
 		T(test_destroy_closes_every_fd),
 		T(test_quota_refused_with_nothing_changed),
 		T(test_quota_unlimited_and_overflow),
+		T(test_quota_many_all_or_nothing),
+		T(test_names_blocked),
+		T(test_id_take_shares_sequence),
 		T(test_quota_returns_on_remove),
 	};
 #undef T
