@@ -825,6 +825,84 @@ static void test_queue_revoke_detaches(void **state)
 	close(admin);
 }
 
+static int setup_resume(void **state)
+{
+	return fixture_start(state, "[broker]\nbackends = memfd\n"
+			     "resume_grace_ms = 60000\n");
+}
+
+/* Hello with @token (NULL: none); the next token into @next (32 bytes),
+ * whether the session came back into *@resumed. */
+static int hello(int sock, const uint8_t *token, uint8_t *next,
+		 bool *resumed)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__Hello h = DMABUF_BROKER__V1__HELLO__INIT;
+	msg_t *m = NULL;
+	int r;
+
+	h.protocol_version = 1;
+	h.client_name = "resumer";
+	if (token) {
+		h.resume_token.data = (uint8_t *)token;
+		h.resume_token.len = 32;
+	}
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	r = harness_raw_request(sock, &req, &m, NULL);
+	if (r == 0 && m->response->hello->resume_token.len != 32)
+		r = -EPROTO;
+	if (r == 0) {
+		memcpy(next, m->response->hello->resume_token.data, 32);
+		*resumed = m->response->hello->resumed;
+	}
+	if (m)
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* A client-lifetime pool stays with its broken connection's session and
+ * comes back with it; its queue does not (its producer's connection
+ * ended). */
+static void test_pool_resumes_with_session(void **state)
+{
+	struct fixture *f = *state;
+	DmabufBroker__V1__GoodbyeRequest g =
+		DMABUF_BROKER__V1__GOODBYE_REQUEST__INIT;
+	DmabufBroker__V1__Request bye = DMABUF_BROKER__V1__REQUEST__INIT;
+	uint8_t token[32], next[32];
+	bool resumed = true;
+	int sock = harness_raw_connect(f->d.socket);
+	uint64_t pool;
+	msg_t *m;
+
+	bye.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE;
+	bye.goodbye = &g;
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, NULL, token, &resumed));
+	assert_false(resumed);
+	pool = pool_alloc(sock, 2, "pool/resumed", NULL);
+	queue_create(sock, pool, NULL);
+	close(sock);		/* broken, not ended: no Goodbye */
+	assert_int_equal(0, WAIT_STAT(f->owner, queues, 0));
+	assert_int_equal(1, STAT(f->owner, pools));
+
+	sock = harness_raw_connect(f->d.socket);
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, token, next, &resumed));
+	assert_true(resumed);
+	assert_int_equal(0, harness_raw_info(sock, "pool/resumed", 0, &m));
+	assert_int_equal(pool, m->response->pool->id);
+	assert_null(m->response->pool->queue);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	/* The producer's holds came back with it: a queue again. */
+	queue_create(sock, pool, NULL);
+	/* Ended on purpose this time: nothing is kept. */
+	assert_int_equal(0, harness_raw_request(sock, &bye, NULL, NULL));
+	close(sock);
+	assert_int_equal(0, WAIT_STAT(f->owner, pools, 0));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -846,6 +924,8 @@ int main(void)
 		T(test_queue_producer_death_ends_channels),
 		T(test_queue_ends_with_pool),
 		T(test_queue_revoke_detaches),
+		cmocka_unit_test_setup_teardown(test_pool_resumes_with_session,
+						setup_resume, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
