@@ -63,6 +63,7 @@ static void consumer_end(struct dbb_queue *q, int err)
 	for (uint32_t i = 0; i < q->count; i++)
 		consumer_close_fence(q, i);
 	c->fifo_count = 0;
+	c->unsent = 0;
 }
 
 static int consumer_send_release(struct dbb_queue *q, uint32_t i, int fence,
@@ -95,6 +96,29 @@ static int consumer_send_release(struct dbb_queue *q, uint32_t i, int fence,
 	return 0;
 }
 
+/* Sends the releases of timed-out frames that a full socket held back,
+ * waiting for room (EPOLLOUT) while some are left. */
+static void consumer_send_unsent(struct dbb_queue *q)
+{
+	struct consumer *c = &q->cons;
+
+	for (uint32_t i = 0; c->unsent && i < q->count; i++) {
+		int ret;
+
+		if (!(c->unsent & 1u << i))
+			continue;
+		ret = consumer_send_release(q, i, -1, DBB_CHAN_TIMED_OUT);
+		if (ret == -EAGAIN)
+			break;
+		c->unsent &= ~(1u << i);
+	}
+	if (c->fd >= 0 && (c->unsent != 0) != c->blocked) {
+		c->blocked = c->unsent != 0;
+		queue_rewatch(q, c->fd, c->blocked ? EPOLLIN | EPOLLOUT : EPOLLIN,
+			      queue_tag(QUEUE_SRC_CHAN, 0, 0));
+	}
+}
+
 /* Frame @i's acquire fence signalled, or (@timed_out) did not in time:
  * then the frame goes back to the producer unseen. */
 static void consumer_fence_done(struct dbb_queue *q, uint32_t i, bool timed_out)
@@ -115,9 +139,8 @@ static void consumer_fence_done(struct dbb_queue *q, uint32_t i, bool timed_out)
 			c->fifo[(c->fifo_head + n++) % DBB_POOL_MAX_BUFFERS] = v;
 	}
 	c->fifo_count = n;
-	/* A full socket here would leave the frame with us for good: the
-	 * producer frees the buffer at its own fence timeout then. */
-	consumer_send_release(q, i, -1, DBB_CHAN_TIMED_OUT);
+	c->unsent |= 1u << i;
+	consumer_send_unsent(q);
 }
 
 /* Why a frame from the producer is refused, or NULL. */
@@ -221,6 +244,8 @@ int consumer_handle(struct dbb_queue *q, uint64_t tag, uint32_t events)
 {
 	switch (QUEUE_TAG_SRC(tag)) {
 	case QUEUE_SRC_CHAN:
+		if (events & EPOLLOUT)
+			consumer_send_unsent(q);
 		return consumer_read(q);
 	case QUEUE_SRC_FENCE:
 		if (q->cons.frame[QUEUE_TAG_INDEX(tag)].fence >= 0)

@@ -122,6 +122,8 @@ struct consumer {
 	int fd;				/* the channel; -1 once ended */
 	uint32_t owned;			/* received and not released (bits) */
 	uint32_t app;			/* of those, given to the application */
+	uint32_t unsent;		/* timed out, release not sent yet */
+	bool blocked;			/* those wait for room: EPOLLOUT armed */
 	struct consumer_frame frame[DBB_POOL_MAX_BUFFERS];
 	uint8_t fifo[DBB_POOL_MAX_BUFFERS];	/* not yet received, in order */
 	uint32_t fifo_head;

@@ -4,8 +4,9 @@
  * queue.c) over socketpairs, without a broker (queue_kit.h): what the
  * ends refuse from the application, each policy's exact behaviour and
  * counters, returns with several consumers, either end going away,
- * blocking calls' timeouts.  Every test checks that no fd is left open.
- * Misbehaving peers: test_queue_hostile.c.  Negative cases first.
+ * blocking calls' timeouts, an acquire fence's timeout.  Every test
+ * checks that no fd is left open.  Misbehaving peers:
+ * test_queue_hostile.c.  Negative cases first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -318,6 +321,61 @@ static void test_blocking_calls_time_out(void **state)
 	dbb_queue_destroy(p);
 }
 
+/*
+ * An acquire fence that does not signal in time: the frame goes back to
+ * the producer flagged TIMED_OUT, unseen, even when the channel is full
+ * at that moment (sent once there is room).  No sync_file can be made
+ * here, so the frame is accepted without one and then given a pending
+ * "fence" by hand: a pipe that never becomes readable, waited on as the
+ * library waits on a fence.
+ */
+static void test_acquire_fence_timeout_gives_frame_back(void **state)
+{
+	struct dbb_chan_msg m = kit_msg(DBB_CHAN_FRAME, 1), junk = m;
+	struct dbb_frame f = { .struct_size = sizeof(f) };
+	struct consumer_frame *fr;
+	struct chan_rx rx;
+	int raw, pipe_fds[2], sndbuf = 1, junked = 0;
+	struct dbb_queue *c = kit_consumer_alone(2, &raw);
+
+	kit_raw_send(raw, &m, sizeof(m), NULL, 0);
+	assert_int_equal(1, dbb_queue_dispatch(c));
+	assert_int_equal(0, pipe2(pipe_fds, O_CLOEXEC));
+	fr = &c->cons.frame[1];
+	fr->ready_ns = 0;
+	fr->fence = pipe_fds[0];
+	fr->deadline_ns = queue_now_ns() + 1000000u;
+	c->cons.fences_pending++;
+	assert_int_equal(0, queue_watch(c, fr->fence, EPOLLIN,
+					queue_tag(QUEUE_SRC_FENCE, 1, 0)));
+	queue_timer_arm(c, fr->deadline_ns);
+	/* The channel toward the producer is full. */
+	assert_int_equal(0, setsockopt(c->cons.fd, SOL_SOCKET, SO_SNDBUF,
+				       &sndbuf, sizeof(sndbuf)));
+	while (send(c->cons.fd, &junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		junked++;
+	assert_int_equal(EAGAIN, errno);
+	for (int i = 0; !kit_counters(c).fence_timeouts && i < WAIT_MS / 50; i++)
+		assert_int_equal(-ETIMEDOUT, dbb_queue_receive(c, 50, &f));
+	assert_int_equal(1, kit_counters(c).fence_timeouts);
+	assert_true(c->cons.unsent & 1u << 1);
+	/* Room again: the release goes out, flagged. */
+	for (int i = 0; i < junked; i++)
+		assert_int_equal(1, chan_recv_batch(raw, &rx, 1));
+	assert_int_equal(-EAGAIN, dbb_queue_receive(c, 0, &f));
+	assert_int_equal(1, chan_recv_batch(raw, &rx, 1));
+	assert_int_equal(0, chan_check(&rx, DBB_CHAN_RELEASE, 2,
+				       &(const char *){ NULL }));
+	assert_int_equal(1, rx.msg.index);
+	assert_int_equal(DBB_CHAN_TIMED_OUT, rx.msg.flags);
+	assert_int_equal(1, kit_counters(c).released);
+	assert_int_equal(0, kit_counters(c).in_flight);
+	assert_false(kit_fd_open(pipe_fds[0]));
+	close(pipe_fds[1]);
+	close(raw);
+	dbb_queue_destroy(c);
+}
+
 static void test_consumer_batch_reads_in_order(void **state)
 {
 	int raw;
@@ -360,6 +418,7 @@ int main(void)
 		T(test_no_consumer_frees_at_once),
 		T(test_attach_takes_the_slot_over),
 		T(test_consumer_batch_reads_in_order),
+		T(test_acquire_fence_timeout_gives_frame_back),
 	};
 #undef T
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
