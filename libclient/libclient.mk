@@ -4,7 +4,7 @@
 # $(LIBCLIENT_SO); the rpath lets them run from the build tree.  Fragments
 # read before this one (bench/, ctl/) must spell the path out in their
 # prerequisites: $(B)/libclient/libdmabuf-broker.so.1.
-LIBCLIENT_VERSION := 0.1.0
+LIBCLIENT_VERSION := 0.2.0
 LIBCLIENT_SRC := $(wildcard libclient/*.c)
 LIBCLIENT_OBJ := $(LIBCLIENT_SRC:%.c=$(B)/%.o)
 LIBCLIENT_SO := $(B)/libclient/libdmabuf-broker.so.1
