@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Requests on a pool's frame queue: QueueCreate (the producer),
- * QueueAttach and QueueDetach (consumers).  The broker hands out the two
- * ends of each consumer's channel and keeps neither.
+ * QueueAttach and QueueDetach (consumers leave; the producer ends the
+ * queue).  The broker hands out the two ends of each consumer's channel
+ * and keeps neither.
  */
 #include "handlers.h"
 
@@ -163,6 +164,10 @@ int handlers_queue_detach(struct client *c,
 
 	if (!pool)
 		return r->resp.status;
+	if (pool->queue && pool->queue->producer == c) {
+		streams_queue_stop(c->broker->streams, pool->queue);
+		return 0;
+	}
 	if (!pool->queue || (slot = queue_slot_of(pool->queue, c)) < 0)
 		return reply_error(r, -ENOENT, "not attached to pool %llu",
 				   (unsigned long long)pool->id);

@@ -96,6 +96,11 @@ static void streams_queue_end(struct streams *s, struct queue *q,
 	queue_destroy(q);
 }
 
+void streams_queue_stop(struct streams *s, struct queue *q)
+{
+	streams_queue_end(s, q, true);
+}
+
 void streams_queue_add(struct streams *s, struct pool *pool,
 		       struct queue *q)
 {

@@ -62,6 +62,10 @@ void streams_queue_add(struct streams *s, struct pool *pool,
 int streams_consumer_attached(struct streams *s, struct queue *q, int slot,
 			      int producer_end);
 
+/* The producer ended @q itself (its library closes the consumers'
+ * channels): the queue and its page are forgotten, nobody is told. */
+void streams_queue_stop(struct streams *s, struct queue *q);
+
 /* Frees @slot of @q and tells the producer the consumer there left. */
 void streams_consumer_detach(struct streams *s, struct queue *q, int slot);
 

@@ -559,6 +559,11 @@ static void test_queue_create_refusals(void **state)
 							   NULL, got, &n));
 	assert_int_equal(0, n);
 	assert_int_equal(1, STAT(f->owner, queues));
+	/* The producer's QueueDetach ends the queue: a new one may come. */
+	assert_int_equal(0, harness_raw_queue_detach(f->owner, pool));
+	assert_int_equal(0, STAT(f->owner, queues));
+	assert_int_equal(-ENOENT, harness_raw_queue_detach(f->owner, pool));
+	queue_create(f->owner, pool, NULL);
 	close(other);
 }
 
