@@ -62,16 +62,6 @@ struct ctl_target {
 	const char *name;
 };
 
-/*
- * A pool's description and its buffers' in index order: from the pool's
- * own handle after pool-alloc, else from the registry's list (NULL where
- * the caller may not see a member).
- */
-struct ctl_pool {
-	const struct dbb_pool_info *info;
-	const struct dbb_buffer_info *buffers[DBB_POOL_MAX_BUFFERS];
-};
-
 /* main.c */
 int ctl_connect(struct ctl *ctl);
 /* Prints "dmabuf-ctl: WHAT: strerror[: broker message]" and returns the
@@ -125,7 +115,9 @@ json_object *jsonout_backends(const struct dbb_backend_list *list);
 json_object *jsonout_names(const struct dbb_name_list *list);
 json_object *jsonout_event(enum dbb_event_type type,
 			   const struct dbb_buffer_info *info);
-json_object *jsonout_pool(const struct ctl_pool *pool);
+json_object *jsonout_pool_event(enum dbb_event_type type,
+				const struct dbb_pool_info *info);
+json_object *jsonout_pool(const struct dbb_pool_info *info);
 json_object *jsonout_pools(const struct dbb_pool_list *list);
 json_object *jsonout_queue(const struct dbb_queue_info *q);
 json_object *jsonout_counters(const struct dbb_queue_counters *c);
@@ -138,8 +130,9 @@ void print_stats(const struct dbb_stats *st);
 void print_backends(const struct dbb_backend_list *list);
 void print_names(const struct dbb_name_list *list);
 void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info);
+void print_pool_event(enum dbb_event_type type, const struct dbb_pool_info *info);
 void print_hexdump(const uint8_t *p, size_t len);
-void print_pool(const struct ctl_pool *pool);
+void print_pool(const struct dbb_pool_info *info);
 void print_pools(const struct dbb_pool_list *list);
 
 /* query.c */

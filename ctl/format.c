@@ -121,6 +121,8 @@ const char *format_event(enum dbb_event_type t)
 	case DBB_EVENT_NAMED: return "named";
 	case DBB_EVENT_DESTROYED: return "destroyed";
 	case DBB_EVENT_GRANTED: return "granted";
+	case DBB_EVENT_POOL_CREATED: return "pool-created";
+	case DBB_EVENT_POOL_DESTROYED: return "pool-destroyed";
 	default: return "unknown";
 	}
 }

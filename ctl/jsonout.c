@@ -290,15 +290,30 @@ static json_object *jsonout_pool_summary(const struct dbb_pool_info *info)
 	return o;
 }
 
-json_object *jsonout_pool(const struct ctl_pool *pool)
+json_object *jsonout_pool(const struct dbb_pool_info *info)
 {
-	json_object *o = jsonout_pool_summary(pool->info);
+	json_object *o = jsonout_pool_summary(info);
 	json_object *buffers = json_object_new_array();
 
-	for (size_t i = 0; i < DBB_POOL_MAX_BUFFERS; i++)
-		if (pool->buffers[i])
-			json_object_array_add(buffers, jsonout_info(pool->buffers[i]));
+	for (size_t i = 0; i < info->n_buffers; i++) {
+		json_object *b = jsonout_info(dbb_pool_info_get_buffer(info, i));
+
+		/* The broker leaves the members' holders out of a pool's
+		 * description: an empty list would say there are none. */
+		json_object_object_del(b, "holders");
+		json_object_array_add(buffers, b);
+	}
 	json_object_object_add(o, "buffers", buffers);
+	return o;
+}
+
+json_object *jsonout_pool_event(enum dbb_event_type type,
+				const struct dbb_pool_info *info)
+{
+	json_object *o = json_object_new_object();
+
+	jsonout_str(o, "event", format_event(type));
+	json_object_object_add(o, "pool", jsonout_pool_summary(info));
 	return o;
 }
 

@@ -73,9 +73,27 @@ static void loop_print_event(struct dbb_client *client, enum dbb_event_type type
 	json_object_put(o);
 }
 
+static void loop_print_pool_event(struct dbb_client *client,
+				  enum dbb_event_type type,
+				  const struct dbb_pool_info *info, void *userdata)
+{
+	struct ctl *ctl = userdata;
+	json_object *o;
+
+	if (!ctl->json) {
+		print_pool_event(type, info);
+		return;
+	}
+	o = jsonout_pool_event(type, info);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 static const struct dbb_event_listener loop_listener = {
 	.struct_size = sizeof(loop_listener),
 	.buffer_event = loop_print_event,
+	.pool_event = loop_print_pool_event,
 };
 
 int loop_watch(struct ctl *ctl, int argc, char **argv)

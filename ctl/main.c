@@ -235,20 +235,20 @@ int ctl_fetch(struct ctl *ctl, const struct ctl_target *t,
 {
 	int ret;
 
+	int pool_ret;
+
 	*buffer = NULL;
 	*pool = NULL;
-	/*
-	 * The pool first: the broker answers a description of a pool's id
-	 * or name with the pool's, which the buffer call does not take.
-	 * A buffer is not a pool (-ENOENT), nor is anything to a broker
-	 * without pools (-EOPNOTSUPP).
-	 */
-	ret = ctl_fetch_pool(ctl, t, pool);
-	if (ret != -ENOENT && ret != -EOPNOTSUPP)
-		return ret;
 	if (t->by_name)
-		return dbb_info_by_name(ctl->client, t->name, buffer);
-	return dbb_info_by_id(ctl->client, t->id, buffer);
+		ret = dbb_info_by_name(ctl->client, t->name, buffer);
+	else
+		ret = dbb_info_by_id(ctl->client, t->id, buffer);
+	if (ret != -ENOENT)
+		return ret;
+	/* No buffer (a pool's id or name is none): perhaps a pool.  To a
+	 * broker without pools (-EOPNOTSUPP) there is nothing. */
+	pool_ret = ctl_fetch_pool(ctl, t, pool);
+	return pool_ret == -EOPNOTSUPP ? ret : pool_ret;
 }
 
 int ctl_resolve_id(struct ctl *ctl, const struct ctl_target *t, uint64_t *id)

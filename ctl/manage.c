@@ -112,7 +112,6 @@ int manage_pool_alloc(struct ctl *ctl, int argc, char **argv)
 {
 	struct dbb_image_layout layout;
 	struct dbb_pool_params params = { .struct_size = sizeof(params) };
-	struct ctl_pool view = { 0 };
 	struct dbb_pool *pool;
 	int ret;
 
@@ -128,13 +127,10 @@ int manage_pool_alloc(struct ctl *ctl, int argc, char **argv)
 	ret = dbb_pool_alloc(ctl->client, &params, &pool);
 	if (ret < 0)
 		return ctl_fail(ctl, ret, "pool-alloc");
-	view.info = dbb_pool_get_info(pool);
-	for (size_t i = 0; i < dbb_pool_get_count(pool) && i < DBB_POOL_MAX_BUFFERS; i++)
-		view.buffers[i] = dbb_buffer_get_info(dbb_pool_get_buffer(pool, i));
 	if (ctl->json)
-		ctl_print_json(jsonout_pool(&view));
+		ctl_print_json(jsonout_pool(dbb_pool_get_info(pool)));
 	else
-		print_pool(&view);
+		print_pool(dbb_pool_get_info(pool));
 	if (ctl->opt.hold)
 		ret = manage_hold(ctl, "pool", dbb_pool_get_id(pool));
 	dbb_pool_free(pool);

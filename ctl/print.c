@@ -267,6 +267,18 @@ void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info)
 	       format_lifetime(info->lifetime));
 }
 
+void print_pool_event(enum dbb_event_type type, const struct dbb_pool_info *info)
+{
+	char size[32];
+
+	printf("%-9s id=%" PRIu64 " name=%s count=%" PRIu32 " size=%s backend=%s"
+	       " owner=%" PRIu32 " (%s) lifetime=%s\n", format_event(type),
+	       info->id, print_name(info->name), info->count,
+	       format_size(info->buffer_size, size, sizeof(size)), info->backend,
+	       info->owner_uid, print_name(info->owner_name),
+	       format_lifetime(info->lifetime));
+}
+
 void print_hexdump(const uint8_t *p, size_t len)
 {
 	for (size_t off = 0; off < len; off += 16) {
@@ -341,9 +353,8 @@ static void print_pool_consumers(const struct dbb_queue_info *q)
 	}
 }
 
-void print_pool(const struct ctl_pool *pool)
+void print_pool(const struct dbb_pool_info *info)
 {
-	const struct dbb_pool_info *info = pool->info;
 	char size[32], when[64];
 
 	printf("id:          %" PRIu64 "\n", info->id);
@@ -372,12 +383,13 @@ void print_pool(const struct ctl_pool *pool)
 	else
 		printf("queue:       none\n");
 
-	printf("\n%-5s %-10s %s\n", "INDEX", "BUFFER", "HOLDERS");
-	for (size_t i = 0; i < DBB_POOL_MAX_BUFFERS; i++) {
-		const struct dbb_buffer_info *b = pool->buffers[i];
+	/* Each member's holders are for `holders ID`: the broker leaves
+	 * them out of a pool's description. */
+	printf("\n%-5s %s\n", "INDEX", "BUFFER");
+	for (size_t i = 0; i < info->n_buffers; i++) {
+		const struct dbb_buffer_info *b = dbb_pool_info_get_buffer(info, i);
 
-		if (b)
-			printf("%-5zu %-10" PRIu64 " %zu\n", i, b->id, b->n_holders);
+		printf("%-5" PRIu32 " %" PRIu64 "\n", b->pool_index, b->id);
 	}
 	if (info->queue && info->queue->n_consumers) {
 		printf("\n");

@@ -102,39 +102,13 @@ static int query_fetch(struct ctl *ctl, const char *arg,
 	return ret < 0 ? ctl_fail(ctl, ret, arg) : CTL_EXIT_OK;
 }
 
-/* The members of pool @pool->info among the registry's buffers. */
-static void query_pool_members(struct ctl_pool *pool,
-			       const struct dbb_buffer_list *list)
-{
-	uint32_t count = pool->info->count;
-
-	for (size_t i = 0; i < dbb_buffer_list_count(list); i++) {
-		const struct dbb_buffer_info *b = dbb_buffer_list_get(list, i);
-
-		/* The index is the broker's word: used only when in range. */
-		if (b->pool_id == pool->info->id && b->pool_index < count &&
-		    b->pool_index < DBB_POOL_MAX_BUFFERS)
-			pool->buffers[b->pool_index] = b;
-	}
-}
-
-/* Prints pool @info with its buffers, and frees it. */
+/* Prints pool @info and frees it. */
 static int query_show_pool(struct ctl *ctl, struct dbb_pool_info *info)
 {
-	struct dbb_buffer_list *list;
-	struct ctl_pool pool = { .info = info };
-	int ret = dbb_list(ctl->client, &list);
-
-	if (ret < 0) {
-		dbb_pool_info_free(info);
-		return ctl_fail(ctl, ret, "list");
-	}
-	query_pool_members(&pool, list);
 	if (ctl->json)
-		ctl_print_json(jsonout_pool(&pool));
+		ctl_print_json(jsonout_pool(info));
 	else
-		print_pool(&pool);
-	dbb_buffer_list_free(list);
+		print_pool(info);
 	dbb_pool_info_free(info);
 	return CTL_EXIT_OK;
 }
@@ -170,8 +144,8 @@ int query_holders(struct ctl *ctl, int argc, char **argv)
 		return ret;
 	if (pool) {
 		dbb_pool_info_free(pool);
-		return ctl_usage_error("'%s' is a pool: pool-info shows how many "
-				       "hold each of its buffers", argv[0]);
+		return ctl_usage_error("'%s' is a pool: its buffers, which "
+				       "pool-info lists, have holders", argv[0]);
 	}
 	if (ctl->json) {
 		json_object *o = jsonout_info(info);

@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=88
+plan=94
 echo "1..$plan"
 
 cleanup() {
@@ -268,6 +268,13 @@ expect_json "pool-info shows the queue and its consumer's counters" \
 expect_exit 0 "pool-info prints the consumers' table" "$ctl" pool-info pq
 has_line "$dir/out" '^0 +[0-9]+ +0 +[0-9]+ +3 +3 +3 +0 +0 +0 .* queue-consumer$'
 result $? "the consumer's row reads slot, client, counters, name" "$(cat "$dir/out")"
+expect_json "another uid sees the counters but not who consumes" \
+	'.queue.producer_client_id == 0 and .queue.consumers[0].client_id == 0 and .queue.consumers[0].client_name == "" and .queue.consumers[0].counters.delivered == 3' \
+	as_nobody "$ctl" --json pool-info pq
+expect_exit 0 "pool-info prints an anonymous consumer to another uid" \
+	as_nobody "$ctl" pool-info pq
+has_line "$dir/out" '^0 +- +- +- +3 +3 +3 +0 +0 +0 .* -$'
+result $? "the consumer's row reads dashes for who" "$(cat "$dir/out")"
 expect_json "pools shows the queue's frames" \
 	'.[0].queue.policy == "hold" and .[0].queue.counters.posted == 3 and .[0].queue.counters.dropped == 0' \
 	"$ctl" --json pools
@@ -325,7 +332,18 @@ exec 5>&-
 wait "$peer_pid"
 result $? "the producer and consumer leave cleanly" "$(cat "$dir/peer.err")"
 
-# A held pool has client lifetime: it goes with dmabuf-ctl.
+# A held pool has client lifetime: it goes with dmabuf-ctl; watch sees
+# it come and go.
+"$ctl" --json watch >"$dir/events" 2>/dev/null &
+watch_pid=$!
+# Subscribed once a buffer made after it started shows up.
+watching() {
+	"$ctl" alloc 4K --name evsync >/dev/null 2>&1
+	"$ctl" remove evsync >/dev/null 2>&1
+	has_line "$dir/events" '"name": ?"evsync"'
+}
+wait_for watching
+result $? "watch is subscribed" "$(head -c 300 "$dir/events")"
 held_listed() {
 	"$ctl" pools 2>/dev/null | grep -Eq ' held +2 .* client '
 }
@@ -344,6 +362,17 @@ rc=$?
 result $? "pool-alloc --hold exits 0 on SIGTERM" "exit $rc"
 wait_for held_gone
 result $? "and the pool goes with it" "$("$ctl" pools 2>&1)"
+held_events() {
+	json_lines_match "$dir/events" \
+		'[.[] | select(.pool.name == "held") | .event] == ["pool-created", "pool-destroyed"]'
+}
+wait_for held_events
+result $? "watch reports the pool created then destroyed" "$(tail -c 600 "$dir/events")"
+json_lines_match "$dir/events" \
+	'[.[] | select(.pool.name == "held") | .pool.count] == [2, 2]'
+result $? "pool events carry the pool" "$(tail -c 600 "$dir/events")"
+kill "$watch_pid"
+wait "$watch_pid" 2>/dev/null
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid"
