@@ -322,6 +322,34 @@ static void test_pool_large_on_worker(void **state)
 	assert_int_equal(4, STAT(f->owner, buffers));
 }
 
+/* A client gone while its pool is allocated on the worker leaves nothing:
+ * the members made are dropped, with their fds and quota. */
+static void test_pool_large_client_gone(void **state)
+{
+	struct fixture *f = *state;
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__PoolAllocRequest pa =
+		DMABUF_BROKER__V1__POOL_ALLOC_REQUEST__INIT;
+	DmabufBroker__V1__AllocRequest a = DMABUF_BROKER__V1__ALLOC_REQUEST__INIT;
+	int sock = harness_raw_client(f->d.socket, "gone");
+
+	assert_true(sock >= 0);
+	a.size = 16u << 20;
+	a.name = "pool/gone";
+	pa.count = 16;
+	pa.buffer = &a;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_POOL_ALLOC;
+	req.pool_alloc = &pa;
+	req.seq = 1;
+	assert_int_equal(0, harness_raw_send(sock, &req, false));
+	close(sock);
+	assert_int_equal(0, WAIT_STAT(f->owner, charged_bytes, 0));
+	assert_int_equal(0, STAT(f->owner, buffers));
+	assert_int_equal(0, STAT(f->owner, pools));
+	assert_int_equal(-ENOENT, harness_raw_info(f->owner, "pool/gone", 0,
+						   NULL));
+}
+
 static void test_pool_names_shared_with_buffers(void **state)
 {
 	struct fixture *f = *state;
@@ -916,6 +944,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_quota_all_or_nothing,
 						setup_quota, teardown),
 		T(test_pool_large_on_worker),
+		T(test_pool_large_client_gone),
 		T(test_pool_names_shared_with_buffers),
 		T(test_member_alone_busy),
 		T(test_pool_private_and_grants),
