@@ -177,10 +177,19 @@ static int handlers_pool_register(struct client *c,
 	}
 	for (uint32_t i = 0; i < m->count; i++)
 		pool_set_member(pool, i, members[i]);
+	/* The reply before the announcement: a pool that cannot be handed
+	 * out is taken back unseen. */
+	if ((ret = handlers_pool_reply(c, pool, false, r)) < 0) {
+		pool_remove(br->streams->pools, pool);
+		if (name)
+			registry_name_unblock(br->reg, name);
+		handlers_pool_undo(br, members, m->count);
+		return ret;
+	}
 	for (uint32_t i = 0; i < m->count; i++)
 		registry_buffer_announce(br->reg, members[i]);
 	streams_pool_created(br->streams, pool);
-	return handlers_pool_reply(c, pool, false, r);
+	return 0;
 }
 
 /* The job holds its own copy of the client's pidfd (as an Alloc's job
@@ -209,9 +218,8 @@ static void handlers_pool_job_done(struct worker_job *wj, bool cancelled)
 	struct reply r;
 
 	shares_release(job->shares, wj->uid, job->reserved);
-	if (cancelled || !c || job->status < 0) {
+	if (cancelled || !c || job->status < 0)
 		handlers_pool_discard(&job->m, 0);
-	}
 	if (cancelled || !c) {
 		handlers_pool_job_free(job);
 		return;
@@ -301,8 +309,6 @@ int handlers_pool_alloc(struct client *c, const DmabufBroker__V1__Request *req,
 	    (ret = handlers_buffer_room_many(c, &m.p, m.count, &q, r)) < 0)
 		return ret;
 	m.be = &c->broker->backends->list[m.p.backend];
-	if (m.p.layout)
-		m.p.layout = &m.layout;
 	if (m.p.size * m.count >= HANDLERS_BUFFER_ASYNC_MIN)
 		return handlers_pool_alloc_async(c, req->seq, &m, r);
 	ret = handlers_pool_alloc_members(&m);
