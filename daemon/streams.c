@@ -70,22 +70,23 @@ void streams_consumer_detach(struct streams *s, struct queue *q, int slot)
 }
 
 /*
- * Ends @q.  A producer still connected is told that every consumer left,
- * so that its library closes their channels and they see the end; when
- * the producer is gone, so are its channel ends.
+ * Ends @q.  With @tell_producer (its pool ended under it) the producer is
+ * told that every consumer left, so that its library closes their
+ * channels and they see the end; a producer that is gone took its channel
+ * ends along, and one that ended the queue closed them itself.
  */
 static void streams_queue_end(struct streams *s, struct queue *q,
-			      bool producer_gone)
+			      bool tell_producer)
 {
 	struct queue_counters qc;
 
 	for (int i = 0; i < (int)QUEUE_MAX_CONSUMERS; i++) {
 		if (!q->consumers[i])
 			continue;
-		if (producer_gone)
-			queue_slot_put(q, i);
-		else
+		if (tell_producer)
 			streams_consumer_detach(s, q, i);
+		else
+			queue_slot_put(q, i);
 	}
 	queue_counters(q, -1, &qc);
 	s->ended_posted += qc.posted;
@@ -98,7 +99,7 @@ static void streams_queue_end(struct streams *s, struct queue *q,
 
 void streams_queue_stop(struct streams *s, struct queue *q)
 {
-	streams_queue_end(s, q, true);
+	streams_queue_end(s, q, false);
 }
 
 void streams_queue_add(struct streams *s, struct pool *pool,
@@ -154,7 +155,7 @@ void streams_client_gone(struct streams *s, struct client *c)
 		int slot;
 
 		if (q->producer == c)
-			streams_queue_end(s, q, true);
+			streams_queue_end(s, q, false);
 		else if ((slot = queue_slot_of(q, c)) >= 0)
 			streams_consumer_detach(s, q, slot);
 	}
@@ -171,7 +172,7 @@ static void streams_member_removed(struct streams *s,
 		return;		/* a member never completed (PoolAlloc undo) */
 	if (pool->linked) {
 		if (pool->queue)
-			streams_queue_end(s, pool->queue, false);
+			streams_queue_end(s, pool->queue, true);
 		watch_pool(s->br->watch, STREAMS_EVENT(POOL_DESTROYED), pool);
 		if (pool->name)
 			registry_name_unblock(s->br->reg, pool->name);
@@ -210,7 +211,7 @@ void streams_destroy(struct streams *s)
 	if (!s)
 		return;
 	DL_FOREACH_SAFE(s->queues, q, tmp)
-		streams_queue_end(s, q, true);
+		streams_queue_end(s, q, false);
 	pool_set_destroy(s->pools);
 	free(s);
 }
