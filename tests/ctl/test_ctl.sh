@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=94
+plan=96
 echo "1..$plan"
 
 cleanup() {
@@ -331,6 +331,12 @@ expect_exit 3 "and its members" "$ctl" info "$member"
 exec 5>&-
 wait "$peer_pid"
 result $? "the producer and consumer leave cleanly" "$(cat "$dir/peer.err")"
+
+# Images: the broker lays out each buffer of the pool alike.
+expect_json "pool-alloc auto --format lays out every buffer" \
+	'.count == 2 and .layout.format == "NV12" and .buffer_size == 12288 and ([.buffers[].layout.planes[1].offset] == [6400, 6400])' \
+	"$ctl" --json pool-alloc auto --count 2 --format NV12 --width 100 --height 50 --name nvpool
+expect_exit 0 "the owner removes it by name" "$ctl" remove nvpool
 
 # A held pool has client lifetime: it goes with dmabuf-ctl; watch sees
 # it come and go.
