@@ -153,66 +153,103 @@ static const char *qwatch_clock(uint64_t realtime_usec, char *buf, size_t cap)
 	return buf;
 }
 
-/* Prints one sample of @info, as a line of JSON or rows of the table. */
-static void qwatch_sample(struct qwatch *w, const struct dbb_pool_info *info)
-{
-	const struct dbb_queue_info *q = info->queue;
-	uint64_t now = qwatch_now_usec(CLOCK_MONOTONIC);
-	uint64_t wall = qwatch_now_usec(CLOCK_REALTIME);
-	uint64_t elapsed = w->prev_usec ? now - w->prev_usec : 0;
-	json_object *o = NULL, *qo = NULL, *consumers = NULL;
-	double rates[QWATCH_N_RATES];
-	char time[32];
+/* The rates of one sample: the queue's, and each consumer's in the
+ * order of the queue's description; none for what cannot be. */
+struct qwatch_sample_rates {
+	double queue[QWATCH_N_RATES];
+	double consumer[DBB_QUEUE_MAX_CONSUMERS][QWATCH_N_RATES];
+	double none[QWATCH_N_RATES];
+};
 
-	w->prev_usec = now;
-	qwatch_clock(wall, time, sizeof(time));
-	if (w->ctl->json) {
-		o = json_object_new_object();
-		json_object_object_add(o, "time_usec", json_object_new_uint64(wall));
-		json_object_object_add(o, "pool_id", json_object_new_uint64(w->pool_id));
-		qo = q ? jsonout_queue(q) : NULL;
-		json_object_object_add(o, "queue", qo);
-		if (qo)
-			json_object_object_get_ex(qo, "consumers", &consumers);
-	}
+/* Fills @out from @q (NULL: no queue) and remembers @q's counters. */
+static void qwatch_update(struct qwatch *w, const struct dbb_queue_info *q,
+			  uint64_t elapsed_usec, struct qwatch_sample_rates *out)
+{
+	for (int r = 0; r < QWATCH_N_RATES; r++)
+		out->none[r] = NAN;
 	if (!q) {
 		/* No producer now: whoever comes next starts from zero. */
 		w->queue.valid = false;
-		if (!w->ctl->json)
-			printf("%-12s no queue\n", time);
-	} else {
-		qwatch_rates(&w->queue, q->producer_client_id, &q->counters,
-			     elapsed, rates);
-		if (qo)
-			json_object_object_add(qo, "rates", qwatch_rates_json(rates));
-		else
-			qwatch_print_row(time, "queue", &q->counters, rates);
+		return;
 	}
-	for (size_t i = 0; q && i < q->n_consumers; i++) {
+	qwatch_rates(&w->queue, q->producer_client_id, &q->counters,
+		     elapsed_usec, out->queue);
+	for (size_t i = 0; i < q->n_consumers && i < DBB_QUEUE_MAX_CONSUMERS; i++) {
+		const struct dbb_queue_consumer *c = dbb_queue_info_get_consumer(q, i);
+
+		/* The slot is the broker's word: a bad one gets no rates. */
+		memcpy(out->consumer[i], out->none, sizeof(out->none));
+		if (c->slot < DBB_QUEUE_MAX_CONSUMERS)
+			qwatch_rates(&w->consumer[c->slot], c->client_id,
+				     &c->counters, elapsed_usec, out->consumer[i]);
+	}
+}
+
+/* The rates of consumer @i, or none past what a queue may have. */
+static const double *qwatch_consumer_rates(const struct qwatch_sample_rates *rates,
+					   size_t i)
+{
+	return i < DBB_QUEUE_MAX_CONSUMERS ? rates->consumer[i] : rates->none;
+}
+
+/* One compact line: the queue as pool-info describes it, plus rates. */
+static void qwatch_print_json(const struct qwatch *w, uint64_t wall_usec,
+			      const struct dbb_queue_info *q,
+			      const struct qwatch_sample_rates *rates)
+{
+	json_object *o = json_object_new_object();
+	json_object *qo = q ? jsonout_queue(q) : NULL;
+	json_object *consumers = NULL;
+
+	json_object_object_add(o, "time_usec", json_object_new_uint64(wall_usec));
+	json_object_object_add(o, "pool_id", json_object_new_uint64(w->pool_id));
+	json_object_object_add(o, "queue", qo);
+	if (qo) {
+		json_object_object_add(qo, "rates", qwatch_rates_json(rates->queue));
+		json_object_object_get_ex(qo, "consumers", &consumers);
+	}
+	for (size_t i = 0; consumers && i < q->n_consumers; i++)
+		json_object_object_add(json_object_array_get_idx(consumers, i), "rates",
+				       qwatch_rates_json(qwatch_consumer_rates(rates, i)));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* A row for the queue and one per consumer. */
+static void qwatch_print_table(uint64_t wall_usec, const struct dbb_queue_info *q,
+			       const struct qwatch_sample_rates *rates)
+{
+	char time[32];
+
+	qwatch_clock(wall_usec, time, sizeof(time));
+	if (!q) {
+		printf("%-12s no queue\n", time);
+		return;
+	}
+	qwatch_print_row(time, "queue", &q->counters, rates->queue);
+	for (size_t i = 0; i < q->n_consumers; i++) {
 		const struct dbb_queue_consumer *c = dbb_queue_info_get_consumer(q, i);
 		char end[16];
 
-		/* The slot comes from the broker; a bad one gets no rates. */
-		if (c->slot >= DBB_QUEUE_MAX_CONSUMERS) {
-			for (int r = 0; r < QWATCH_N_RATES; r++)
-				rates[r] = NAN;
-		} else {
-			qwatch_rates(&w->consumer[c->slot], c->client_id,
-				     &c->counters, elapsed, rates);
-		}
-		if (consumers) {
-			json_object_object_add(json_object_array_get_idx(consumers, i),
-					       "rates", qwatch_rates_json(rates));
-			continue;
-		}
 		snprintf(end, sizeof(end), "slot %" PRIu32, c->slot);
-		qwatch_print_row("", end, &c->counters, rates);
+		qwatch_print_row("", end, &c->counters, qwatch_consumer_rates(rates, i));
 	}
-	if (o) {
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
-	}
+}
+
+/* Prints one sample of @info, as a line of JSON or rows of the table. */
+static void qwatch_sample(struct qwatch *w, const struct dbb_pool_info *info)
+{
+	uint64_t now = qwatch_now_usec(CLOCK_MONOTONIC);
+	uint64_t wall = qwatch_now_usec(CLOCK_REALTIME);
+	struct qwatch_sample_rates rates;
+
+	qwatch_update(w, info->queue, w->prev_usec ? now - w->prev_usec : 0, &rates);
+	w->prev_usec = now;
+	if (w->ctl->json)
+		qwatch_print_json(w, wall, info->queue, &rates);
+	else
+		qwatch_print_table(wall, info->queue, &rates);
 	fflush(stdout);
 }
 
