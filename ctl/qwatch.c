@@ -10,7 +10,9 @@
  * The counters come from the producer's library through the broker and
  * start from zero with each producer, and a consumer's with each consumer
  * that takes its slot: a counter seen going down, or a new producer or
- * consumer, has no rate for that sample rather than a made-up one.
+ * consumer, has no rate for that sample rather than a made-up one.  Who
+ * is new only root and the pool's owner are told (others get client id
+ * 0 for all); to others a restart shows as counters going down.
  */
 #include "ctl.h"
 
