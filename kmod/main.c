@@ -137,24 +137,44 @@ static long dmabuf_sg_ioctl_alloc(void __user *uarg)
 				  &arg.fd);
 }
 
-static long dmabuf_sg_ioctl_heap_alloc(void __user *uarg)
+/*
+ * DMA_HEAP_IOCTL_ALLOC answered as the kernel's dma-heap core answers it
+ * (drivers/dma-buf/dma-heap.c), so that clients built against older or
+ * newer <linux/dma-heap.h> work: the command is matched by type and number
+ * whatever size it encodes.  The kernel reads min(user size, its own size)
+ * bytes when the command has the write direction, zero-fills the fields the
+ * caller's struct lacks, and ignores bytes beyond its own struct (a newer
+ * client's fields; the core never rejects them either); on success it
+ * writes back as many bytes as it read.  Unlike the core, a command whose
+ * reply cannot carry the fd (no read direction, or a struct ending before it)
+ * is refused: the core would install an fd the caller never learns.
+ */
+static long dmabuf_sg_ioctl_heap_alloc(unsigned int cmd, void __user *uarg)
 {
-	struct dma_heap_allocation_data arg;
 	struct dmabuf_sg_export exp = { .name = "" };
+	struct dma_heap_allocation_data arg = {};
+	size_t size = min_t(size_t, _IOC_SIZE(cmd), sizeof(arg));
 	struct dma_buf *dmabuf;
 
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
+	if (!(_IOC_DIR(cmd) & _IOC_READ) ||
+	    size < offsetofend(struct dma_heap_allocation_data, fd))
+		return -EINVAL;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&arg, uarg, size))
 		return -EFAULT;
-	if ((arg.fd_flags & ~DMA_HEAP_VALID_FD_FLAGS) ||
-	    (arg.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS) ||
-	    dmabuf_sg_check_fd_flags(arg.fd_flags))
+	/*
+	 * As the core: fd is output only and must come in as zero, and the
+	 * access mode is passed on as it is: O_ACCMODE (3) makes a dma-buf
+	 * file open for neither reading nor writing, as from the kernel's heaps.
+	 */
+	if (arg.fd || (arg.fd_flags & ~DMA_HEAP_VALID_FD_FLAGS) ||
+	    (arg.heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS))
 		return -EINVAL;
 
 	exp.fd_flags = arg.fd_flags;
 	dmabuf = dmabuf_sg_alloc_export(arg.len, 0, 0, &exp, NULL);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, sizeof(arg),
+	return dmabuf_sg_reply_fd(dmabuf, arg.fd_flags, uarg, &arg, size,
 				  &arg.fd);
 }
 
@@ -288,11 +308,11 @@ static long dmabuf_sg_ioctl(struct file *file, unsigned int cmd,
 		return dmabuf_sg_ioctl_info(uarg);
 	case DMABUF_SG_IOCTL_VIEW:
 		return dmabuf_sg_ioctl_view(uarg);
-	case DMA_HEAP_IOCTL_ALLOC:
-		return dmabuf_sg_ioctl_heap_alloc(uarg);
-	default:
-		return -ENOTTY;
 	}
+	if (_IOC_TYPE(cmd) == DMA_HEAP_IOC_MAGIC &&
+	    _IOC_NR(cmd) == _IOC_NR(DMA_HEAP_IOCTL_ALLOC))
+		return dmabuf_sg_ioctl_heap_alloc(cmd, uarg);
+	return -ENOTTY;
 }
 
 static const struct file_operations dmabuf_sg_fops = {

@@ -29,9 +29,21 @@
  * the max_total_bytes module parameter, -ENOMEM when memory runs out (nothing
  * stays allocated), -EMFILE when the caller has no free fd.
  *
- * The device also answers DMA_HEAP_IOCTL_ALLOC from <linux/dma-heap.h>, with
- * the same rules as DMABUF_SG_IOCTL_ALLOC (heap_flags must be zero), so a udev
- * symlink /dev/dma_heap/dmabuf_sg serves unmodified dma-heap clients.
+ * The device also answers DMA_HEAP_IOCTL_ALLOC from <linux/dma-heap.h> as
+ * the kernel's dma-heap core does, so that a udev symlink
+ * /dev/dma_heap/dmabuf_sg serves unmodified dma-heap clients, whatever
+ * version of the header they were built against: the command is matched by
+ * type and number, not size; the kernel reads as much of the caller's
+ * struct as it knows (missing fields read as zero), ignores bytes beyond
+ * its own struct, and writes back no more than the caller's size.  The fd
+ * field must come in as zero (-EINVAL otherwise); fd_flags takes O_CLOEXEC
+ * and any access mode, O_ACCMODE (3) included, which gives a dma-buf file
+ * open for neither reading nor writing (importable, not mappable) as from
+ * the kernel's heaps; heap_flags must be zero; len follows
+ * DMABUF_SG_IOCTL_ALLOC's size rules.  Unlike the core, a command whose
+ * reply cannot hold the fd (without the read direction, or with a struct
+ * shorter than 12 bytes) is -EINVAL instead of an fd the caller never
+ * learns.
  */
 #ifndef _UAPI_DMABUF_SG_H
 #define _UAPI_DMABUF_SG_H

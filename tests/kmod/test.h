@@ -29,6 +29,7 @@ struct test_case {
 extern const struct test_case test_input_cases[];
 extern const struct test_case test_view_input_cases[];
 extern const struct test_case test_alloc_cases[];
+extern const struct test_case test_heap_cases[];
 extern const struct test_case test_pin_cases[];
 extern const struct test_case test_charge_cases[];
 extern const struct test_case test_import_cases[];

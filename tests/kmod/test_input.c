@@ -165,6 +165,21 @@ static enum test_result test_heap_bad_input(void)
 	expect_pass(heap_errno(EINVAL, arg));
 	arg = (struct dma_heap_allocation_data){ .len = UINT64_MAX, .fd_flags = O_RDWR };
 	expect_pass(heap_errno(EFBIG, arg));
+	/* fd is output only: the dma-heap core refuses a non-zero one. */
+	arg = (struct dma_heap_allocation_data){ .len = page_size, .fd = 3, .fd_flags = O_RDWR };
+	expect_pass(heap_errno(EINVAL, arg));
+	arg = (struct dma_heap_allocation_data){ .len = page_size, .fd = 1U << 31, .fd_flags = O_RDWR };
+	expect_pass(heap_errno(EINVAL, arg));
+	/* A reply that cannot carry the fd: no read direction, or too short. */
+	arg = (struct dma_heap_allocation_data){ .len = page_size, .fd_flags = O_RDWR };
+	expect_errno(EINVAL, ioctl(util_dev(), _IOW(DMA_HEAP_IOC_MAGIC, 0, struct dma_heap_allocation_data), &arg));
+	expect_errno(EINVAL, ioctl(util_dev(), _IOWR(DMA_HEAP_IOC_MAGIC, 0, uint64_t), &arg));
+	expect_errno(EINVAL, ioctl(util_dev(), _IOWR(DMA_HEAP_IOC_MAGIC, 0, char[12 - 1]), &arg));
+	/* No write direction: the kernel reads nothing, so the length is 0. */
+	expect_errno(EINVAL, ioctl(util_dev(), _IOR(DMA_HEAP_IOC_MAGIC, 0, struct dma_heap_allocation_data), &arg));
+	expect_int_eq(0, arg.fd);
+	/* Unreadable argument. */
+	expect_errno(EFAULT, ioctl(util_dev(), DMA_HEAP_IOCTL_ALLOC, NULL));
 	return util_expect_snapshot(&s);
 }
 

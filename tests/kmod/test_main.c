@@ -17,6 +17,7 @@ static const struct test_case *const test_tables[] = {
 	test_input_cases,
 	test_view_input_cases,
 	test_alloc_cases,
+	test_heap_cases,
 	test_pin_cases,
 	test_charge_cases,
 	test_import_cases,
