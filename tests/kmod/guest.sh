@@ -109,6 +109,29 @@ counters_at_zero() {
 	return $good
 }
 
+meminfo_kib() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
+
+# pool_came_back POOL_KIB FREE_BEFORE_KIB: rmmod gave the pool's pages back
+# (the last test case left it holding 64 MiB or more).  MemFree moves by a
+# few MiB of its own between two readings: 16 MiB of tolerance.
+pool_came_back() {
+	local pool=$1 before=$2 after
+
+	after=$(meminfo_kib MemFree)
+	diag "pool held $pool KiB; MemFree $before KiB before rmmod, $after KiB after"
+	((pool >= 64 * 1024 && after - before >= pool - 16 * 1024))
+}
+
+# With kmemleak in the kernel, a scan after rmmod must find nothing.
+kmemleak_clean() {
+	local f=/sys/kernel/debug/kmemleak report
+
+	echo scan >"$f" || return 1
+	report=$(cat "$f")
+	[[ -z $report ]] || diag "kmemleak: $report"
+	[[ -z $report ]]
+}
+
 # The module must stay while a dma-buf lives (the dma-buf holds a module
 # reference), and go once the last one is released.
 lifetime_checks() {
@@ -132,8 +155,17 @@ lifetime_checks() {
 	exec 4>&-
 	wait "$pid"
 	check "holder released its buffer" counters_at_zero
+	local pool_kib free_kib
+	pool_kib=$(($(cat "$STATS/pool_bytes") / 1024))
+	free_kib=$(meminfo_kib MemFree)
 	check "rmmod works once the last buffer is gone" rmmod dmabuf_sg
 	check "module gone after rmmod" test ! -e /sys/module/dmabuf_sg
+	check "rmmod gives the full pool back" pool_came_back "$pool_kib" "$free_kib"
+	if [[ -e /sys/kernel/debug/kmemleak ]]; then
+		check "kmemleak finds nothing after rmmod" kmemleak_clean
+	else
+		skip "kmemleak finds nothing after rmmod" "no kmemleak in this kernel"
+	fi
 }
 
 # The charge tests build memory cgroups of their own: cgroup2 with the
@@ -154,12 +186,14 @@ kmod_tests() {
 	if ! load_module; then
 		not_ok "insmod dmabuf_sg.ko"
 		for name in "${cases[@]}"; do not_ok "$name (module not loaded)"; done
-		for name in 1 2 3 4 5; do not_ok "lifetime check $name (module not loaded)"; done
+		not_ok "dma-heap selftest on dmabuf_sg (module not loaded)"
+		for name in 1 2 3 4 5 6 7; do not_ok "lifetime check $name (module not loaded)"; done
 		return 0
 	fi
 	ok "insmod dmabuf_sg.ko"
 	check "device node mode 0600, stats in sysfs" device_node_ok
 	load_importers
+	heap_selftests
 	for name in "${cases[@]}"; do
 		run_case "$name"
 	done
@@ -215,6 +249,8 @@ done
 
 # shellcheck source=../vm/guest-broker.sh
 source "$PROJECT/tests/vm/guest-broker.sh"
+# shellcheck source=heap-selftest.sh
+source "$PROJECT/tests/kmod/heap-selftest.sh"
 
 case ${MODE:-test} in
 bench) run_bench ;;

@@ -36,6 +36,7 @@ extern const struct test_case test_import_cases[];
 extern const struct test_case test_view_cases[];
 extern const struct test_case test_leak_cases[];
 extern const struct test_case test_race_cases[];
+extern const struct test_case test_pool_cases[];
 
 void test_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 enum test_result test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,7 +12,11 @@
 
 #include "util.h"
 
-/* Bad input first, then the positive cases, then the long-running ones. */
+/*
+ * Bad input first, then the positive cases, then the long-running ones;
+ * the pool's last, since they end by filling the pool for guest.sh's
+ * unload check (and the leak cases would empty it).
+ */
 static const struct test_case *const test_tables[] = {
 	test_input_cases,
 	test_view_input_cases,
@@ -24,6 +28,7 @@ static const struct test_case *const test_tables[] = {
 	test_view_cases,
 	test_leak_cases,
 	test_race_cases,
+	test_pool_cases,
 };
 
 #define N_TABLES (sizeof(test_tables) / sizeof(test_tables[0]))
