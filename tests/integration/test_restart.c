@@ -567,7 +567,7 @@ static void test_kill_keeps_persistent_pool(void **state)
 	int sock = harness_raw_client(f->s.d.socket, "owner");
 	int fds[64], after[64];
 	size_t n;
-	uint64_t id, member;
+	uint64_t id, member, last;
 	char name[64];
 	uint8_t *m1, *mn;
 	Msg *m;
@@ -579,6 +579,7 @@ static void test_kill_keeps_persistent_pool(void **state)
 	assert_int_equal(3, n);
 	id = m->response->pool->id;
 	member = m->response->pool->buffers[1]->id;
+	last = m->response->pool->buffers[2]->id;
 	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	assert_int_equal(0, harness_raw_pool_alloc(sock, 2, SIZE_1, "crash/cpool",
 						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
@@ -609,8 +610,8 @@ static void test_kill_keeps_persistent_pool(void **state)
 	assert_int_equal(-EEXIST, alloc(sock, SIZE_1, "crash/pool", true, 0,
 					NULL, NULL));
 	assert_int_equal(-EBUSY, harness_raw_destroy(sock, member));
-	snprintf(name, sizeof(name), "dbb-buf-%llu",
-		 (unsigned long long)member);
+	/* Members leave in index order: the last one's fd goes last. */
+	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)last);
 	assert_int_equal(0, harness_raw_destroy(sock, id));
 	assert_int_equal(0, supervisor_wait_stored(&f->s, name, false,
 						   WAIT_MS));
