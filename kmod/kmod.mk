@@ -39,6 +39,34 @@ KMOD_TEST_OBJS := $(addprefix $(B)/tests/kmod/,test_main.o test_util.o \
 	test_input.o test_view_input.o test_alloc.o test_heap.o test_pin.o \
 	test_charge.o test_import.o test_view.o test_leak.o test_race.o test_pool.o)
 
+# The kernel's own dma-heap selftest (tools/testing/selftests/dmabuf-heaps/),
+# which guest.sh runs against the module's heap: taken from Debian's
+# linux-source-6.12 (scripts/install-deps.sh all), only its folder and the
+# kselftest.h it includes extracted into $(B)/kselftest/ once, and built
+# static as its own Makefile does, with libdrm's copy of <drm/drm.h>.  Not
+# built without the tarball; guest.sh then reports it not run.
+KSELFTEST_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
+KSELFTEST_DIR := $(B)/kselftest
+KSELFTEST_HEAP := $(B)/tests/kmod/dmabuf-heap
+KSELFTEST_DRM_INCLUDE := $(patsubst -I%,%,$(shell $(PKG_CONFIG) --cflags-only-I libdrm 2>/dev/null))
+
+ifneq ($(wildcard $(KSELFTEST_TARBALL)),)
+kmod-tests: $(KSELFTEST_HEAP)
+endif
+
+$(KSELFTEST_DIR)/dmabuf-heaps/dmabuf-heap.c: $(KSELFTEST_TARBALL)
+	rm -rf $(KSELFTEST_DIR)
+	mkdir -p $(KSELFTEST_DIR)/include
+	tar -xJf $< -C $(KSELFTEST_DIR) --strip-components=4 --wildcards \
+		'*/tools/testing/selftests/dmabuf-heaps/*' \
+		'*/tools/testing/selftests/kselftest.h'
+	ln -sfn $(KSELFTEST_DRM_INCLUDE) $(KSELFTEST_DIR)/include/drm
+	touch $@
+
+$(KSELFTEST_HEAP): $(KSELFTEST_DIR)/dmabuf-heaps/dmabuf-heap.c
+	@mkdir -p $(@D)
+	$(CC) -static -O3 -Wall -I$(KSELFTEST_DIR)/include -o $@ $<
+
 $(B)/tests/kmod/dmabuf_sg_test: $(KMOD_TEST_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(KMOD_TEST_LIBS)
 

@@ -19,6 +19,8 @@ build_pkgs=(
 # for tests/e2e/test_fences).
 vm_pkgs=(
 	qemu-system-x86 busybox-static kmod xz-utils cpio systemd udev acl
+	# the kernel's dma-heap selftest, for the module's guest tests
+	linux-source-6.12
 	linux-headers-amd64
 )
 
