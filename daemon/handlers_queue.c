@@ -74,8 +74,11 @@ int handlers_queue_create(struct client *c,
 	r->resp.pool = describe_pool(r, c->broker, pool,
 				     describe_flags_for(&c->peer,
 							pool->members[0]));
-	if (!r->resp.pool)
+	if (!r->resp.pool) {
+		/* Nobody heard of it: gone as it came. */
+		streams_queue_stop(c->broker->streams, q);
 		return reply_error(r, -ENOMEM, "out of memory");
+	}
 	r->resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_POOL;
 	return 0;
 }
