@@ -32,6 +32,20 @@
 #define DMABUF_SG_MAX_PAGE_ORDER (MAX_ORDER - 1)
 #endif
 
+/*
+ * Read-only long-term pins of private (COW) mappings.  Until the process
+ * first writes to a page of a private mapping, the page may be the shared
+ * zero page (anonymous memory never touched) or the file's page-cache page
+ * (a file mapping only read so far); that first write replaces it with an
+ * exclusive anonymous copy.  A pin of the old page would never see the
+ * process's writes.  Since 6.2 ("reliable R/O long-term pinning in COW
+ * mappings") GUP unshares for FOLL_LONGTERM without FOLL_WRITE: it makes
+ * that copy first and pins it.  Before, it unshared only anonymous pages
+ * shared with a fork() child, and the gup_must_unshare() of
+ * <linux/mm.h> took no vma: Kbuild probes that older form and defines
+ * DMABUF_SG_GUP_UNSHARES_ANON_ONLY, and pin.c then breaks COW itself.
+ */
+
 /* vm_flags became read-only behind vm_flags_set()/vm_flags_clear() in 6.3. */
 static inline void dmabuf_sg_vm_flags_clear(struct vm_area_struct *vma,
 					    vm_flags_t flags)

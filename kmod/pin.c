@@ -28,12 +28,73 @@ static const struct dmabuf_sg_buffer_kind dmabuf_sg_pin_kind = {
 	.release_pages = dmabuf_sg_pin_release_pages,
 };
 
+#ifdef DMABUF_SG_GUP_UNSHARES_ANON_ONLY
+/*
+ * A read-only pin on a kernel whose GUP pins the zero page and page-cache
+ * pages of private mappings as they are (compat.h): pin at most the part of
+ * [@start, @start + @n pages) in the VMA at @start, with gup flags chosen
+ * for that VMA, under the mmap lock so that the VMA looked at is the one
+ * pinned.
+ *
+ * A private mapping the process may read and write is pinned with
+ * FOLL_WRITE: GUP breaks COW as the process's own first write would, so
+ * the pinned page is the exclusive anonymous page that every later write
+ * goes to.  Nothing is written, and the dma-buf stays read-only.  Other
+ * mappings are pinned as they are: shared ones need nothing (their pages
+ * are the ones written), and a read-only private mapping cannot be written
+ * until an mprotect() after the pin; a page of it that is still the zero
+ * page or the file's then gets copied by the write, unseen by the pin: the
+ * one case these kernels leave incoherent.  FOLL_FORCE would break COW
+ * there too, but it overrides the mapping's protection (reads PROT_NONE
+ * memory, writes read-only mappings), which a pin made on the process's
+ * behalf must not do.
+ */
+static long dmabuf_sg_pin_ro_batch(unsigned long start, unsigned long n,
+				   struct page **pages)
+{
+	const vm_flags_t rw = VM_READ | VM_WRITE;
+	unsigned int gup_flags = FOLL_LONGTERM;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	long ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, start);
+	if (!vma) {
+		ret = -EFAULT;
+		goto out_unlock;
+	}
+	if (is_cow_mapping(vma->vm_flags) && (vma->vm_flags & rw) == rw)
+		gup_flags |= FOLL_WRITE;
+	n = min(n, (vma->vm_end - start) >> PAGE_SHIFT);
+	ret = pin_user_pages(start, n, gup_flags, pages, NULL);
+out_unlock:
+	mmap_read_unlock(mm);
+	return ret;
+}
+#endif
+
+/* Pin up to @n pages from @start: the number pinned, or -errno. */
+static long dmabuf_sg_pin_batch(const struct dmabuf_sg_buffer *buf,
+				unsigned long start, unsigned long n,
+				struct page **pages)
+{
+	if (buf->writable)
+		return pin_user_pages_fast(start, n, FOLL_LONGTERM | FOLL_WRITE,
+					   pages);
+#ifdef DMABUF_SG_GUP_UNSHARES_ANON_ONLY
+	return dmabuf_sg_pin_ro_batch(start, n, pages);
+#else
+	return pin_user_pages_fast(start, n, FOLL_LONGTERM, pages);
+#endif
+}
+
 /* Pin every page of the range, or none: -EFAULT when a page cannot be had. */
 static int dmabuf_sg_pin_pages(struct dmabuf_sg_buffer *buf, unsigned long start)
 {
-	unsigned int gup_flags = FOLL_LONGTERM | (buf->writable ? FOLL_WRITE : 0);
 	unsigned long done = 0;
-	int ret;
+	long ret;
 
 	while (done < buf->npages) {
 		unsigned long n = min(buf->npages - done, DMABUF_SG_PIN_BATCH);
@@ -42,8 +103,8 @@ static int dmabuf_sg_pin_pages(struct dmabuf_sg_buffer *buf, unsigned long start
 			ret = -EINTR;
 			goto err_unpin;
 		}
-		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), n,
-					  gup_flags, buf->parts + done);
+		ret = dmabuf_sg_pin_batch(buf, start + (done << PAGE_SHIFT), n,
+					  buf->parts + done);
 		if (ret <= 0) {
 			ret = ret ? ret : -EFAULT;
 			goto err_unpin;

@@ -156,6 +156,17 @@ struct dmabuf_sg_alloc {
  * and @len.  Bytes of the first and last page outside the range are the
  * neighbouring user memory.
  *
+ * A read-only pin of a private mapping pins the pages the process's writes
+ * go to.  Memory of a writable private mapping not written yet (the shared
+ * zero page of untouched anonymous memory, a file's page-cache page in a
+ * private file mapping) is first replaced by the process's own copy, as
+ * its first write would; from then on, like after a write, the mapping no
+ * longer follows later changes to the file.  A private mapping that is
+ * read-only when pinned cannot be written: on kernels before 6.2 a page of
+ * it still not written is pinned as it is, and a write after mprotect()
+ * adds PROT_WRITE goes to a copy the dma-buf does not see (6.2 and later
+ * copy such pages at pin time too).
+ *
  * Errors beyond the common ones: -EFAULT when part of the range is not
  * mapped, is mapped without the needed access, or is a VM_PFNMAP/VM_IO
  * mapping (for instance another dma-buf's mapping); nothing stays pinned.

@@ -299,6 +299,32 @@ static enum test_result test_pin_readonly_mapping_for_write(void)
 	return util_expect_snapshot(&s);
 }
 
+/* A read-only pin must not read what the process may not read. */
+static enum test_result test_pin_readonly_prot_none(void)
+{
+	struct dmabuf_sg_pin arg;
+	struct util_snapshot s;
+	char *p;
+
+	p = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect_true(p != MAP_FAILED);
+	memset(p, 5, 2 * page_size);
+	expect_ok(mprotect(p + page_size, page_size, PROT_NONE));
+	util_snapshot(&s);
+	arg = pin_arg(p, 2 * page_size);
+	arg.flags = 0;
+	arg.fd_flags = O_RDONLY;
+	expect_pass(pin_errno(EFAULT, arg));
+	arg = pin_arg(p + page_size, 1);
+	arg.flags = 0;
+	arg.fd_flags = O_RDONLY;
+	expect_pass(pin_errno(EFAULT, arg));
+	expect_pass(util_expect_snapshot(&s));
+	munmap(p, 2 * page_size);
+	return TEST_PASS;
+}
+
 static enum test_result test_pin_dmabuf_mapping(void)
 {
 	struct util_snapshot s;
@@ -399,6 +425,7 @@ const struct test_case test_input_cases[] = {
 	{ "input: PIN zero length, flags, reserved, fd flags, addresses", test_pin_bad_args },
 	{ "input: PIN unmapped and partly unmapped ranges", test_pin_unmapped },
 	{ "input: PIN writable of a read-only mapping", test_pin_readonly_mapping_for_write },
+	{ "input: read-only PIN of PROT_NONE memory", test_pin_readonly_prot_none },
 	{ "input: PIN of a dma-buf mapping", test_pin_dmabuf_mapping },
 	{ "input: sizes near 2^64 with max_buffer_bytes at its top", test_huge_sizes },
 	{ NULL, NULL },

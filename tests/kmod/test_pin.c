@@ -183,6 +183,173 @@ static enum test_result test_pin_readonly(void)
 	return TEST_PASS;
 }
 
+/*
+ * A read-only pin of [user, user + len) must be the pages the process
+ * writes afterwards, whatever the mapping held when it was pinned: write
+ * a pattern through @user after the pin and read it through the dma-buf.
+ */
+static enum test_result pin_ro_sees_writes(uint8_t *user, size_t len, uint32_t seed)
+{
+	uint8_t *map;
+	int fd;
+
+	fd = util_pin(user, len, 0, NULL);
+	expect_ok(fd);
+	map = util_map(fd, len, PROT_READ);
+	expect_true(map != MAP_FAILED);
+	util_fill(user, len, 0, seed);
+	expect_ok(util_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	size_t bad = util_check(map, len, 0, seed);
+	if (bad != (size_t)-1)
+		test_diag("byte %zu of the dma-buf is 0x%02x: the write went to another page",
+			  bad, map[bad]);
+	expect_true(bad == (size_t)-1);
+	expect_ok(util_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	expect_ok(munmap(map, len));
+	expect_ok(close(fd));
+	return TEST_PASS;
+}
+
+/* Never-touched anonymous memory reads as the shared zero page. */
+static enum test_result test_pin_readonly_untouched_anon(void)
+{
+	size_t len = 64 * KIB;
+	struct util_snapshot s;
+	uint8_t *user = anon(len);
+
+	expect_true(user != NULL);
+	util_snapshot(&s);
+	expect_pass(pin_ro_sees_writes(user, len, 52));
+	/* Read-faulted first: the zero page is mapped when the pin comes. */
+	uint8_t *read_first = anon(len);
+	expect_true(read_first != NULL);
+	expect_true(util_check_zero(read_first, len) == (size_t)-1);
+	expect_pass(pin_ro_sees_writes(read_first, len, 53));
+	expect_pass(util_expect_snapshot(&s));
+	munmap(read_first, len);
+	munmap(user, len);
+	return TEST_PASS;
+}
+
+/* A memfd holding @len bytes of pattern @seed, or -1. */
+static int memfd_with_pattern(size_t len, uint32_t seed)
+{
+	uint8_t *buf = malloc(len);
+	int fd = memfd_create("pin-ro", MFD_CLOEXEC);
+
+	if (!buf || fd < 0 || ftruncate(fd, (off_t)len) ||
+	    (util_fill(buf, len, 0, seed), pwrite(fd, buf, len, 0) != (ssize_t)len)) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(buf);
+	return fd;
+}
+
+/*
+ * A private file mapping read so far maps the file's page-cache pages; the
+ * first write copies them.  The file itself must keep its bytes.
+ */
+static enum test_result test_pin_readonly_private_file(void)
+{
+	size_t len = 64 * KIB;
+	uint8_t chunk[256];
+	uint8_t *user;
+	int mfd;
+
+	mfd = memfd_with_pattern(len, 54);
+	expect_ok(mfd);
+	user = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+	expect_true(user != MAP_FAILED);
+	expect_true(util_check(user, len, 0, 54) == (size_t)-1);	/* read faults */
+	expect_pass(pin_ro_sees_writes(user, len, 55));
+	expect_int_eq(sizeof(chunk), pread(mfd, chunk, sizeof(chunk), 4096));
+	expect_true(util_check(chunk, sizeof(chunk), 4096, 54) == (size_t)-1);
+	munmap(user, len);
+	close(mfd);
+	return TEST_PASS;
+}
+
+/* A shared file mapping writes to the page cache, which the pin holds. */
+static enum test_result test_pin_readonly_shared_file(void)
+{
+	size_t len = 64 * KIB;
+	uint8_t chunk[256];
+	uint8_t *user;
+	int mfd;
+
+	mfd = memfd_with_pattern(len, 56);
+	expect_ok(mfd);
+	user = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	expect_true(user != MAP_FAILED);
+	expect_true(util_check(user, len, 0, 56) == (size_t)-1);
+	expect_pass(pin_ro_sees_writes(user, len, 57));
+	expect_int_eq(sizeof(chunk), pread(mfd, chunk, sizeof(chunk), 4096));
+	expect_true(util_check(chunk, sizeof(chunk), 4096, 57) == (size_t)-1);
+	munmap(user, len);
+	close(mfd);
+	return TEST_PASS;
+}
+
+/*
+ * Read-only mappings pin read-only, and the dma-buf shows their bytes:
+ * a private file mapping never written, untouched anonymous memory, and a
+ * shared mapping of a file opened read-only.
+ */
+static enum test_result test_pin_readonly_of_readonly_mappings(void)
+{
+	size_t len = 64 * KIB;
+	uint8_t *user, *map;
+	char path[64];
+	int mfd, rofd, fd;
+
+	mfd = memfd_with_pattern(len, 58);
+	expect_ok(mfd);
+	user = mmap(NULL, len, PROT_READ, MAP_PRIVATE, mfd, 0);
+	expect_true(user != MAP_FAILED);
+	fd = util_pin(user, len, 0, NULL);
+	expect_ok(fd);
+	map = util_map(fd, len, PROT_READ);
+	expect_true(map != MAP_FAILED);
+	expect_true(util_check(map, len, 0, 58) == (size_t)-1);
+	munmap(map, len);
+	close(fd);
+	munmap(user, len);
+
+	user = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	expect_true(user != MAP_FAILED);
+	fd = util_pin(user, len, 0, NULL);
+	expect_ok(fd);
+	map = util_map(fd, len, PROT_READ);
+	expect_true(map != MAP_FAILED);
+	expect_true(util_check_zero(map, len) == (size_t)-1);
+	munmap(map, len);
+	close(fd);
+	munmap(user, len);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	rofd = open(path, O_RDONLY | O_CLOEXEC);
+	expect_ok(rofd);
+	user = mmap(NULL, len, PROT_READ, MAP_SHARED, rofd, 0);
+	expect_true(user != MAP_FAILED);
+	fd = util_pin(user, len, 0, NULL);
+	expect_ok(fd);
+	map = util_map(fd, len, PROT_READ);
+	expect_true(map != MAP_FAILED);
+	expect_true(util_check(map, len, 0, 58) == (size_t)-1);
+	/* The file's writes reach the pinned page cache. */
+	uint8_t byte = 0x5a;
+	expect_int_eq(1, pwrite(mfd, &byte, 1, 100));
+	expect_int_eq(0x5a, map[100]);
+	munmap(map, len);
+	close(fd);
+	munmap(user, len);
+	close(rofd);
+	close(mfd);
+	return TEST_PASS;
+}
+
 static enum test_result fork_child(uint8_t *user, size_t len, int fd)
 {
 	uint8_t *map;
@@ -255,6 +422,10 @@ const struct test_case test_pin_cases[] = {
 	{ "pin: 64 MiB counted in pinned_bytes", test_pin_counters },
 	{ "pin: memfd-backed range", test_pin_memfd },
 	{ "pin: read-only pin exports read-only", test_pin_readonly },
+	{ "pin: read-only pin of untouched anonymous memory sees later writes", test_pin_readonly_untouched_anon },
+	{ "pin: read-only pin of a read private file mapping sees later writes", test_pin_readonly_private_file },
+	{ "pin: read-only pin of a shared file mapping sees later writes", test_pin_readonly_shared_file },
+	{ "pin: read-only pins of read-only mappings", test_pin_readonly_of_readonly_mappings },
 	{ "pin: fork() leaves the pinned pages with the parent", test_pin_fork },
 	{ "pin: pages outlive the user mapping", test_pin_outlives_munmap },
 	{ NULL, NULL },
