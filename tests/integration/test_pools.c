@@ -671,6 +671,23 @@ static void test_queue_attach_fds_and_events(void **state)
 					   pool, NULL));
 }
 
+/* The largest reply: 32 members and the channel, 33 fds. */
+static void test_queue_attach_largest_pool(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t pool = pool_alloc(f->owner, 32, NULL, NULL);
+	int consumer = harness_raw_client(f->d.socket, "consumer");
+
+	assert_true(consumer >= 0);
+	queue_create(f->owner, pool, NULL);
+	assert_int_equal(0, queue_attach(consumer, pool, 32, NULL));
+	assert_int_equal(0, producer_event(f->owner, EV(QUEUE_CONSUMER_ATTACHED),
+					   pool, NULL));
+	close(consumer);
+	assert_int_equal(0, producer_event(f->owner, EV(QUEUE_CONSUMER_DETACHED),
+					   pool, NULL));
+}
+
 static void test_queue_seventeenth_consumer(void **state)
 {
 	struct fixture *f = *state;
@@ -954,6 +971,7 @@ int main(void)
 		T(test_queue_create_refusals),
 		T(test_queue_stats_page),
 		T(test_queue_attach_fds_and_events),
+		T(test_queue_attach_largest_pool),
 		T(test_queue_seventeenth_consumer),
 		T(test_queue_producer_death_ends_channels),
 		T(test_queue_ends_with_pool),
