@@ -191,11 +191,12 @@ broker_maps_frames() {
 
 camera_says() { grep -q "$1" "$TMP/camera.out" || ! kill -0 "$2" 2>/dev/null; }
 
-# run_pair POOL BACKEND FORMAT FRAMES POLICY IN-FLIGHT [GPU ARGS...]: the camera,
-# then, once its queue exists, the GPU program; the camera keeps its pool
-# until its stdin closes (fd 4 here), which ends the queue and with it the
-# GPU program.  Sets CAMERA_RC, GPU_RC and RCHAR (what the broker read
-# while the frames streamed).
+# run_pair POOL BACKEND FORMAT FRAMES POLICY IN-FLIGHT [GPU ARGS...]: the
+# camera, then, once its queue exists, the GPU program (not at all when
+# the camera failed before); the camera keeps its pool until its stdin
+# closes (fd 4 here), which ends the queue and with it the GPU program.
+# Sets CAMERA_RC, GPU_RC and RCHAR (what the broker read while the frames
+# streamed).
 run_pair() {
 	local pool=$1 backend=$2 format=$3 frames=$4 policy=$5 in_flight=$6
 	local cam gpu r0
@@ -212,17 +213,25 @@ run_pair() {
 	exec 4>"$TMP/camera.in"
 	r0=$(broker_rchar)
 	wait_for "$WAIT_S" camera_says '^queue ' "$cam"
-	timeout -k 5 $((2 * WAIT_S + 60)) "$GPU" --socket "$TMP/socket" \
-		--pool "$pool" --timeout "$WAIT_S" "$@" >"$TMP/gpu.out" 2>&1 &
-	gpu=$!
+	: >"$TMP/gpu.out"
+	gpu=""
+	if grep -q '^queue ' "$TMP/camera.out"; then
+		# Not holding the camera's stdin open: 4>&-.
+		timeout -k 5 $((2 * WAIT_S + 60)) "$GPU" --socket "$TMP/socket" \
+			--pool "$pool" --timeout "$WAIT_S" "$@" >"$TMP/gpu.out" 2>&1 4>&- &
+		gpu=$!
+	fi
 	wait_for "$WAIT_S" camera_says '^done ' "$cam"
 	RCHAR=$(($(broker_rchar) - r0))
 	broker_maps_frames >"$TMP/broker.maps"
 	exec 4>&-
 	wait "$cam"
 	CAMERA_RC=$?
-	wait "$gpu"
-	GPU_RC=$?
+	GPU_RC="not started"
+	if [[ -n $gpu ]]; then
+		wait "$gpu"
+		GPU_RC=$?
+	fi
 }
 
 # show_pair: both programs' output, the camera's per-frame lines left out.
