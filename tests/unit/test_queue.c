@@ -4,7 +4,7 @@
  * queue.c) over socketpairs, without a broker (queue_kit.h): what the
  * ends refuse from the application, each policy's exact behaviour and
  * counters, returns with several consumers, either end going away,
- * blocking calls' timeouts, an acquire fence's timeout.  Every test
+ * blocking calls' timeouts, fences' waits and timeouts.  Every test
  * checks that no fd is left open.  Misbehaving peers:
  * test_queue_hostile.c.  Negative cases first.
  */
@@ -376,6 +376,56 @@ static void test_acquire_fence_timeout_gives_frame_back(void **state)
 	dbb_queue_destroy(c);
 }
 
+/* Gives frame @index, released by consumer @slot, a pending release
+ * "fence" by hand: the read end of @pipe_fds (no sync_file can be made
+ * here), waited on as the library waits on a fence. */
+static void fake_release_fence(struct dbb_queue *p, uint32_t index,
+			       uint32_t slot, int *pipe_fds, uint64_t timeout_ns)
+{
+	struct producer_buffer *b = &p->prod.buf[index];
+
+	assert_int_equal(0, pipe2(pipe_fds, O_CLOEXEC));
+	b->release_fence[slot] = pipe_fds[0];
+	b->release_deadline_ns[slot] = queue_now_ns() + timeout_ns;
+	b->fencing |= (uint16_t)(1u << slot);
+	p->prod.fences_pending++;
+	assert_int_equal(0, queue_watch(p, pipe_fds[0], EPOLLIN,
+					queue_tag(QUEUE_SRC_FENCE, index, slot)));
+	queue_timer_arm(p, b->release_deadline_ns[slot]);
+}
+
+/* A release fence holds the buffer until it signals, or until the fence
+ * timeout (counted). */
+static void test_release_fence_holds_buffer(void **state)
+{
+	struct dbb_queue *p = kit_producer_new(1, DBB_QUEUE_HOLD, 0);
+	int signalled[2], late[2];
+	uint32_t index;
+
+	/* Released by consumer 2 with a fence that signals later: back
+	 * then, not counted. */
+	index = kit_acquire(p);
+	p->prod.buf[index].state = PRODUCER_POSTED;
+	fake_release_fence(p, index, 2, signalled, 3600ull * 1000000000u);
+	assert_int_equal(-EAGAIN, dbb_queue_acquire(p, 0, &index));
+	assert_int_equal(1, write(signalled[1], "s", 1));
+	assert_int_equal(0, dbb_queue_acquire(p, WAIT_MS, &index));
+	assert_int_equal(0, kit_counters(p).fence_timeouts);
+	assert_false(kit_fd_open(signalled[0]));
+	close(signalled[1]);
+
+	/* Never signalled: back at the timeout, counted for the consumer
+	 * and the queue. */
+	p->prod.buf[index].state = PRODUCER_POSTED;
+	fake_release_fence(p, index, 2, late, 1000000u);
+	assert_int_equal(0, dbb_queue_acquire(p, WAIT_MS, &index));
+	assert_int_equal(1, kit_counters(p).fence_timeouts);
+	assert_int_equal(1, kit_slot_counters(p, 2).fence_timeouts);
+	assert_false(kit_fd_open(late[0]));
+	close(late[1]);
+	dbb_queue_destroy(p);
+}
+
 static void test_consumer_batch_reads_in_order(void **state)
 {
 	int raw;
@@ -419,6 +469,7 @@ int main(void)
 		T(test_attach_takes_the_slot_over),
 		T(test_consumer_batch_reads_in_order),
 		T(test_acquire_fence_timeout_gives_frame_back),
+		T(test_release_fence_holds_buffer),
 	};
 #undef T
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
