@@ -101,8 +101,13 @@ int link_read_client(struct dbb_queue *q)
 	int ret;
 
 	ret = connection_lock(client);
-	if (ret < 0)
-		return ret == -ETIMEDOUT ? 0 : ret;
+	if (ret == -ETIMEDOUT)
+		return 0;	/* another thread's call reads meanwhile */
+	if (ret < 0) {
+		/* The client was destroyed, and the queue with it. */
+		link_end(q);
+		return 1;
+	}
 	for (size_t i = 0; i < EVENTS_QUEUE_MAX && !client->gone; i++)
 		if (connection_read_pending(client) <= 0)
 			break;
@@ -112,7 +117,6 @@ int link_read_client(struct dbb_queue *q)
 		link_end(q);
 	return 1;
 }
-
 
 /* Maps the stats page the broker sent (@fd, closed here) after checking
  * that it is one. */
