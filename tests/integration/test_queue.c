@@ -14,6 +14,9 @@
  *     posted = delivered + dropped; what arrives comes in order;
  *   - a consumer killed while it holds frames gives them back: the
  *     producer gets every buffer again and the other consumer goes on;
+ *   - a consumer's arrival read by another call on the producer's client
+ *     still reaches the queue; the producer's destroy ends the queue in
+ *     the broker too (the pool may have another);
  *   - the counters the producer writes are what dbb_pool_info_by_name()
  *     and dbb_pool_info_by_id() report, per consumer too.
  * Sync_file fences cannot be made on this host; the fence path is
@@ -428,6 +431,28 @@ static void test_attach_event_read_by_another_call(void **state)
 	assert_int_equal(0, harness_child_wait(&c, WAIT_MS));
 }
 
+/* The producer's destroy ends the queue in the broker too: its
+ * consumers see the end, and the pool can have a queue again. */
+static void test_destroy_ends_the_queue(void **state)
+{
+	struct fixture *f = *state;
+	struct consumer_args args = { 0 };
+	struct dbb_pool_info *info;
+	struct harness_child c;
+
+	create_queue(f, DBB_QUEUE_HOLD, 0);
+	start_consumers(f, &c, 1, &args);
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	assert_int_equal(0, harness_child_wait(&c, WAIT_MS));
+	create_queue(f, DBB_QUEUE_LATEST, 1);
+	assert_int_equal(0, dbb_pool_info_by_name(f->client, POOL_NAME, &info));
+	assert_non_null(info->queue);
+	assert_int_equal(DBB_QUEUE_LATEST, info->queue->policy);
+	assert_int_equal(0, info->queue->n_consumers);
+	dbb_pool_info_free(info);
+}
+
 /* Consumers read nothing while 100 frames are posted, then everything. */
 static void run_dropping(struct fixture *f, enum dbb_queue_policy policy)
 {
@@ -536,6 +561,7 @@ int main(void)
 		T(test_pool_calls),
 		T(test_pool_events),
 		T(test_attach_event_read_by_another_call),
+		T(test_destroy_ends_the_queue),
 		T(test_hold_loses_nothing),
 		T(test_drop_oldest_counts_drops),
 		T(test_latest_counts_drops),
