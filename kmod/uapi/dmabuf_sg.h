@@ -97,8 +97,8 @@
  * orders never enter direct reclaim.
  *
  * The pages are charged to a memory cgroup (the cgroup v2 memory
- * controller): that of the process @pidfd names
- * with DMABUF_SG_ALLOC_CHARGE_PIDFD, else the caller's.  They count in its
+ * controller): that of the process @pidfd names with
+ * DMABUF_SG_ALLOC_CHARGE_PIDFD, else the caller's.  They count in its
  * memory.current (as "kernel" in memory.stat) from the allocation until the
  * last reference to the dma-buf is gone and the pages are freed, whoever
  * holds the fds meanwhile; an allocation that would take the cgroup past
