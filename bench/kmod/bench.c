@@ -4,6 +4,9 @@
  *
  *   allocation of 1, 16 and 64 MiB: DMABUF_SG_IOCTL_ALLOC vs the system
  *   dma-heap (/dev/dma_heap/system), time of the ioctl and SG entries;
+ *   the same allocations with the module's page pool warm (every freed
+ *   block zeroed before the next ALLOC) and cold (the pool emptied before
+ *   each ALLOC), against the system heap, with the pool's hits and misses;
  *   pinning 64 MiB: DMABUF_SG_IOCTL_PIN of a mapped memfd vs UDMABUF_CREATE
  *   over the same sealed memfd, time of the ioctl.
  *
@@ -39,6 +42,11 @@
 
 #define RUNS 21
 #define MIB (1024UL * 1024UL)
+
+#define POOL_STATS "/sys/class/misc/dmabuf_sg/stats/"
+#define POOL_PARAM "/sys/module/dmabuf_sg/parameters/pool_max_bytes"
+/* How long the pool's worker may take to zero a freed buffer. */
+#define POOL_WAIT_SECONDS 60
 
 static int dev_fd = -1;
 static int vgem_fd = -1;
@@ -259,6 +267,112 @@ static void bench_alloc(int heap, size_t size)
 	print_row(label, ours, heap >= 0 ? theirs : NULL, sg_ours, sg_heap, sg);
 }
 
+static long long read_ll(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}
+
+/* Wait until the pool's worker has zeroed every freed block; -1 if not. */
+static int pool_wait_clean(void)
+{
+	double end = now_ms() + POOL_WAIT_SECONDS * 1e3;
+	long long dirty;
+
+	while ((dirty = read_ll(POOL_STATS "pool_dirty_bytes")) != 0) {
+		if (dirty < 0 || now_ms() > end)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* Give back everything the pool holds: the bound to 0 and back. */
+static int pool_empty(void)
+{
+	char old[32];
+
+	snprintf(old, sizeof(old), "%lld", read_ll(POOL_PARAM));
+	if (write_str(POOL_PARAM, "0") || write_str(POOL_PARAM, old))
+		return -1;
+	return 0;
+}
+
+enum pool_mode { POOL_WARM, POOL_COLD };
+
+/*
+ * Untimed, before every timed allocation, ours or the heap's: wait until
+ * the pool's worker is idle, so that its zeroing overlaps no timed
+ * allocation, and for POOL_COLD then empty the pool.
+ */
+static int pool_prepare(enum pool_mode mode)
+{
+	if (pool_wait_clean() < 0)
+		return -1;
+	return mode == POOL_COLD ? pool_empty() : 0;
+}
+
+/*
+ * RUNS pairs after one warm-up pair, ours and the heap's in turns going
+ * first, each after pool_prepare().  POOL_WARM: the pool holds the
+ * previous buffer's blocks, zeroed; POOL_COLD: it holds nothing.  The heap
+ * has no pool: each of its allocations takes and zeroes fresh pages.
+ */
+static void bench_pool(int heap, size_t size, enum pool_mode mode)
+{
+	const char *name = mode == POOL_WARM ? "warm" : "cold";
+	double target = mode == POOL_WARM ? 0.5 : 1.0;
+	double ours[RUNS], theirs[RUNS], ms = 0, mo, mt;
+	long long hits = 0, misses = 0, h0, m0;
+	unsigned int sg;
+	int r, k, fd;
+
+	for (r = -1; r < RUNS; r++) {
+		for (k = 0; k < 2; k++) {
+			if (pool_prepare(mode) < 0) {
+				printf("pool %s %3zu MiB: the pool did not answer\n",
+				       name, size / MIB);
+				return;
+			}
+			if ((k == 0) == (r % 2 == 0)) {
+				h0 = read_ll(POOL_STATS "pool_hits");
+				m0 = read_ll(POOL_STATS "pool_misses");
+				fd = ours_alloc(size, &ms, &sg);
+				if (fd >= 0 && r >= 0) {
+					ours[r] = ms;
+					hits += read_ll(POOL_STATS "pool_hits") - h0;
+					misses += read_ll(POOL_STATS "pool_misses") - m0;
+				}
+			} else {
+				fd = heap_alloc(heap, size, &ms);
+				if (fd >= 0 && r >= 0)
+					theirs[r] = ms;
+			}
+			if (fd < 0) {
+				printf("pool %s %3zu MiB: failed: %s\n", name, size / MIB,
+				       strerror(errno));
+				return;
+			}
+			close(fd);
+		}
+	}
+	mo = median(ours, RUNS);
+	mt = median(theirs, RUNS);
+	printf("%-4s %3zu MiB   %9.2f ms   %9.2f ms   %6.2fx   <= %.2fx %-4s   %6lld / %-6lld   fastest %.2f / %.2f ms\n",
+	       name, size / MIB, mo, mt, mo / mt, target,
+	       mo <= target * mt ? "PASS" : "MISS", hits, misses, ours[0], theirs[0]);
+}
+
 static int memfd_64m(size_t size, uint8_t **map)
 {
 	int mfd = memfd_create("bench-pin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -360,6 +474,20 @@ int main(void)
 	       "case", "dmabuf_sg", "system-heap", "ratio", "SG ours", "SG heap", "INFO");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		bench_alloc(heap, sizes[i]);
+	printf("\npage pool: ALLOC vs the system heap, median of %d runs; ratio = ours / heap (below 1: dmabuf_sg faster)\n", RUNS);
+	printf("warm: the pool zeroed the previous buffer before each ALLOC; cold: the pool emptied before each ALLOC\n");
+	printf("%-12s   %12s   %12s   %7s   %-13s   %-15s\n", "case", "dmabuf_sg",
+	       "system-heap", "ratio", "target", "hits / misses");
+	if (heap < 0 || read_ll(POOL_PARAM) <= 0) {
+		printf("not measured: %s\n", heap < 0 ? "no /dev/dma_heap/system" :
+		       "the pool is off (pool_max_bytes 0) or missing");
+	} else {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			bench_pool(heap, sizes[i], POOL_WARM);
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			bench_pool(heap, sizes[i], POOL_COLD);
+	}
+	printf("\n");
 	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %7s\n",
 	       "", "dmabuf_sg", "udmabuf", "ratio", "SG ours", "SG udma", "INFO");
 	bench_pin(64 * MIB);
