@@ -16,7 +16,7 @@ HEAP_SELFTEST_TESTS=11
 # heap_selftest LABEL NODE: the selftest with the device NODE as the only
 # heap, named as NODE is.
 heap_selftest() {
-	local label=$1 node=$2 dir out=/tmp/heap-selftest.out rc line
+	local label=$1 node=$2 dir out=/tmp/heap-selftest.out rc line t0
 	local passed=0 seen=0 re='^(not ok|ok) ([0-9]+) (.*)$'
 
 	if ! dir=$(mktemp -d /run/dma_heap.XXXXXX) || ! cp -a "$node" "$dir/"; then
@@ -24,11 +24,13 @@ heap_selftest() {
 		return 0
 	fi
 	# stdin is /dev/null: the selftest expects an ioctl on fd 0 to fail.
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	timeout -k 5 240 unshare --mount sh -c \
 		'mount --bind "$1" /dev/dma_heap && exec "$2"' sh "$dir" "$HEAP_SELFTEST" \
 		</dev/null >"$out" 2>&1
 	rc=$?
+	t0=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)
 	rm -rf "$dir"
 	while IFS= read -r line; do
 		if [[ $line =~ $re ]]; then
@@ -46,7 +48,7 @@ heap_selftest() {
 			diag "| $line"
 		fi
 	done <"$out"
-	diag "$label: exit status $rc, $passed of $seen results passed"
+	diag "$label: exit status $rc, $passed of $seen results passed, $t0 s"
 	if ((rc == 0 && seen == HEAP_SELFTEST_TESTS && passed == HEAP_SELFTEST_TESTS)); then
 		ok "$label: all $HEAP_SELFTEST_TESTS of its tests pass"
 	else
