@@ -97,26 +97,34 @@ static uint32_t vivid_find_menu_ctrl(int video, const char *name)
 	return 0;
 }
 
-/* vivid's "Test Pattern" is a private control, not V4L2_CID_TEST_PATTERN:
- * looked up by name. */
-int vivid_select_colorbar(int video)
+/* Sets menu control @name to its item @item.  vivid's controls are
+ * private ones (its "Test Pattern" is not V4L2_CID_TEST_PATTERN): looked
+ * up by name. */
+static int vivid_set_menu(int video, const char *name, const char *item)
 {
 	struct v4l2_querymenu m = { 0 };
 	struct v4l2_control ctrl = { 0 };
 
-	m.id = ctrl.id = vivid_find_menu_ctrl(video, "Test Pattern");
+	m.id = ctrl.id = vivid_find_menu_ctrl(video, name);
 	for (m.index = 0; m.id && m.index < 64; m.index++) {
 		if (ioctl(video, VIDIOC_QUERYMENU, &m) < 0 ||
-		    strcmp((const char *)m.name, "75% Colorbar"))
+		    strcmp((const char *)m.name, item))
 			continue;
 		ctrl.value = (int)m.index;
 		if (ioctl(video, VIDIOC_S_CTRL, &ctrl) < 0)
-			return vivid_fail(errno, "VIDIOC_S_CTRL test pattern");
+			return vivid_fail(errno, name);
 		return 0;
 	}
-	fprintf(stderr, "dmabuf-camera-example: no \"75%% Colorbar\" test "
-		"pattern on this device\n");
+	fprintf(stderr, "dmabuf-camera-example: no control \"%s\" with "
+		"\"%s\" on this device\n", name, item);
 	return -ENODEV;
+}
+
+int vivid_select_colorbar(int video)
+{
+	int r = vivid_set_menu(video, "Test Pattern", "75% Colorbar");
+
+	return r < 0 ? r : vivid_set_menu(video, "OSD Text Mode", "None");
 }
 
 int vivid_check_offered(int video, uint32_t v4l2_fourcc, const char *name)

@@ -19,8 +19,10 @@ int vivid_open(const char *device);
  * video standard or to DV timings).  Prints "input I NAME". */
 int vivid_select_input(int video);
 
-/* Selects the "75% Colorbar" test pattern: vivid's default, set anyway
- * since the control outlives whoever changed it last. */
+/* Selects the "75% Colorbar" test pattern (vivid's default, set anyway
+ * since the control outlives whoever changed it last) with no text drawn
+ * over it ("OSD Text Mode" None: the picture is the bars alone, at any
+ * size, and the emulated guests draw it faster). */
 int vivid_select_colorbar(int video);
 
 /* -ENOTSUP when the device does not offer @v4l2_fourcc (called @name). */
