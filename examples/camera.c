@@ -72,6 +72,7 @@ struct camera_options {
 	unsigned buffers;
 	unsigned frames;
 	unsigned consumers;	/* to wait for before streaming */
+	unsigned fps;
 	unsigned max_in_flight;
 	long grant_uid;		/* -1: none */
 };
@@ -98,6 +99,7 @@ static const char camera_usage[] =
 	"  -s, --socket PATH     broker socket ($DMABUF_BROKER_SOCKET, else the default)\n"
 	"  -f, --format FMT      YUYV (default) or NV12\n"
 	"  -S, --size WxH        frame size (default 640x480)\n"
+	"  -r, --fps N           frames a second to ask for (default 30)\n"
 	"  -n, --buffers N       buffers in the pool (default 4, at most 32)\n"
 	"  -c, --count M         frames to capture (default 300)\n"
 	"  -p, --pool NAME       the pool's name (default camera)\n"
@@ -193,6 +195,11 @@ static bool camera_parse_opt(struct camera_options *o, int c, const char *arg)
 			return false;
 		o->consumers = (unsigned)v;
 		return true;
+	case 'r':
+		if (!camera_parse_uint(arg, 1000, &v) || !v)
+			return false;
+		o->fps = (unsigned)v;
+		return true;
 	case 'c':
 		if (!camera_parse_uint(arg, 1000000, &v) || !v)
 			return false;
@@ -215,6 +222,7 @@ static int camera_parse_args(struct camera_options *o, int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "size", required_argument, NULL, 'S' },
+		{ "fps", required_argument, NULL, 'r' },
 		{ "buffers", required_argument, NULL, 'n' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "pool", required_argument, NULL, 'p' },
@@ -232,9 +240,10 @@ static int camera_parse_args(struct camera_options *o, int argc, char **argv)
 	*o = (struct camera_options){
 		.pool_name = "camera", .format = &camera_formats[0],
 		.policy = &camera_policies[0], .width = 640, .height = 480,
-		.buffers = 4, .frames = 300, .consumers = 1, .grant_uid = -1,
+		.buffers = 4, .frames = 300, .consumers = 1, .fps = 30,
+		.grant_uid = -1,
 	};
-	while ((c = getopt_long(argc, argv, "s:f:S:n:c:p:P:m:k:b:d:g:h", longopts,
+	while ((c = getopt_long(argc, argv, "s:f:S:r:n:c:p:P:m:k:b:d:g:h", longopts,
 				NULL)) != -1) {
 		if (c == 'h')
 			return 1;
@@ -394,6 +403,20 @@ static int camera_set_format(struct camera *c)
 			"format to one the frames do not fit\n");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Asks for --fps frames a second; the driver picks the nearest interval
+ * it has.  (vivid's webcam starts at 5 a second.) */
+static int camera_set_rate(struct camera *c)
+{
+	struct v4l2_streamparm p = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_fract *t = &p.parm.capture.timeperframe;
+
+	*t = (struct v4l2_fract){ .numerator = 1, .denominator = c->opt.fps };
+	if (ioctl(c->video, VIDIOC_S_PARM, &p) < 0)
+		return camera_fail(errno, "VIDIOC_S_PARM");
+	printf("interval %u/%u s\n", t->numerator, t->denominator);
 	return 0;
 }
 
@@ -629,6 +652,7 @@ static int camera_capture(struct camera *c)
 	}
 	if ((r = camera_alloc_pool(c)) < 0 ||
 	    (r = camera_set_format(c)) < 0 ||
+	    (r = camera_set_rate(c)) < 0 ||
 	    (r = camera_request_buffers(c, c->opt.buffers)) < 0)
 		return r;
 	if ((r = camera_create_queue(c)) == 0)

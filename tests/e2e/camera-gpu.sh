@@ -35,15 +35,15 @@ BUFFERS=4
 # Per backend and format: a short stream, each buffer used twice.
 SHORT_FRAMES=8
 # The long streams, on the first backend, in YUYV, at vivid's smallest
-# webcam size: under QEMU's emulator vivid draws about 5 frames of 640x480
-# a second (300 took 65 s), far fewer than its 30.
+# webcam size: a fifth of the pixels to draw and check under QEMU's
+# emulator.  At 30 frames a second, 300 took 11 s in a 6.12 guest.
 LONG_FRAMES=300
 LONG_SIZE=320x180
 # DROP_OLDEST's GPU may hold one frame at a time (max_in_flight 1), and
-# holds each this long: vivid delivers 30 frames a second, so most frames
-# find the GPU busy and one frame waiting, the oldest of which the camera
-# takes back for its next capture.  The checks count drops; they time
-# nothing.
+# holds each this long: the camera asks vivid for 30 a second, so most
+# frames find the GPU busy and one frame waiting, the oldest of which the
+# camera takes back for its next capture.  The checks count drops; they
+# time nothing.
 SLOW_MS=200
 FORMATS=(YUYV NV12)
 # The build's programs carry the live build tree's library path; in a
