@@ -746,9 +746,10 @@ int dbb_queue_get_counters(struct dbb_queue *queue,
 /* ---- fences on dma-bufs ---- */
 
 /*
- * A sync_file of the fences of @buffer's dma-buf (DBB_SYNC_WRITE: the
- * writers, for a reader to wait on; DBB_SYNC_READ: the readers too, for a
- * writer), DMA_BUF_IOCTL_EXPORT_SYNC_FILE.  *@sync_fd is the caller's.
+ * A sync_file of the fences of @buffer's dma-buf, as the kernel's flags
+ * of DMA_BUF_IOCTL_EXPORT_SYNC_FILE mean them: DBB_SYNC_READ, the writers'
+ * fences, what a reader must wait for; DBB_SYNC_WRITE, the readers' and
+ * the writers', what a writer must wait for.  *@sync_fd is the caller's.
  * -ENOTTY on kernels before 6.0 and on memfd buffers, -EINVAL for bad
  * flags.
  */
