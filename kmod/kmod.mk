@@ -37,7 +37,8 @@ kmod-tests: $(KMOD_TEST_BINS) $(KMOD_BENCH_BINS)
 
 KMOD_TEST_OBJS := $(addprefix $(B)/tests/kmod/,test_main.o test_util.o \
 	test_input.o test_view_input.o test_alloc.o test_heap.o test_pin.o \
-	test_charge.o test_import.o test_view.o test_leak.o test_race.o test_pool.o)
+	test_charge.o test_import.o test_view.o test_leak.o test_race.o \
+	test_pool.o)
 
 # The kernel's own dma-heap selftest (tools/testing/selftests/dmabuf-heaps/),
 # which guest.sh runs against the module's heap: taken from Debian's
