@@ -6,7 +6,8 @@
  *   dma-heap (/dev/dma_heap/system), time of the ioctl and SG entries;
  *   the same allocations with the module's page pool warm (every freed
  *   block zeroed before the next ALLOC) and cold (the pool emptied before
- *   each ALLOC), against the system heap, with the pool's hits and misses;
+ *   each ALLOC), against the system heap, with the pool's hits and misses,
+ *   and back to back (ALLOC and close in a loop, no wait for the pool);
  *   pinning 64 MiB: DMABUF_SG_IOCTL_PIN of a mapped memfd vs UDMABUF_CREATE
  *   over the same sealed memfd, time of the ioctl.
  *
@@ -24,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,6 +455,61 @@ static void bench_pin(size_t size)
 	close(mfd);
 }
 
+/*
+ * Back to back: LOOPS allocations, each closed at once, timed as a whole,
+ * with no wait for the pool's worker in between: what a client that frees
+ * and allocates again in a loop gets, the zeroing of each freed buffer
+ * racing the next ALLOC (which takes only blocks already zeroed, the rest
+ * from the page allocator).  Ours and the heap's in turns, RUNS times.
+ */
+#define LOOPS 8
+
+static int loop_once(int heap, size_t size, bool ours, double *ms)
+{
+	double t0 = now_ms(), one;
+	unsigned int sg;
+	int i, fd;
+
+	for (i = 0; i < LOOPS; i++) {
+		fd = ours ? ours_alloc(size, &one, &sg) : heap_alloc(heap, size, &one);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	*ms = (now_ms() - t0) / LOOPS;
+	return 0;
+}
+
+static void bench_pool_loop(int heap, size_t size)
+{
+	double ours[RUNS], theirs[RUNS], ms, mo, mt;
+	long long h0 = read_ll(POOL_STATS "pool_hits");
+	long long m0 = read_ll(POOL_STATS "pool_misses");
+	int r, k;
+
+	for (r = 0; r < RUNS; r++) {
+		for (k = 0; k < 2; k++) {
+			bool mine = (k == 0) == (r % 2 == 0);
+
+			if (loop_once(heap, size, mine, &ms) < 0) {
+				printf("loop %3zu MiB: failed: %s\n", size / MIB,
+				       strerror(errno));
+				return;
+			}
+			if (mine)
+				ours[r] = ms;
+			else
+				theirs[r] = ms;
+		}
+	}
+	mo = median(ours, RUNS);
+	mt = median(theirs, RUNS);
+	printf("loop %3zu MiB   %9.2f ms   %9.2f ms   %6.2fx   <= %.2fx %-4s   %6lld / %-6lld\n",
+	       size / MIB, mo, mt, mo / mt, 0.5, mo <= 0.5 * mt ? "PASS" : "MISS",
+	       read_ll(POOL_STATS "pool_hits") - h0,
+	       read_ll(POOL_STATS "pool_misses") - m0);
+}
+
 int main(void)
 {
 	static const size_t sizes[] = { 1 * MIB, 16 * MIB, 64 * MIB };
@@ -486,6 +543,10 @@ int main(void)
 			bench_pool(heap, sizes[i], POOL_WARM);
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 			bench_pool(heap, sizes[i], POOL_COLD);
+		printf("loop: %d ALLOCs each closed at once, timed together, no wait for the pool's worker; per ALLOC\n",
+		       LOOPS);
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			bench_pool_loop(heap, sizes[i]);
 	}
 	printf("\n");
 	printf("%-13s   %12s   %12s   %7s   %7s   %7s   %7s\n",
