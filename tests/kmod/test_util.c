@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
@@ -206,6 +207,65 @@ void util_drop_caches(void)
 {
 	sync();
 	util_sysfs_write("/proc/sys/vm/drop_caches", "3");
+}
+
+/* Pages on the per-CPU free lists, in KiB: the "count:" of every pageset. */
+static long long pcp_free_kib(void)
+{
+	char line[256];
+	long long pages = 0;
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " ");
+
+		if (!strncmp(p, "count:", 6))
+			pages += strtoll(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return pages * (long long)(page_size / 1024);
+}
+
+long long util_free_kib(void)
+{
+	long long memfree, pcp;
+
+	util_drop_caches();
+	memfree = util_meminfo_kib("MemFree");
+	pcp = pcp_free_kib();
+	if (memfree < 0 || pcp < 0)
+		return -1;
+	return memfree + pcp;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+enum test_result util_expect_free_kib(long long before, long long tolerance_kib)
+{
+	long long start = now_ms(), after;
+
+	expect_true(before > 0);
+	for (;;) {
+		after = util_free_kib();
+		expect_true(after > 0);
+		if (before - after <= tolerance_kib ||
+		    now_ms() - start > UTIL_FREE_SETTLE_MS)
+			break;
+		usleep(100 * 1000);
+	}
+	test_diag("free memory before %lld KiB, after %lld KiB (tolerance %lld KiB, %lld ms to settle)",
+		  before, after, tolerance_kib, now_ms() - start);
+	expect_uint_le(tolerance_kib, before > after ? before - after : 0);
+	return TEST_PASS;
 }
 
 void util_snapshot(struct util_snapshot *s)
