@@ -277,7 +277,8 @@ const char *dbb_client_get_server_version(const struct dbb_client *client);
  * lists them): "alloc-format" (dbb_alloc_params.fourcc), "contiguous"
  * (DBB_ALLOC_CONTIGUOUS), "read-only" (read-only opens), "pin"
  * (dbb_pin_memfd()), "adopt" (dbb_register_fd()), "resume", "pools"
- * (dbb_pool_*()), "queues" (dbb_queue_*()).  A call that
+ * (dbb_pool_*()), "queues" (dbb_queue_*()), "queue-events"
+ * (DBB_EVENT_QUEUE_CREATED, DBB_EVENT_QUEUE_DESTROYED).  A call that
  * needs a feature the broker lacks fails with -EOPNOTSUPP without asking
  * it.
  */
@@ -894,6 +895,13 @@ enum dbb_event_type {
 	/* A pool came or went (to pool_event; its buffers raise none). */
 	DBB_EVENT_POOL_CREATED = 5,
 	DBB_EVENT_POOL_DESTROYED = 6,
+	/* A pool's queue began or ended (to pool_event, feature
+	 * "queue-events"): @info->queue describes it as it began, or as it
+	 * was when it ended.  A consumer started before its producer waits
+	 * for QUEUE_CREATED of its pool instead of polling.  When the pool
+	 * goes, QUEUE_DESTROYED comes before POOL_DESTROYED. */
+	DBB_EVENT_QUEUE_CREATED = 7,
+	DBB_EVENT_QUEUE_DESTROYED = 8,
 };
 
 struct dbb_event_listener {
@@ -901,8 +909,8 @@ struct dbb_event_listener {
 	/* @info is owned by the library and valid during the call only. */
 	void (*buffer_event)(struct dbb_client *client, enum dbb_event_type type,
 			     const struct dbb_buffer_info *info, void *userdata);
-	/* DBB_EVENT_POOL_*; @info (without buffers) as above.  NULL: pool
-	 * events are dropped. */
+	/* DBB_EVENT_POOL_* and DBB_EVENT_QUEUE_*; @info (without buffers)
+	 * as above.  NULL: pool and queue events are dropped. */
 	void (*pool_event)(struct dbb_client *client, enum dbb_event_type type,
 			   const struct dbb_pool_info *info, void *userdata);
 };
