@@ -487,6 +487,10 @@ struct dbb_queue_info {
 	const char *producer_name;
 	struct dbb_queue_counters counters;
 	size_t n_consumers;		/* dbb_queue_info_get_consumer() */
+	uint32_t release_timeout_ms;	/* 0: none */
+	/* Consumers cut off for holding a frame past release_timeout_ms,
+	 * as the producer's library counts them. */
+	uint64_t consumers_cut_off;
 };
 
 /* Everything the broker knows of a pool.  Library-allocated; strings are
@@ -611,20 +615,37 @@ void dbb_pool_list_free(struct dbb_pool_list *list);
  *
  * A misbehaving peer never affects others: a consumer that sends anything
  * malformed or untrue (a release of a frame it does not hold, twice, a
- * fence that is not a sync_file) is cut off and its frames taken back; a
- * producer that does ends the consumer's queue with -EPROTO.
+ * fence that is not a sync_file) is cut off and its frames taken back; so
+ * is, with a release_timeout_ms, one that holds a frame too long (its
+ * queue then ends with -ECONNABORTED, not -ETIMEDOUT, which only says a
+ * wait ran out); a producer that misbehaves ends the consumer's queue
+ * with -EPROTO.
  *
  * Fences on the channel are sync_files (DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
  * a GPU driver's out-fence, sw_sync); anything else is refused.
  */
 struct dbb_queue;
 
-/* How the producer treats consumers; the caller sets struct_size. */
+/* The longest release_timeout_ms a queue may have (ten minutes). */
+#define DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS 600000u
+
+/*
+ * How the producer treats consumers; the caller sets struct_size.
+ *
+ * release_timeout_ms: a consumer that has not released a frame this long
+ * after it was delivered (a release waiting on its release fence counts
+ * as released) is cut off as a misbehaving one is: its channel closed,
+ * its frames taken back, the broker told to detach it, its queue ended
+ * with -ECONNABORTED.  Under HOLD, a consumer that stopped releasing no
+ * longer stalls the producer and the other consumers for longer than
+ * that.  0 (and a struct_size from before the field): never.
+ */
 struct dbb_queue_params {
 	uint32_t struct_size;		/* sizeof(struct dbb_queue_params) */
 	enum dbb_queue_policy policy;
 	uint32_t max_in_flight;		/* per consumer; 0: the pool's size */
 	uint32_t fence_timeout_ms;	/* 0: 1000 */
+	uint32_t release_timeout_ms;	/* 0: none; <= the maximum above */
 };
 
 /*
@@ -632,7 +653,9 @@ struct dbb_queue_params {
  * caller must hold @pool read-write: it allocated or opened it
  * read-write on this @client).  @params NULL: HOLD, defaults.  *@producer
  * borrows @pool and @client, which must outlive it.  -EEXIST: the pool
- * has a queue; -EOPNOTSUPP without the broker's feature "queues".  The
+ * has a queue; -EOPNOTSUPP without the broker's feature "queues";
+ * -EINVAL: an unknown policy, max_in_flight over the pool's size or
+ * release_timeout_ms over DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS.  The
  * queue ends with dbb_queue_destroy(), or with the client's connection
  * (a reconnect ends it too: the end then reports -EPIPE).
  */
@@ -677,7 +700,9 @@ int dbb_queue_get_fd(const struct dbb_queue *queue);
  * leaving.  Returns how many things it handled (>= 0), -EPIPE when the
  * queue ended (consumer: the producer went away or detached it;
  * producer: its connection to the broker broke), -EPROTO (consumer) when
- * the producer misbehaved and was cut off.
+ * the producer misbehaved and was cut off, -ECONNABORTED (consumer) when
+ * the producer cut this consumer off for holding a frame past the queue's
+ * release_timeout_ms.
  */
 int dbb_queue_dispatch(struct dbb_queue *queue);
 
@@ -719,7 +744,8 @@ int dbb_queue_post(struct dbb_queue *queue, const struct dbb_frame *frame);
  * -1), in the order posted.  The buffer is the caller's until
  * dbb_queue_release().  -EAGAIN (@timeout_ms 0) / -ETIMEDOUT: none;
  * -EPIPE: the queue ended (frames not yet received are dropped);
- * -EPROTO: the producer misbehaved.  -EINVAL for a bad struct_size.
+ * -EPROTO: the producer misbehaved; -ECONNABORTED: the producer cut this
+ * consumer off (release timeout).  -EINVAL for a bad struct_size.
  */
 int dbb_queue_receive(struct dbb_queue *queue, int timeout_ms,
 		      struct dbb_frame *frame);
@@ -729,7 +755,9 @@ int dbb_queue_receive(struct dbb_queue *queue, int timeout_ms,
  * that signals when the caller's device stopped reading; -1: none), which
  * it takes, closing it on failure too.  Never blocks.  -EINVAL: @index
  * was not received or already released, or the fence is not a sync_file;
- * -EPIPE: the queue ended (the release is moot); -EAGAIN: the channel is
+ * -EPIPE: the queue ended (the release is moot); -ECONNABORTED: it ended
+ * because the producer cut this consumer off (release timeout), the
+ * release is moot too; -EAGAIN: the channel is
  * full (a producer that does not read): the frame is still the caller's,
  * to release again later.
  */
