@@ -134,6 +134,8 @@ int chan_check(const struct chan_rx *rx, enum dbb_chan_type type,
 		*why = "a buffer index out of range";
 	else if (m->flags & ~DBB_CHAN_FLAGS_ALL || m->reserved)
 		*why = "unknown flags or a non-zero reserved field";
+	else if (type == DBB_CHAN_BYE && (m->index || m->flags))
+		*why = "a bye with an index or flags";
 	else if (type == DBB_CHAN_FRAME && m->flags & DBB_CHAN_TIMED_OUT)
 		*why = "a frame flagged as timed out";
 	else if (!(m->flags & DBB_CHAN_HAS_FENCE) != (rx->fence_fd < 0))

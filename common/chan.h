@@ -21,12 +21,23 @@
 enum dbb_chan_type {
 	DBB_CHAN_FRAME = 1,	/* producer -> consumer: buffer @index is yours */
 	DBB_CHAN_RELEASE = 2,	/* consumer -> producer: done with @index */
+	/*
+	 * producer -> consumer, last before the producer closes the channel:
+	 * you held a frame past the queue's release timeout and are cut off
+	 * (@index 0, no flags, no fence).  It tells the consumer's library
+	 * why its queue ended.  Added within version 1: a consumer library
+	 * that predates it takes it for a producer fault (-EPROTO) where it
+	 * would otherwise have seen the end (-EPIPE), which ends its queue
+	 * all the same; a version bump would have made every frame of a
+	 * newer producer unreadable to it.
+	 */
+	DBB_CHAN_BYE = 3,
 };
 
 /* The message carries a fence fd (FRAME: acquire, RELEASE: release). */
 #define DBB_CHAN_HAS_FENCE (1u << 0)
 /* RELEASE: the frame's acquire fence did not signal in time; the
- * application never saw the frame. */
+ * application never saw the frame.  Only in a RELEASE. */
 #define DBB_CHAN_TIMED_OUT (1u << 1)
 #define DBB_CHAN_FLAGS_ALL (DBB_CHAN_HAS_FENCE | DBB_CHAN_TIMED_OUT)
 
@@ -78,7 +89,8 @@ int chan_recv_batch(int sock, struct chan_rx *rx, size_t max);
 /*
  * Checks @rx as a message of @type for a pool of @count buffers: length,
  * magic, version, type, index, known flags, zero reserved field, a fence
- * fd exactly when HAS_FENCE says so, and TIMED_OUT only in a RELEASE.
+ * fd exactly when HAS_FENCE says so, TIMED_OUT only in a RELEASE, and a
+ * BYE with index 0, no flags and no fence.
  * Returns 0, or -EPROTO with *@why set to a static description.
  */
 int chan_check(const struct chan_rx *rx, enum dbb_chan_type type,

@@ -53,6 +53,10 @@ struct dbb_queue_stats_page {
 	uint32_t reserved;
 	struct dbb_queue_stats_counters queue;
 	struct dbb_queue_stats_counters consumer[DBB_QUEUE_MAX_CONSUMERS];
+	/* Consumers cut off for not releasing within the release timeout.
+	 * After the arrays, so that the offsets before it stay those of
+	 * version 1: a broker or library without it reads or writes 0. */
+	uint64_t consumers_cut_off;
 };
 
 _Static_assert(sizeof(struct dbb_queue_stats_page) <= DBB_QUEUE_STATS_SIZE,

@@ -240,6 +240,8 @@ json_object *jsonout_queue(const struct dbb_queue_info *q)
 	jsonout_str(o, "policy", format_policy(q->policy));
 	jsonout_u64(o, "max_in_flight", q->max_in_flight);
 	jsonout_u64(o, "fence_timeout_ms", q->fence_timeout_ms);
+	jsonout_u64(o, "release_timeout_ms", q->release_timeout_ms);
+	jsonout_u64(o, "consumers_cut_off", q->consumers_cut_off);
 	jsonout_u64(o, "producer_client_id", q->producer_client_id);
 	jsonout_u64(o, "producer_pid", q->producer_pid);
 	jsonout_str(o, "producer_name", q->producer_name);

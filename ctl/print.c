@@ -312,6 +312,12 @@ static void print_pool_queue(const struct dbb_queue_info *q)
 		printf("up to the whole pool");
 	printf(" in flight per consumer, fence timeout %" PRIu32 " ms\n",
 	       q->fence_timeout_ms);
+	if (q->release_timeout_ms)
+		printf("release:     within %" PRIu32 " ms or cut off; %" PRIu64
+		       " consumers cut off\n", q->release_timeout_ms,
+		       q->consumers_cut_off);
+	else
+		printf("release:     no timeout\n");
 	if (q->producer_client_id)
 		printf("producer:    client %" PRIu64 ", pid %" PRIu32 " (%s)\n",
 		       q->producer_client_id, q->producer_pid,

@@ -208,6 +208,8 @@ static DmabufBroker__V1__QueueInfo *describe_queue(struct reply *r,
 	out->policy = (DmabufBroker__V1__QueuePolicy)q->params.policy;
 	out->max_in_flight = q->params.max_in_flight;
 	out->fence_timeout_ms = q->params.fence_timeout_ms;
+	out->release_timeout_ms = q->params.release_timeout_ms;
+	out->consumers_cut_off = queue_cut_off_count(q);
 	if (flags & DESCRIBE_PRIVATE) {
 		out->producer_client_id = q->producer->id;
 		out->producer_pid = (uint32_t)q->producer->peer.pid;

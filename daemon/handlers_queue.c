@@ -44,6 +44,7 @@ int handlers_queue_create(struct client *c,
 		.policy = (enum queue_policy)qc->policy,
 		.max_in_flight = qc->max_in_flight,
 		.fence_timeout_ms = qc->fence_timeout_ms,
+		.release_timeout_ms = qc->release_timeout_ms,
 	};
 	struct queue *q;
 	int fd, ret;
@@ -59,9 +60,10 @@ int handlers_queue_create(struct client *c,
 				   (unsigned long long)pool->id);
 	ret = queue_create(pool, pool->count, c, &params, &q);
 	if (ret == -EINVAL)
-		return reply_error(r, ret, "unknown policy %d or max_in_flight "
-				   "over the pool's %u buffers", qc->policy,
-				   pool->count);
+		return reply_error(r, ret, "unknown policy %d, max_in_flight "
+				   "over the pool's %u buffers or release "
+				   "timeout over %u ms", qc->policy, pool->count,
+				   QUEUE_MAX_RELEASE_TIMEOUT_MS);
 	if (ret < 0)
 		return reply_error(r, ret, "cannot make the queue's counters "
 				   "page");
@@ -157,6 +159,25 @@ int handlers_queue_attach(struct client *c,
 	return 0;
 }
 
+/* The producer cut a consumer off (release timeout): it is detached if
+ * it still holds the slot; if it left already, the slot may be
+ * another's, which stays. */
+static int handlers_queue_cut_off(struct client *c, struct queue *q,
+				  const DmabufBroker__V1__QueueDetachRequest *qd,
+				  struct reply *r)
+{
+	const struct client *held;
+
+	if (qd->consumer_slot >= QUEUE_MAX_CONSUMERS)
+		return reply_error(r, -EINVAL, "no consumer slot %u",
+				   qd->consumer_slot);
+	held = q->consumers[qd->consumer_slot];
+	if (held && held->id == qd->consumer_client_id)
+		streams_consumer_detach(c->broker->streams, q,
+					(int)qd->consumer_slot);
+	return 0;
+}
+
 int handlers_queue_detach(struct client *c,
 			  const DmabufBroker__V1__Request *req,
 			  struct reply *r, int *fds)
@@ -168,6 +189,9 @@ int handlers_queue_detach(struct client *c,
 	if (!pool)
 		return r->resp.status;
 	if (pool->queue && pool->queue->producer == c) {
+		if (req->queue_detach->consumer_client_id)
+			return handlers_queue_cut_off(c, pool->queue,
+						      req->queue_detach, r);
 		streams_queue_stop(c->broker->streams, pool->queue);
 		return 0;
 	}

@@ -53,7 +53,8 @@ int queue_create(struct pool *pool, uint32_t pool_count,
 	int ret;
 
 	if ((unsigned)params->policy > QUEUE_POLICY_LATEST ||
-	    params->max_in_flight > pool_count)
+	    params->max_in_flight > pool_count ||
+	    params->release_timeout_ms > QUEUE_MAX_RELEASE_TIMEOUT_MS)
 		return -EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (!q)
@@ -136,4 +137,9 @@ void queue_counters(const struct queue *q, int slot,
 		.latency_avg_usec = count ? sum / count / 1000u : 0,
 		.latency_max_usec = QUEUE_LOAD(in->latency_max_ns) / 1000u,
 	};
+}
+
+uint64_t queue_cut_off_count(const struct queue *q)
+{
+	return QUEUE_LOAD(q->stats->consumers_cut_off);
 }

@@ -19,6 +19,8 @@
 #define QUEUE_MAX_CONSUMERS DBB_QUEUE_MAX_CONSUMERS
 /* fence_timeout_ms when the producer gives 0. */
 #define QUEUE_DEFAULT_FENCE_TIMEOUT_MS 1000u
+/* The longest release_timeout_ms (the public header's maximum). */
+#define QUEUE_MAX_RELEASE_TIMEOUT_MS 600000u
 
 enum queue_policy {
 	QUEUE_POLICY_HOLD = 0,
@@ -33,6 +35,9 @@ struct queue_params {
 	enum queue_policy policy;
 	uint32_t max_in_flight;		/* per consumer; 0: the pool's size */
 	uint32_t fence_timeout_ms;	/* 0: the default */
+	/* Kept and reported only: the producer's library cuts off a
+	 * consumer that holds a frame longer.  0: never. */
+	uint32_t release_timeout_ms;
 };
 
 /* The counters of the page as the protocol reports them. */
@@ -54,7 +59,8 @@ struct queue {
 
 /*
  * A queue on @pool produced by @producer with @params (checked: -EINVAL
- * for an unknown policy or max_in_flight over the pool's size), and its
+ * for an unknown policy, max_in_flight over the pool's size or
+ * release_timeout_ms over QUEUE_MAX_RELEASE_TIMEOUT_MS), and its
  * counters page: a memfd of DBB_QUEUE_STATS_SIZE bytes, header written,
  * sealed against shrinking, growing and further seals, mapped read-only.
  * Returns 0 and sets *@out, or a negative errno.
@@ -84,5 +90,8 @@ void queue_slot_put(struct queue *q, int slot);
  */
 void queue_counters(const struct queue *q, int slot,
 		    struct queue_counters *out);
+
+/* How many consumers the producer says it cut off (release timeout). */
+uint64_t queue_cut_off_count(const struct queue *q);
 
 #endif

@@ -8,7 +8,9 @@
  * this end still has, or with a fence that is not a sync_file ends the
  * queue with -EPROTO.  A frame whose fence does not signal within the
  * queue's fence timeout is given back at once, flagged TIMED_OUT, and
- * the frames behind it move up.
+ * the frames behind it move up.  A producer that cut this consumer off
+ * for holding a frame past the release timeout says so (a BYE) before
+ * closing the channel: the queue then ends with -ECONNABORTED.
  */
 #include "queue-private.h"
 
@@ -47,8 +49,9 @@ static void consumer_close_fence(struct dbb_queue *q, uint32_t i)
 	q->cons.fences_pending--;
 }
 
-/* The queue is over (@err: -EPIPE or -EPROTO): the channel is closed and
- * the frames not received are dropped; the first reason stays. */
+/* The queue is over (@err: -EPIPE, -EPROTO or -ECONNABORTED): the
+ * channel is closed and the frames not received are dropped; the first
+ * reason stays. */
 static void consumer_end(struct dbb_queue *q, int err)
 {
 	struct consumer *c = &q->cons;
@@ -64,6 +67,41 @@ static void consumer_end(struct dbb_queue *q, int err)
 		consumer_close_fence(q, i);
 	c->fifo_count = 0;
 	c->unsent = 0;
+}
+
+/* What a call reports once the queue ended: that it ended (-EPIPE; a
+ * producer's fault was reported when seen), or that this consumer was
+ * cut off (-ECONNABORTED). */
+static int consumer_end_status(const struct dbb_queue *q)
+{
+	return q->ended == -ECONNABORTED ? -ECONNABORTED : -EPIPE;
+}
+
+/* Whether @rx is a well-formed BYE. */
+static bool consumer_is_bye(const struct dbb_queue *q, const struct chan_rx *rx)
+{
+	const char *why;
+
+	return rx->msg.type == DBB_CHAN_BYE &&
+	       chan_check(rx, DBB_CHAN_BYE, q->count, &why) == 0;
+}
+
+/* A send found the producer gone.  What it sent last is read only for a
+ * BYE, which says why; the frames before it go with the queue. */
+static void consumer_lost(struct dbb_queue *q)
+{
+	struct chan_rx rx[CHAN_BATCH];
+	int err = -EPIPE, n;
+
+	while ((n = chan_recv_batch(q->cons.fd, rx, CHAN_BATCH)) > 0) {
+		for (int k = 0; k < n; k++) {
+			if (consumer_is_bye(q, &rx[k]))
+				err = -ECONNABORTED;
+			if (rx[k].fence_fd >= 0)
+				close(rx[k].fence_fd);
+		}
+	}
+	consumer_end(q, err);
 }
 
 static int consumer_send_release(struct dbb_queue *q, uint32_t i, int fence,
@@ -84,10 +122,12 @@ static int consumer_send_release(struct dbb_queue *q, uint32_t i, int fence,
 	};
 	int ret = chan_send(q->cons.fd, &m, fence);
 
-	if (ret < 0 && ret != -EAGAIN)
-		consumer_end(q, -EPIPE);
-	if (ret < 0)
+	if (ret == -EAGAIN)
 		return ret;
+	if (ret < 0) {
+		consumer_lost(q);
+		return consumer_end_status(q);
+	}
 	q->cons.owned &= ~(1u << i);
 	queue_stat_add(&q->cons.counters.released, 1);
 	queue_stat_add(&q->cons.counters.in_flight, -1);
@@ -205,6 +245,10 @@ static int consumer_read(struct dbb_queue *q)
 		if (n == -EAGAIN)
 			break;
 		for (int k = 0; k < n; k++) {
+			if (q->cons.fd >= 0 && consumer_is_bye(q, &rx[k])) {
+				consumer_end(q, -ECONNABORTED);
+				continue;
+			}
 			if (q->cons.fd < 0 || consumer_check_frame(q, &rx[k])) {
 				if (rx[k].fence_fd >= 0)
 					close(rx[k].fence_fd);
@@ -290,7 +334,7 @@ int consumer_release(struct dbb_queue *q, uint32_t index, int fence)
 	} else if (q->ended) {
 		c->app &= ~(1u << index);
 		c->owned &= ~(1u << index);
-		ret = -EPIPE;
+		ret = consumer_end_status(q);
 	} else {
 		ret = consumer_send_release(q, index, fence, 0);
 		if (ret == 0)

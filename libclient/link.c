@@ -48,6 +48,7 @@ void link_route_event(struct dbb_client *client,
 			.attach = attach,
 			.slot = ev->consumer->slot,
 			.fd = attach ? fds[0] : -1,
+			.client_id = ev->consumer->client_id,
 		};
 		if (attach)
 			fds[0] = -1;
@@ -74,7 +75,8 @@ int link_drain_inbox(struct dbb_queue *q)
 	pthread_mutex_unlock(&p->inbox_lock);
 	for (uint32_t k = 0; k < n; k++) {
 		if (inbox[k].attach)
-			producer_attach(q, inbox[k].slot, inbox[k].fd);
+			producer_attach(q, inbox[k].slot, inbox[k].fd,
+					inbox[k].client_id);
 		else
 			producer_detach(q, inbox[k].slot);
 	}
@@ -167,6 +169,7 @@ static int link_producer_new(struct dbb_client *client, struct dbb_pool *pool,
 		return ret;
 	}
 	producer_init(q, params->policy, params->max_in_flight);
+	q->release_timeout_ms = params->release_timeout_ms;
 	q->prod.stats = page;
 	q->prod.stats_mapped = true;
 	q->pool = pool;
@@ -216,7 +219,8 @@ int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
 			return ret;
 	}
 	if ((unsigned)params.policy > DBB_QUEUE_LATEST ||
-	    params.max_in_flight > dbb_pool_get_count(pool))
+	    params.max_in_flight > dbb_pool_get_count(pool) ||
+	    params.release_timeout_ms > DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS)
 		return -EINVAL;
 	ret = connection_need_feature(client, "queues");
 	if (ret < 0)
@@ -227,6 +231,7 @@ int dbb_queue_create(struct dbb_client *client, struct dbb_pool *pool,
 	body.policy = (DmabufBroker__V1__QueuePolicy)params.policy;
 	body.max_in_flight = params.max_in_flight;
 	body.fence_timeout_ms = params.fence_timeout_ms;
+	body.release_timeout_ms = params.release_timeout_ms;
 	ret = connection_lock(client);
 	if (ret < 0)
 		return ret;
@@ -372,8 +377,11 @@ bool link_lost(struct dbb_queue *q)
 	return q->ended != 0;
 }
 
-/* Tells the broker the end is gone (not waiting for the reply). */
-static void link_detach(struct dbb_client *client, uint64_t pool_id)
+/* Tells the broker the end is gone or, with @consumer_client_id, that
+ * the producer cut that consumer off from @slot (not waiting for the
+ * reply). */
+static void link_detach(struct dbb_client *client, uint64_t pool_id,
+			uint32_t slot, uint64_t consumer_client_id)
 {
 	DmabufBroker__V1__QueueDetachRequest body =
 		DMABUF_BROKER__V1__QUEUE_DETACH_REQUEST__INIT;
@@ -382,8 +390,23 @@ static void link_detach(struct dbb_client *client, uint64_t pool_id)
 	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_DETACH;
 	req.queue_detach = &body;
 	body.pool_id = pool_id;
+	body.consumer_slot = slot;
+	body.consumer_client_id = consumer_client_id;
 	if (!client->destroyed && !client->gone)
 		connection_send_only(client, &req);
+}
+
+void link_cut_off(struct dbb_queue *q, uint32_t slot, uint64_t client_id)
+{
+	struct dbb_client *client = q->prod.client;
+
+	/* Bounded: if another thread's call holds the client too long, the
+	 * broker lists the consumer until it detaches or disconnects. */
+	if (!client || !client_id || connection_lock(client) < 0)
+		return;
+	if (client->generation == q->prod.generation)
+		link_detach(client, q->prod.pool_id, slot, client_id);
+	connection_unlock(client);
 }
 
 void link_forget(struct dbb_queue *q)
@@ -410,7 +433,7 @@ void link_forget(struct dbb_queue *q)
 	}
 	if (generation == client->generation)
 		link_detach(client, producer ? q->prod.pool_id :
-					      dbb_pool_get_id(q->pool));
+					      dbb_pool_get_id(q->pool), 0, 0);
 	connection_unlock(client);
 	connection_unref(client);
 }

@@ -90,6 +90,8 @@ static int pool_queue_info(const DmabufBroker__V1__QueueInfo *pb,
 	q->policy = (enum dbb_queue_policy)pb->policy;
 	q->max_in_flight = pb->max_in_flight;
 	q->fence_timeout_ms = pb->fence_timeout_ms;
+	q->release_timeout_ms = pb->release_timeout_ms;
+	q->consumers_cut_off = pb->consumers_cut_off;
 	q->producer_client_id = pb->producer_client_id;
 	q->producer_pid = pb->producer_pid;
 	pool_counters(pb->counters, &q->counters);

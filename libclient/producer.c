@@ -12,6 +12,12 @@
  * from being sent yet.  Nothing here allocates: every set is a bit mask,
  * every FIFO a ring of at most DBB_POOL_MAX_BUFFERS entries.
  *
+ * One timerfd serves every deadline: release fences' timeouts and, with
+ * a release timeout, each delivery's deadline for its release.  It is
+ * armed for the earliest deadline known when armed; a later deadline
+ * arms nothing (no syscall per frame), and when it fires every deadline
+ * is checked and it is armed for the next one.
+ *
  * Counters go to the stats page (the broker's, mapped, or a private one)
  * with relaxed atomic stores: the producer is their only writer, the
  * broker reads them whenever it likes.
@@ -167,7 +173,8 @@ void producer_detach(struct dbb_queue *q, uint32_t slot)
 	c->in_flight = 0;
 }
 
-int producer_attach(struct dbb_queue *q, uint32_t slot, int fd)
+int producer_attach(struct dbb_queue *q, uint32_t slot, int fd,
+		    uint64_t client_id)
 {
 	struct producer_consumer *c;
 	int ret;
@@ -188,7 +195,7 @@ int producer_attach(struct dbb_queue *q, uint32_t slot, int fd)
 	}
 	memset(&q->prod.stats->consumer[slot], 0,
 	       sizeof(q->prod.stats->consumer[slot]));
-	*c = (struct producer_consumer){ .fd = fd };
+	*c = (struct producer_consumer){ .fd = fd, .client_id = client_id };
 	q->prod.attached |= (uint16_t)(1u << slot);
 	return 0;
 }
@@ -211,7 +218,11 @@ static void producer_flush(struct dbb_queue *q, uint32_t slot)
 {
 	struct producer *p = &q->prod;
 	struct producer_consumer *c = &p->cons[slot];
+	uint64_t deadline = 0;
 
+	if (q->release_timeout_ms && c->fifo_count)
+		deadline = queue_now_ns() +
+			   (uint64_t)q->release_timeout_ms * 1000000u;
 	while (c->fd >= 0 && c->fifo_count && c->in_flight < p->max_in_flight) {
 		uint32_t i = c->fifo[c->fifo_head];
 		struct producer_buffer *b = &p->buf[i];
@@ -241,6 +252,10 @@ static void producer_flush(struct dbb_queue *q, uint32_t slot)
 		b->holders |= (uint16_t)(1u << slot);
 		c->holds |= 1u << i;
 		c->in_flight++;
+		if (deadline) {
+			b->release_deadline_ns[slot] = deadline;
+			queue_timer_arm(q, deadline);
+		}
 		PRODUCER_COUNT(q, slot, delivered, 1);
 		PRODUCER_COUNT(q, slot, in_flight, 1);
 		if (!b->waiting)
@@ -414,24 +429,57 @@ static int producer_read(struct dbb_queue *q, uint32_t slot)
 	return done;
 }
 
-/* The release fence timer fired: frees what waited too long. */
-static void producer_fence_timeouts(struct dbb_queue *q)
+/*
+ * Consumer @slot held a frame past the release timeout: it is told why
+ * (a BYE, best effort: on a full socket it sees only the end), cut off
+ * as a misbehaving consumer is, counted, and the broker asked to detach
+ * it.
+ */
+static void producer_cut_off(struct dbb_queue *q, uint32_t slot)
+{
+	struct producer_consumer *c = &q->prod.cons[slot];
+	const struct dbb_chan_msg bye = {
+		.magic = DBB_CHAN_MAGIC,
+		.version = DBB_CHAN_VERSION,
+		.type = DBB_CHAN_BYE,
+	};
+	uint64_t client_id = c->client_id;
+
+	chan_send(c->fd, &bye, -1);
+	producer_detach(q, slot);
+	queue_stat_add(&q->prod.stats->consumers_cut_off, 1);
+	link_cut_off(q, slot, client_id);
+}
+
+/* The timer fired: gives up release fences that waited too long, cuts
+ * off consumers that held a frame too long, and arms it for the next
+ * deadline. */
+static void producer_timeouts(struct dbb_queue *q)
 {
 	struct producer *p = &q->prod;
 	uint64_t now = queue_now_ns(), next = 0;
 
-	for (uint32_t i = 0; i < q->count && p->fences_pending; i++) {
-		for (uint32_t s = 0; s < DBB_QUEUE_MAX_CONSUMERS; s++) {
-			uint64_t d = p->buf[i].release_deadline_ns[s];
+	for (uint32_t i = 0; i < q->count; i++) {
+		struct producer_buffer *b = &p->buf[i];
 
-			if (!(p->buf[i].fencing & 1u << s))
+		for (uint32_t s = 0; s < DBB_QUEUE_MAX_CONSUMERS; s++) {
+			uint64_t d = b->release_deadline_ns[s];
+			bool held = q->release_timeout_ms && b->holders & 1u << s;
+
+			if (!held && !(b->fencing & 1u << s))
 				continue;
-			if (d <= now)
+			if (d > now) {
+				if (!next || d < next)
+					next = d;
+			} else if (held) {
+				producer_cut_off(q, s);
+			} else {
 				producer_release_fence_done(q, i, s, true);
-			else if (!next || d < next)
-				next = d;
+			}
 		}
 	}
+	/* A consumer cut off late in the scan may have left a deadline in
+	 * @next: the timer then fires once for nothing. */
 	queue_timer_set(q, next);
 }
 
@@ -456,7 +504,7 @@ int producer_handle(struct dbb_queue *q, uint64_t tag, uint32_t events)
 						    false);
 		return 1;
 	case QUEUE_SRC_TIMER:
-		producer_fence_timeouts(q);
+		producer_timeouts(q);
 		return 1;
 	default:
 		return 0;

@@ -27,7 +27,7 @@
 enum queue_source {
 	QUEUE_SRC_CHAN = 1,	/* a channel (slot) */
 	QUEUE_SRC_FENCE,	/* a fence (index, slot) */
-	QUEUE_SRC_TIMER,	/* the fence timeout timerfd */
+	QUEUE_SRC_TIMER,	/* the timerfd: fence and release timeouts */
 	QUEUE_SRC_CLIENT,	/* the producer's broker connection */
 	QUEUE_SRC_INBOX,	/* queue events routed by another thread */
 };
@@ -64,11 +64,16 @@ struct producer_buffer {
 	uint64_t timestamp_ns;
 	uint64_t posted_ns;
 	int release_fence[DBB_QUEUE_MAX_CONSUMERS];
+	/* Per consumer, while it holds the frame and the queue has a
+	 * release timeout: when it must have released it; while its release
+	 * fence is pending: when the fence times out.  (Never both: the
+	 * buffer is not posted again while a fence is pending.) */
 	uint64_t release_deadline_ns[DBB_QUEUE_MAX_CONSUMERS];
 };
 
 struct producer_consumer {
 	int fd;			/* -1: the slot is empty */
+	uint64_t client_id;	/* the broker's name for it; 0: not told */
 	bool blocked;		/* its socket was full: EPOLLOUT armed */
 	uint32_t holds;		/* buffers sent and not released (bits) */
 	uint32_t in_flight;
@@ -81,6 +86,7 @@ struct queue_inbox_entry {
 	bool attach;
 	uint32_t slot;
 	int fd;			/* attach: the channel */
+	uint64_t client_id;	/* attach: the consumer's client */
 };
 
 struct producer {
@@ -144,10 +150,11 @@ struct dbb_queue {
 	enum queue_role role;
 	uint32_t count;			/* buffers in the pool */
 	uint32_t fence_timeout_ms;
+	uint32_t release_timeout_ms;	/* producer: 0, none */
 	int epfd;
 	int timerfd;
 	uint64_t timer_armed_ns;	/* 0: disarmed */
-	int ended;			/* 0, or -EPIPE / -EPROTO */
+	int ended;	/* 0, or -EPIPE / -EPROTO / -ECONNABORTED (cut off) */
 	struct dbb_pool *pool;
 	bool owns_pool;
 	union {
@@ -194,6 +201,9 @@ int link_drain_inbox(struct dbb_queue *q);
 int link_read_client(struct dbb_queue *q);
 /* Producer: whether the queue ended with its client's connection. */
 bool link_lost(struct dbb_queue *q);
+/* Producer: asks the broker to detach the consumer it cut off from
+ * @slot (not waited for; nothing for an end without a broker). */
+void link_cut_off(struct dbb_queue *q, uint32_t slot, uint64_t client_id);
 /* At destroy: out of the client's list, the broker told, the client's
  * reference dropped. */
 void link_forget(struct dbb_queue *q);
@@ -202,9 +212,11 @@ void link_forget(struct dbb_queue *q);
 
 void producer_init(struct dbb_queue *q, enum dbb_queue_policy policy,
 		   uint32_t max_in_flight);
-/* Gives consumer @slot its channel @fd (taken); a slot in use is cut
- * off first.  Its counters start at zero. */
-int producer_attach(struct dbb_queue *q, uint32_t slot, int fd);
+/* Gives consumer @slot, the broker's client @client_id (0: unknown),
+ * its channel @fd (taken); a slot in use is cut off first.  Its counters
+ * start at zero. */
+int producer_attach(struct dbb_queue *q, uint32_t slot, int fd,
+		    uint64_t client_id);
 /* Closes consumer @slot's channel and takes its frames back. */
 void producer_detach(struct dbb_queue *q, uint32_t slot);
 int producer_acquire(struct dbb_queue *q, uint32_t *index);

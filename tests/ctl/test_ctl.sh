@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=96
+plan=97
 echo "1..$plan"
 
 cleanup() {
@@ -263,9 +263,11 @@ echo "post 3" >&5
 wait_for has_line "$dir/peer.out" '^ready posted=3 released=3$'
 result $? "three frames go round" "$(cat "$dir/peer.out" "$dir/peer.err")"
 expect_json "pool-info shows the queue and its consumer's counters" \
-	'.queue.policy == "hold" and .queue.producer_name == "queue-producer" and .queue.counters.posted == 3 and .queue.counters.released == 3 and .queue.counters.in_flight == 0 and (.queue.consumers | length) == 1 and .queue.consumers[0].client_name == "queue-consumer" and .queue.consumers[0].counters.delivered == 3 and .queue.consumers[0].counters.dropped == 0' \
+	'.queue.policy == "hold" and .queue.release_timeout_ms == 0 and .queue.consumers_cut_off == 0 and .queue.producer_name == "queue-producer" and .queue.counters.posted == 3 and .queue.counters.released == 3 and .queue.counters.in_flight == 0 and (.queue.consumers | length) == 1 and .queue.consumers[0].client_name == "queue-consumer" and .queue.consumers[0].counters.delivered == 3 and .queue.consumers[0].counters.dropped == 0' \
 	"$ctl" --json pool-info pq
 expect_exit 0 "pool-info prints the consumers' table" "$ctl" pool-info pq
+has_line "$dir/out" '^release: +no timeout$'
+result $? "pool-info says the queue has no release timeout" "$(cat "$dir/out")"
 has_line "$dir/out" '^0 +[0-9]+ +0 +[0-9]+ +3 +3 +3 +0 +0 +0 .* queue-consumer$'
 result $? "the consumer's row reads slot, client, counters, name" "$(cat "$dir/out")"
 expect_json "another uid sees the counters but not who consumes" \

@@ -18,7 +18,12 @@
  *     still reaches the queue; the producer's destroy ends the queue in
  *     the broker too (the pool may have another);
  *   - the counters the producer writes are what dbb_pool_info_by_name()
- *     and dbb_pool_info_by_id() report, per consumer too.
+ *     and dbb_pool_info_by_id() report, per consumer too;
+ *   - with a release timeout, a consumer alive but releasing nothing is
+ *     cut off: its queue ends with -ECONNABORTED, its fds all closed, the
+ *     producer gets its buffers back, the other consumer goes on, and
+ *     the broker detaches it and counts it; a timeout over the maximum
+ *     is refused by the library and by the broker.
  * Sync_file fences cannot be made on this host; the fence path is
  * exercised in the guest (tests/e2e).
  */
@@ -39,6 +44,7 @@
 
 #include "dmabuf-broker.h"
 #include "harness.h"
+#include "wire.h"
 
 #define WAIT_MS harness_timeout_ms(10000)
 #define POOL_SIZE 8u
@@ -127,6 +133,7 @@ struct consumer_args {
 	uint64_t frames;		/* how many to expect; 0: until the end */
 	bool wait_go;			/* read nothing before the parent's 'g' */
 	bool hold;			/* release nothing; wait to be killed */
+	bool cut_off;			/* hold, until the producer cuts it off */
 };
 
 static int consumer_main(struct harness_ctx *ctx, void *arg)
@@ -138,7 +145,7 @@ static int consumer_main(struct harness_ctx *ctx, void *arg)
 	uint64_t got = 0, last = 0;
 	void *map[POOL_SIZE];
 	struct dbb_pool *pool;
-	int ret;
+	int fds = harness_fd_count(getpid()), ret;
 
 	CHILD_CHECK(dbb_client_connect(ctx->socket, "consumer", &client) == 0);
 	/* Read-only where the backend can make read-only fds: a consumer
@@ -155,17 +162,27 @@ static int consumer_main(struct harness_ctx *ctx, void *arg)
 		CHILD_CHECK(harness_await(ctx->in, 60000) == 'g');
 	for (;;) {
 		ret = dbb_queue_receive(q, 60000, &fr);
-		if (ret == -EPIPE)
+		if (ret == -EPIPE && !a->cut_off)
 			break;
+		if (ret == -ECONNABORTED && a->cut_off) {
+			/* Every call says so, and what it held is moot. */
+			CHILD_CHECK(dbb_queue_release(q, fr.index, -1) ==
+				    -ECONNABORTED);
+			CHILD_CHECK(dbb_queue_dispatch(q) == -ECONNABORTED);
+			break;
+		}
 		CHILD_CHECK(ret == 0);
 		CHILD_CHECK(fr.index < POOL_SIZE && fr.fence_fd == -1);
 		/* In order, and the bytes are the frame's. */
 		CHILD_CHECK(fr.seq > last);
-		CHILD_CHECK(harness_check(map[fr.index], BUF_BYTES,
+		/* (Once cut off, its frames are no longer its own: the
+		 * producer may be writing them while it reads.) */
+		CHILD_CHECK(a->cut_off ||
+			    harness_check(map[fr.index], BUF_BYTES,
 					  (uint32_t)fr.seq) == -1);
 		last = fr.seq;
 		got++;
-		if (a->hold) {
+		if (a->hold || a->cut_off) {
 			if (got == 3)
 				CHILD_CHECK(harness_post(ctx->out, 'h') == 0);
 			continue;
@@ -177,6 +194,7 @@ static int consumer_main(struct harness_ctx *ctx, void *arg)
 	CHILD_CHECK(!a->frames || got == a->frames);
 	dbb_queue_destroy(q);
 	dbb_client_destroy(client);
+	CHILD_CHECK(harness_fd_count(getpid()) == fds);
 	return 0;
 }
 
@@ -563,6 +581,97 @@ static void test_killed_consumer_gives_buffers_back(void **state)
 	assert_int_equal(0, harness_child_wait(&c[1], WAIT_MS));
 }
 
+/* A release timeout over the maximum: the library refuses it before
+ * asking, and the broker refuses it from a client that does not check. */
+static void test_release_timeout_over_the_maximum(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_queue_params p = {
+		.struct_size = sizeof(p),
+		.release_timeout_ms = DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS + 1,
+	};
+	DmabufBroker__V1__QueueCreateRequest qc =
+		DMABUF_BROKER__V1__QUEUE_CREATE_REQUEST__INIT;
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__ServerMessage *m = NULL;
+	int sock, fds[DBB_WIRE_MAX_FDS];
+	size_t nfds;
+
+	assert_int_equal(-EINVAL, dbb_queue_create(f->client, f->pool, &p,
+						   &f->q));
+	assert_null(f->q);
+
+	sock = harness_raw_client(f->d.socket, "raw-producer");
+	assert_true(sock >= 0);
+	assert_int_equal(0, harness_raw_pool_open(sock, dbb_pool_get_id(f->pool),
+						  NULL, false, NULL, NULL,
+						  &nfds));
+	qc.pool_id = dbb_pool_get_id(f->pool);
+	qc.release_timeout_ms = DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS + 1;
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_QUEUE_CREATE;
+	req.queue_create = &qc;
+	assert_int_equal(-EINVAL, harness_raw_request_fds(sock, &req, &m, fds,
+							  &nfds));
+	assert_int_equal(0, nfds);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	/* The maximum itself is taken, and described. */
+	qc.release_timeout_ms = DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS;
+	assert_int_equal(0, harness_raw_request_fds(sock, &req, &m, fds, &nfds));
+	assert_int_equal(1, nfds);
+	close(fds[0]);
+	assert_non_null(m->response->pool->queue);
+	assert_int_equal(DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS,
+			 m->response->pool->queue->release_timeout_ms);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	close(sock);
+}
+
+/*
+ * HOLD, two consumers, one of which stops releasing: past the release
+ * timeout it is cut off.  The producer gets every buffer back and goes
+ * on, the other consumer receives every frame in order, the broker no
+ * longer lists the one cut off and reports the count; that consumer's
+ * calls say -ECONNABORTED and it closes every fd it had.
+ */
+static void test_stuck_consumer_is_cut_off(void **state)
+{
+	struct fixture *f = *state;
+	struct dbb_queue_params p = { .struct_size = sizeof(p),
+				      .policy = DBB_QUEUE_HOLD,
+				      .release_timeout_ms = 200 };
+	struct consumer_args args[2] = { { .cut_off = true }, { .frames = 40 } };
+	struct harness_child c[2];
+	struct dbb_pool_info *info;
+	uint64_t seq = 0;
+
+	assert_int_equal(0, dbb_queue_create(f->client, f->pool, &p, &f->q));
+	start_consumers(f, c, 2, args);
+	while (seq < 3)
+		assert_int_equal(0, produce(f, ++seq, WAIT_MS));
+	assert_int_equal('h', harness_await(c[0].from_child, WAIT_MS));
+	/* More frames than buffers: the stuck one holds them all until it
+	 * is cut off. */
+	while (seq < 40)
+		assert_int_equal(0, produce(f, ++seq, WAIT_MS));
+	assert_int_equal(0, harness_child_wait(&c[0], WAIT_MS));
+	assert_int_equal('d', harness_await(c[1].from_child, WAIT_MS));
+	PRODUCER_WAIT(f, queue_counters(f).in_flight == 0);
+	assert_int_equal(1, dbb_queue_consumer_count(f->q));
+
+	/* The producer told the broker before this request was sent. */
+	assert_int_equal(0, dbb_pool_info_by_name(f->client, POOL_NAME, &info));
+	assert_non_null(info->queue);
+	assert_int_equal(200, info->queue->release_timeout_ms);
+	assert_int_equal(1, info->queue->consumers_cut_off);
+	assert_int_equal(1, info->queue->n_consumers);
+	assert_int_equal(c[1].pid,
+			 dbb_queue_info_get_consumer(info->queue, 0)->pid);
+	dbb_pool_info_free(info);
+	dbb_queue_destroy(f->q);
+	f->q = NULL;
+	assert_int_equal(0, harness_child_wait(&c[1], WAIT_MS));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -575,6 +684,8 @@ int main(void)
 		T(test_drop_oldest_counts_drops),
 		T(test_latest_counts_drops),
 		T(test_killed_consumer_gives_buffers_back),
+		T(test_release_timeout_over_the_maximum),
+		T(test_stuck_consumer_is_cut_off),
 	};
 #undef T
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);

@@ -1,7 +1,8 @@
 # Unit tests of the frame queue engine over socketpairs, no broker: the
 # library's objects are linked in, so that the tests can build queue ends
 # the way the library does after set-up (libclient/queue-private.h).
-TEST_QUEUE := $(B)/tests/unit/test_queue $(B)/tests/unit/test_queue_hostile
+TEST_QUEUE := $(B)/tests/unit/test_queue $(B)/tests/unit/test_queue_hostile \
+	$(B)/tests/unit/test_queue_timeout
 QUEUE_KIT := $(B)/tests/unit/queue_kit.o
 
 $(TEST_QUEUE:%=%.o) $(QUEUE_KIT): ALL_CFLAGS += -Ilibclient

@@ -66,7 +66,7 @@ struct dbb_queue *kit_consumer_new(struct dbb_queue *p, uint32_t slot,
 
 	assert_int_equal(0, socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
 				       0, sv));
-	assert_int_equal(0, producer_attach(p, slot, sv[0]));
+	assert_int_equal(0, producer_attach(p, slot, sv[0], 0));
 	if (raw) {
 		*raw = sv[1];
 		return NULL;

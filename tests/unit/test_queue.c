@@ -301,7 +301,8 @@ static void test_attach_takes_the_slot_over(void **state)
 	assert_int_equal(-EPIPE, dbb_queue_receive(old, WAIT_MS, &f));
 	kit_post_new(p);
 	assert_int_equal(2, kit_receive(c).seq);
-	assert_int_equal(-EINVAL, producer_attach(p, DBB_QUEUE_MAX_CONSUMERS, -1));
+	assert_int_equal(-EINVAL,
+			 producer_attach(p, DBB_QUEUE_MAX_CONSUMERS, -1, 0));
 	dbb_queue_destroy(old);
 	dbb_queue_destroy(c);
 	dbb_queue_destroy(p);
