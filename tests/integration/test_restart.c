@@ -3,9 +3,12 @@
  * Crash safety: the daemon under a test supervisor that keeps its fd store
  * and starts it again as systemd does (supervisor.h).  Persistent buffers
  * come back after SIGKILL and after SIGTERM with their ids, names, bytes,
- * grants and quota; client-lifetime ones do not; ids are never reused;
- * Destroy takes a buffer out of the store; a corrupt state or a stray fd
- * in the store is survived, and what is not restored is closed.
+ * grants and quota; client-lifetime ones do not, unless their session can
+ * resume: then they and its pools wait for it through the grace period,
+ * for its own uid only, and end with it when it does not come back; ids
+ * are never reused; Destroy takes a buffer out of the store; a corrupt
+ * state or a stray fd in the store is survived, and what is not restored
+ * is closed.
  *
  * Clients speak the raw protocol (harness_raw_*): the tests need the
  * replies' BufferInfo and nothing of the library.
@@ -39,6 +42,9 @@
 	"[broker]\nbackends = memfd\nresume_grace_ms = 0\n"
 #define RESUME_CONFIG \
 	"[broker]\nbackends = memfd\nresume_grace_ms = 60000\n"
+/* Sessions run out as soon as the loop runs: no client comes back. */
+#define EXPIRING_CONFIG \
+	"[broker]\nbackends = memfd\nresume_grace_ms = 1\n"
 
 typedef DmabufBroker__V1__ServerMessage Msg;
 
@@ -338,6 +344,27 @@ static int hello(int sock, const ProtobufCBinaryData *token, uint8_t *next,
 	if (m)
 		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
 	return r;
+}
+
+/* Goodbye: the client is done, its session is not kept. */
+static int goodbye(int sock)
+{
+	DmabufBroker__V1__Request req = DMABUF_BROKER__V1__REQUEST__INIT;
+	DmabufBroker__V1__GoodbyeRequest g =
+		DMABUF_BROKER__V1__GOODBYE_REQUEST__INIT;
+
+	req.body_case = DMABUF_BROKER__V1__REQUEST__BODY_GOODBYE;
+	req.goodbye = &g;
+	return harness_raw_request(sock, &req, NULL, NULL);
+}
+
+/* Waits until buffer @id's fd is in the store (@present) or out of it. */
+static int wait_stored(struct fixture *f, uint64_t id, bool present)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "dbb-buf-%llu", (unsigned long long)id);
+	return supervisor_wait_stored(&f->s, name, present, WAIT_MS);
 }
 
 /*
@@ -654,6 +681,287 @@ static void test_kill_keeps_persistent_pool(void **state)
 	close(sock);
 }
 
+/* ---- a resumable session's client-lifetime pool ---- */
+
+#define RP_NAME "crash/rpool"
+#define RP_COUNT 3u
+#define GRANTEE 4242u		/* a uid the pool is granted to, no one's */
+
+/* What the owner knew of its pool before the broker died. */
+struct resumable_pool {
+	uint8_t token[32];	/* the session's, to resume it with */
+	uint64_t id;
+	uint64_t members[RP_COUNT];
+	uint64_t size;		/* of each member */
+	uint64_t created_usec;
+	DmabufBroker__V1__Access access;	/* granted to GRANTEE */
+};
+
+/*
+ * A resumable session allocates RP_NAME (client lifetime, granted to
+ * GRANTEE) and writes member i through its fd with seed 20 + i; then the
+ * broker is killed and started again with its store.  The connection is
+ * closed after the crash, as a client would find it broken.
+ */
+static void resumable_pool_crash(struct fixture *f, struct resumable_pool *rp)
+{
+	DmabufBroker__V1__Grant g = DMABUF_BROKER__V1__GRANT__INIT;
+	int sock = harness_raw_connect(f->s.d.socket), fds[64];
+	DmabufBroker__V1__PoolInfo *pi;
+	bool resumed = true;
+	size_t n;
+	Msg *m;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, NULL, rp->token, &resumed));
+	assert_false(resumed);
+	g.subject_case = DMABUF_BROKER__V1__GRANT__SUBJECT_UID;
+	g.uid = GRANTEE;
+	g.access = rp->access = harness_backend_read_only() ?
+		   DMABUF_BROKER__V1__ACCESS__ACCESS_READ :
+		   DMABUF_BROKER__V1__ACCESS__ACCESS_READ_WRITE;
+	assert_int_equal(0, harness_raw_pool_alloc(sock, RP_COUNT, SIZE_1,
+						   RP_NAME,
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+						   &g, &m, fds, &n));
+	assert_int_equal(RP_COUNT, n);
+	pi = m->response->pool;
+	rp->id = pi->id;
+	rp->size = pi->buffer_size;
+	rp->created_usec = pi->created_usec;
+	for (size_t i = 0; i < RP_COUNT; i++) {
+		uint8_t *p = map(fds[i], SIZE_1);
+
+		rp->members[i] = pi->buffers[i]->id;
+		harness_fill(p, SIZE_1, 20 + (uint32_t)i);
+		munmap(p, SIZE_1);
+		close(fds[i]);
+	}
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	assert_true(harness_size_ok(SIZE_1, rp->size));
+	for (size_t i = 0; i < RP_COUNT; i++)
+		assert_int_equal(0, wait_stored(f, rp->members[i], true));
+
+	kill_and_restart(f);
+	close(sock);
+}
+
+/* The caller's uid is charged @bytes for @buffers buffers, and the
+ * broker counts @pools pools. */
+static void assert_charged(const char *socket, uint64_t bytes,
+			   uint64_t buffers, uint64_t pools)
+{
+	int sock = harness_raw_client(socket, "stats");
+	Msg *m = NULL;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, harness_raw_stats(sock, &m));
+	assert_int_equal(bytes, m->response->stats->caller->bytes);
+	assert_int_equal(buffers, m->response->stats->caller->buffers);
+	assert_int_equal(pools, m->response->stats->pools);
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	close(sock);
+}
+
+/* Hello with @rp's token, which it then replaces with the next one; the
+ * connection of the resumed session. */
+static int resume_session(struct fixture *f, struct resumable_pool *rp)
+{
+	ProtobufCBinaryData t = { sizeof(rp->token), rp->token };
+	uint8_t next[32];
+	bool resumed = false;
+	int sock = harness_raw_connect(f->s.d.socket);
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, &t, next, &resumed));
+	assert_true(resumed);
+	memcpy(rp->token, next, sizeof(next));
+	return sock;
+}
+
+/* Another uid, with the owner's token: no session of its own to take
+ * back, and the pool it was not granted is not there for it. */
+static int child_other_uid(struct harness_ctx *ctx, void *arg)
+{
+	const struct resumable_pool *rp = arg;
+	ProtobufCBinaryData t = { sizeof(rp->token), (uint8_t *)rp->token };
+	uint8_t next[32];
+	bool resumed = true;
+	int sock, fds[64];
+	size_t n = 0;
+
+	CHILD_CHECK(harness_drop_privileges(NOBODY, NOBODY) == 0);
+	sock = harness_raw_connect(ctx->socket);
+	CHILD_CHECK(sock >= 0);
+	CHILD_CHECK(hello(sock, &t, next, &resumed) == 0);
+	CHILD_CHECK(!resumed);
+	CHILD_CHECK(harness_raw_info(sock, RP_NAME, 0, NULL) == -ENOENT);
+	CHILD_CHECK(harness_raw_info(sock, NULL, rp->id, NULL) == -ENOENT);
+	CHILD_CHECK(harness_raw_pool_open(sock, 0, RP_NAME, true, NULL, fds,
+					  &n) == -ENOENT && n == 0);
+	CHILD_CHECK(harness_raw_pool_open(sock, rp->id, NULL, true, NULL, fds,
+					  &n) == -ENOENT && n == 0);
+	CHILD_CHECK(harness_raw_import_id(sock, rp->members[0], true,
+					  &fds[0]) == -ENOENT);
+	close(sock);
+	return 0;
+}
+
+/* Another uid cannot take the restored session, nor open its pool; the
+ * owner's token still works after it tried. */
+static void test_restored_pool_other_uid(void **state)
+{
+	struct fixture *f = *state;
+	struct resumable_pool rp;
+	struct harness_child child;
+	int sock;
+
+	if (getuid() != 0)
+		skip();		/* needs root to become another uid */
+	resumable_pool_crash(f, &rp);
+	assert_int_equal(0, harness_child_start(&child, f->s.d.socket,
+						child_other_uid, &rp));
+	assert_int_equal(0, harness_child_wait(&child, WAIT_MS));
+	sock = resume_session(f, &rp);
+	assert_int_equal(0, harness_raw_info(sock, NULL, rp.id, NULL));
+	close(sock);
+}
+
+/* @p is the restored RP_NAME of @rp, owned by this process's session. */
+static void check_restored_pool(const DmabufBroker__V1__PoolInfo *p,
+				const struct resumable_pool *rp)
+{
+	assert_int_equal(rp->id, p->id);
+	assert_string_equal(RP_NAME, p->name);
+	assert_int_equal(RP_COUNT, p->count);
+	assert_int_equal(rp->size, p->buffer_size);
+	assert_string_equal(harness_backend(), p->backend);
+	assert_int_equal(getuid(), p->owner_uid);
+	assert_int_equal(getpid(), p->owner_pid);
+	assert_string_equal("resumer", p->owner_name);
+	assert_int_equal(DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+			 p->lifetime);
+	assert_int_equal(rp->created_usec, p->created_usec);
+	assert_int_equal(1, p->n_grants);
+	assert_int_equal(DMABUF_BROKER__V1__GRANT__SUBJECT_UID,
+			 p->grants[0]->subject_case);
+	assert_int_equal(GRANTEE, p->grants[0]->uid);
+	assert_int_equal(rp->access, p->grants[0]->access);
+	assert_int_equal(RP_COUNT, p->n_buffers);
+	for (uint32_t i = 0; i < RP_COUNT; i++) {
+		assert_int_equal(rp->members[i], p->buffers[i]->id);
+		assert_int_equal(rp->id, p->buffers[i]->pool_id);
+		assert_int_equal(i, p->buffers[i]->pool_index);
+		assert_int_equal(rp->size, p->buffers[i]->size);
+	}
+}
+
+/*
+ * The session resumed after the restart has its pool back: Info as before
+ * the crash, PoolOpen hands out the members with what was written into
+ * them; again after a second crash, with the session's new token.  The
+ * pool is still the session's: a Goodbye ends it.
+ */
+static void test_resume_pool_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct resumable_pool rp;
+	int sock = -1, fds[64];
+	size_t n;
+	Msg *m;
+
+	resumable_pool_crash(f, &rp);
+	for (int round = 0; round < 2; round++) {
+		if (round > 0) {
+			kill_and_restart(f);
+			close(sock);
+		}
+		/* Detached until its client comes back: kept and charged. */
+		assert_daemon_fds(f, f->fresh_fds + (int)RP_COUNT);
+		assert_charged(f->s.d.socket, RP_COUNT * rp.size, RP_COUNT, 1);
+		sock = resume_session(f, &rp);
+		assert_int_equal(0, harness_raw_info(sock, RP_NAME, 0, &m));
+		check_restored_pool(m->response->pool, &rp);
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+
+		assert_int_equal(0, harness_raw_pool_open(sock, rp.id, NULL,
+							  false, &m, fds, &n));
+		assert_int_equal(RP_COUNT, n);
+		check_restored_pool(m->response->pool, &rp);
+		dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t *p = map(fds[i], SIZE_1);
+
+			assert_int_equal(-1, harness_check(p, SIZE_1,
+							   20 + (uint32_t)i));
+			munmap(p, SIZE_1);
+			close(fds[i]);
+		}
+	}
+	/* Still a pool: its name taken, its members managed through it. */
+	assert_int_equal(-EEXIST, alloc(sock, SIZE_1, RP_NAME, false, 0, NULL,
+					NULL));
+	assert_int_equal(-EBUSY, harness_raw_destroy(sock, rp.members[0]));
+
+	/* Ended on purpose: the pool goes with the session, out of the
+	 * store, and nothing stays charged. */
+	assert_int_equal(0, goodbye(sock));
+	close(sock);
+	for (size_t i = 0; i < RP_COUNT; i++)
+		assert_int_equal(0, wait_stored(f, rp.members[i], false));
+	assert_daemon_fds(f, f->fresh_fds);
+	assert_charged(f->s.d.socket, 0, 0, 0);
+}
+
+/* Rewrites the daemon's config, read at its next start. */
+static void set_config(struct fixture *f, const char *config)
+{
+	FILE *cf = fopen(f->s.d.config, "w");
+
+	assert_non_null(cf);
+	assert_true(fputs(config, cf) >= 0);
+	assert_int_equal(0, fclose(cf));
+}
+
+/*
+ * A session that does not come back within the grace period ends with its
+ * pool: members closed and out of the store, the quota uncharged, the
+ * name free, the token no longer honoured.  The first restart shows the
+ * pool came back; the second starts with a grace of 1 ms, so that the
+ * session restored from the store runs out at once.
+ */
+static void test_restored_pool_expires(void **state)
+{
+	struct fixture *f = *state;
+	struct resumable_pool rp;
+	ProtobufCBinaryData t = { sizeof(rp.token), rp.token };
+	uint8_t next[32];
+	bool resumed = true;
+	int sock;
+
+	resumable_pool_crash(f, &rp);
+	assert_daemon_fds(f, f->fresh_fds + (int)RP_COUNT);
+	assert_charged(f->s.d.socket, RP_COUNT * rp.size, RP_COUNT, 1);
+
+	set_config(f, EXPIRING_CONFIG);
+	kill_and_restart(f);
+	for (size_t i = 0; i < RP_COUNT; i++)
+		assert_int_equal(0, wait_stored(f, rp.members[i], false));
+	assert_daemon_fds(f, f->fresh_fds);
+	assert_charged(f->s.d.socket, 0, 0, 0);
+
+	sock = harness_raw_connect(f->s.d.socket);
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, &t, next, &resumed));
+	assert_false(resumed);
+	assert_int_equal(-ENOENT, harness_raw_info(sock, RP_NAME, 0, NULL));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, NULL, rp.id, NULL));
+	assert_int_equal(0, harness_raw_pool_alloc(sock, 1, SIZE_1, RP_NAME,
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+						   NULL, NULL, NULL, NULL));
+	close(sock);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -664,6 +972,12 @@ int main(void)
 						setup_resume, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_keeps_persistent_pool,
 						setup_no_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_restored_pool_other_uid,
+						setup_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_pool_after_crash,
+						setup_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_restored_pool_expires,
+						setup_resume, teardown),
 		T(test_term_keeps_persistent),
 		T(test_destroy_leaves_store),
 		T(test_corrupt_state),
