@@ -15,6 +15,7 @@ static const char *const broker_features_always[] = {
 	"owned-names",		/* [names] enforced, NamesRequest */
 	"pools",		/* PoolAlloc, PoolOpen, Pools; pool ids */
 	"queues",		/* QueueCreate, QueueAttach, QueueDetach */
+	"queue-events",		/* Event QUEUE_CREATED, QUEUE_DESTROYED */
 };
 
 #define BROKER_NALWAYS \

@@ -77,7 +77,7 @@ int handlers_queue_create(struct client *c,
 				     describe_flags_for(&c->peer,
 							pool->members[0]));
 	if (!r->resp.pool) {
-		/* Nobody heard of it: gone as it came. */
+		/* Watchers heard it begin: they hear it end. */
 		streams_queue_stop(c->broker->streams, q);
 		return reply_error(r, -ENOMEM, "out of memory");
 	}

@@ -70,16 +70,19 @@ void streams_consumer_detach(struct streams *s, struct queue *q, int slot)
 }
 
 /*
- * Ends @q.  With @tell_producer (its pool ended under it) the producer is
- * told that every consumer left, so that its library closes their
- * channels and they see the end; a producer that is gone took its channel
- * ends along, and one that ended the queue closed them itself.
+ * Ends @q.  Watchers hear it first, with the queue as it was at its end
+ * (its consumers, its last counters).  With @tell_producer (its pool
+ * ended under it) the producer is told that every consumer left, so that
+ * its library closes their channels and they see the end; a producer
+ * that is gone took its channel ends along, and one that ended the queue
+ * closed them itself.
  */
 static void streams_queue_end(struct streams *s, struct queue *q,
 			      bool tell_producer)
 {
 	struct queue_counters qc;
 
+	watch_pool(s->br->watch, STREAMS_EVENT(QUEUE_DESTROYED), q->pool);
 	for (int i = 0; i < (int)QUEUE_MAX_CONSUMERS; i++) {
 		if (!q->consumers[i])
 			continue;
@@ -108,6 +111,7 @@ void streams_queue_add(struct streams *s, struct pool *pool,
 	pool->queue = q;
 	DL_APPEND(s->queues, q);
 	s->nqueues++;
+	watch_pool(s->br->watch, STREAMS_EVENT(QUEUE_CREATED), pool);
 }
 
 void streams_pool_created(struct streams *s, const struct pool *pool)

@@ -6,7 +6,8 @@
  * the registry (Destroy on the pool, its owner's connection gone for a
  * client-lifetime pool, teardown); its queue ends with it or with the
  * producer's connection.  The producer hears of consumers coming and
- * going in events on its own connection.
+ * going in events on its own connection; watchers hear of every queue
+ * beginning and ending (a pool's ends before the pool does).
  */
 #ifndef DBB_STREAMS_H
 #define DBB_STREAMS_H
@@ -50,7 +51,8 @@ void streams_pool_destroy(struct streams *s, struct pool *pool);
  * detached (the producer is told). */
 void streams_pool_regranted(struct streams *s, struct pool *pool);
 
-/* Gives @pool the queue @q (made by queue_create()). */
+/* Gives @pool the queue @q (made by queue_create()); watchers hear
+ * QUEUE_CREATED. */
 void streams_queue_add(struct streams *s, struct pool *pool,
 		       struct queue *q);
 
@@ -63,14 +65,16 @@ int streams_consumer_attached(struct streams *s, struct queue *q, int slot,
 			      int producer_end);
 
 /* The producer ended @q itself (its library closes the consumers'
- * channels): the queue and its page are forgotten, nobody is told. */
+ * channels): the queue and its page are forgotten; only watchers are
+ * told (QUEUE_DESTROYED). */
 void streams_queue_stop(struct streams *s, struct queue *q);
 
 /* Frees @slot of @q and tells the producer the consumer there left. */
 void streams_consumer_detach(struct streams *s, struct queue *q, int slot);
 
-/* @c's connection is gone: the queues it produced end, and it leaves
- * those it consumed (their producers are told).  Accepts a NULL @s. */
+/* @c's connection is gone: the queues it produced end (watchers are
+ * told), and it leaves those it consumed (their producers are told).
+ * Accepts a NULL @s. */
 void streams_client_gone(struct streams *s, struct client *c);
 
 struct streams_totals streams_totals(const struct streams *s);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Clients that asked to Watch, and the events they hear: the registry's
- * added, named and removed buffers, and pools created and destroyed, sent
- * to each watcher as one packed frame built once.
+ * added, named and removed buffers, pools created and destroyed, and
+ * their queues begun and ended, sent to each watcher as one packed frame
+ * built once.
  */
 #ifndef DBB_WATCH_H
 #define DBB_WATCH_H
@@ -30,8 +31,8 @@ void watch_destroy(struct watch *w);
  * watch does nothing. */
 void watch_set(struct watch *w, struct client *c, bool on);
 
-/* Sends the pool event @type on @pool (complete: not ending yet) to the
- * watchers that may see it, as for its members. */
+/* Sends the pool or queue event @type on @pool (complete: not ending
+ * yet) to the watchers that may see it, as for its members. */
 void watch_pool(struct watch *w, DmabufBroker__V1__Event__Type type,
 		const struct pool *pool);
 

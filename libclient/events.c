@@ -23,6 +23,10 @@ static enum dbb_event_type events_type(DmabufBroker__V1__Event__Type type)
 		return DBB_EVENT_POOL_CREATED;
 	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_POOL_DESTROYED:
 		return DBB_EVENT_POOL_DESTROYED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CREATED:
+		return DBB_EVENT_QUEUE_CREATED;
+	case DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_DESTROYED:
+		return DBB_EVENT_QUEUE_DESTROYED;
 	default:
 		return 0;
 	}
@@ -44,17 +48,27 @@ static void events_entry_free(struct events_entry e)
 	dbb_pool_info_free(e.pool);
 }
 
-/* Converts what @ev describes; false when there is nothing to tell. */
+/* Converts what @ev describes; false when there is nothing to tell (a
+ * queue event without its queue included). */
 static bool events_convert(const DmabufBroker__V1__Event *ev,
 			   struct events_entry *e)
 {
 	e->type = events_type(ev->type);
-	if (!e->type)
-		return false;
-	if (e->type == DBB_EVENT_POOL_CREATED ||
-	    e->type == DBB_EVENT_POOL_DESTROYED)
+	switch (e->type) {
+	case DBB_EVENT_QUEUE_CREATED:
+	case DBB_EVENT_QUEUE_DESTROYED:
+		return ev->pool && ev->pool->queue &&
+		       pool_info_from_proto(ev->pool, &e->pool) == 0;
+	case DBB_EVENT_POOL_CREATED:
+	case DBB_EVENT_POOL_DESTROYED:
 		return ev->pool && pool_info_from_proto(ev->pool, &e->pool) == 0;
-	return ev->buffer && info_from_proto(ev->buffer, &e->info) == 0;
+	case DBB_EVENT_CREATED:
+	case DBB_EVENT_NAMED:
+	case DBB_EVENT_DESTROYED:
+	case DBB_EVENT_GRANTED:
+		return ev->buffer && info_from_proto(ev->buffer, &e->info) == 0;
+	}
+	return false;
 }
 
 void events_push(struct dbb_client *client, const DmabufBroker__V1__Event *ev)

@@ -1,8 +1,9 @@
 # Frame queues through a real broker (read after integration.mk, whose
 # harness and variables it uses).
-TEST_QUEUE_INTEG := $(B)/tests/integration/test_queue
+TEST_QUEUE_INTEG := $(B)/tests/integration/test_queue \
+	$(B)/tests/integration/test_queue_events
 
-$(TEST_QUEUE_INTEG).o: $(PROTO_H)
+$(TEST_QUEUE_INTEG:%=%.o): $(PROTO_H)
 
 $(TEST_QUEUE_INTEG): %: %.o $(INTEG_HARNESS) $(INTEG_LIB) $(B)/common/wire.o \
 		$(PROTO_OBJ)
