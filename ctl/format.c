@@ -123,6 +123,8 @@ const char *format_event(enum dbb_event_type t)
 	case DBB_EVENT_GRANTED: return "granted";
 	case DBB_EVENT_POOL_CREATED: return "pool-created";
 	case DBB_EVENT_POOL_DESTROYED: return "pool-destroyed";
+	case DBB_EVENT_QUEUE_CREATED: return "queue-created";
+	case DBB_EVENT_QUEUE_DESTROYED: return "queue-destroyed";
 	default: return "unknown";
 	}
 }

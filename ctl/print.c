@@ -267,16 +267,24 @@ void print_event(enum dbb_event_type type, const struct dbb_buffer_info *info)
 	       format_lifetime(info->lifetime));
 }
 
+/* A pool event, and for a queue event the queue's policy and producer
+ * (a pid of 0: not told who). */
 void print_pool_event(enum dbb_event_type type, const struct dbb_pool_info *info)
 {
+	const struct dbb_queue_info *q = info->queue;
 	char size[32];
 
 	printf("%-9s id=%" PRIu64 " name=%s count=%" PRIu32 " size=%s backend=%s"
-	       " owner=%" PRIu32 " (%s) lifetime=%s\n", format_event(type),
+	       " owner=%" PRIu32 " (%s) lifetime=%s", format_event(type),
 	       info->id, print_name(info->name), info->count,
 	       format_size(info->buffer_size, size, sizeof(size)), info->backend,
 	       info->owner_uid, print_name(info->owner_name),
 	       format_lifetime(info->lifetime));
+	if (q)
+		printf(" policy=%s producer=%" PRIu32 " (%s)",
+		       format_policy(q->policy), q->producer_pid,
+		       print_name(q->producer_name));
+	putchar('\n');
 }
 
 void print_hexdump(const uint8_t *p, size_t len)

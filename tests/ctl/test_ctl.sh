@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=97
+plan=101
 echo "1..$plan"
 
 cleanup() {
@@ -253,6 +253,19 @@ has_line "$dir/out" '^[0-9:.]+ +no queue$'
 result $? "queue-watch says there is no queue" "$(cat "$dir/out")"
 
 # --- its queue, fed by a producer and a consumer ---
+# Watchers, one JSON and one text, hear the queue begin and end.
+"$ctl" --json watch >"$dir/qevents" 2>/dev/null &
+qevents_pid=$!
+"$ctl" watch >"$dir/qevents.txt" 2>/dev/null &
+qevents_txt_pid=$!
+qevents_subscribed() {
+	"$ctl" alloc 4K --name qevsync >/dev/null 2>&1
+	"$ctl" remove qevsync >/dev/null 2>&1
+	has_line "$dir/qevents" '"name": ?"qevsync"' &&
+		has_line "$dir/qevents.txt" ' name=qevsync '
+}
+wait_for qevents_subscribed
+result $? "queue event watchers are subscribed" "$(head -c 300 "$dir/qevents")"
 mkfifo "$dir/peer.in"
 "$queue_peer" pq <"$dir/peer.in" >"$dir/peer.out" 2>"$dir/peer.err" &
 peer_pid=$!
@@ -329,6 +342,26 @@ rc=$?
 [ "$rc" -eq 3 ]
 result $? "queue-watch of a removed pool exits 3" "exit $rc; $(cat "$dir/qwatch.err")"
 expect_exit 3 "the pool is gone" "$ctl" pool-info "$pool_id"
+queue_events() {
+	json_lines_match "$dir/qevents" \
+		'[.[] | select(.pool.name == "pq") | .event] == ["queue-created", "queue-destroyed", "pool-destroyed"]'
+}
+wait_for queue_events
+result $? "watch reports the queue created, then destroyed before its pool" \
+	"$(tail -c 600 "$dir/qevents")"
+json_lines_match "$dir/qevents" '
+	[.[] | select(.pool.name == "pq")] |
+	.[0].pool.queue.policy == "hold" and
+	.[0].pool.queue.producer_name == "queue-producer" and
+	.[1].pool.queue.counters.posted == 8 and .[2].pool.queue == null'
+result $? "queue events carry the queue as it began and as it ended" \
+	"$(tail -c 600 "$dir/qevents")"
+has_line "$dir/qevents.txt" "^queue-created id=$pool_id name=pq count=4 .* policy=hold producer=[1-9][0-9]* \(queue-producer\)\$" &&
+	has_line "$dir/qevents.txt" "^queue-destroyed id=$pool_id name=pq "
+result $? "watch prints queue events with the policy and producer" \
+	"$(cat "$dir/qevents.txt")"
+kill "$qevents_pid" "$qevents_txt_pid"
+wait "$qevents_pid" "$qevents_txt_pid" 2>/dev/null
 expect_exit 3 "and its members" "$ctl" info "$member"
 exec 5>&-
 wait "$peer_pid"
