@@ -2,8 +2,8 @@
 /*
  * Requests on a pool's frame queue: QueueCreate (the producer),
  * QueueAttach and QueueDetach (consumers leave; the producer ends the
- * queue).  The broker hands out the two ends of each consumer's channel
- * and keeps neither.
+ * queue, or detaches a consumer it cut off).  The broker hands out the
+ * two ends of each consumer's channel and keeps neither.
  */
 #include "handlers.h"
 
