@@ -31,7 +31,7 @@
 /* How far a sample may stray from the ideal bar colour: vivid's
  * conversion from its 8-bit RGB rounds differently from the ideal one. */
 #define GPU_TOLERANCE 12
-/* See gpu_attach(). */
+/* See gpu_wait_for_queue(). */
 #define GPU_QUEUE_RETRY_MS 100
 
 struct gpu_options {
@@ -59,6 +59,8 @@ struct gpu {
 	unsigned received, passed;
 	uint64_t last_seq;
 	bool in_order;
+	bool queue_events;		/* the broker announces queues */
+	bool announced;			/* see gpu_on_pool_event() */
 	bool holding;			/* a frame held for --slow-ms */
 	uint32_t held_index;
 	int64_t release_at_ms;
@@ -222,37 +224,80 @@ static bool gpu_pool_exists(struct gpu *g)
 	return exists;
 }
 
+/* Notes that --pool's queue was made or, from a broker that does not
+ * announce queues, that the pool was: worth trying to attach again. */
+static void gpu_on_pool_event(struct dbb_client *client, enum dbb_event_type type,
+			      const struct dbb_pool_info *info, void *userdata)
+{
+	struct gpu *g = userdata;
+	enum dbb_event_type wanted = g->queue_events ? DBB_EVENT_QUEUE_CREATED
+						     : DBB_EVENT_POOL_CREATED;
+
+	if (type == wanted && !strcmp(info->name, g->opt.pool_name))
+		g->announced = true;
+}
+
+static const struct dbb_event_listener gpu_listener = {
+	.struct_size = sizeof(gpu_listener),
+	.pool_event = gpu_on_pool_event,
+};
+
 /*
- * Attaches to the queue of pool --pool, waiting for the pool (and its
- * queue) to exist: the broker's events wake the wait, and the attach is
- * tried again.  The broker announces pools, not queues: a pool that is
- * there without its queue yet is looked at again every
- * GPU_QUEUE_RETRY_MS.  Events are turned off once attached: the consumer
- * no longer needs the connection.
+ * Waits, until @deadline, for a reason to try attaching again: the
+ * broker's event that --pool's queue was made.  A broker without the
+ * feature "queue-events" announces pools but not queues: then a pool
+ * that is there without its queue yet is looked at again every
+ * GPU_QUEUE_RETRY_MS.  Returns 0, or a negative errno (-ETIMEDOUT).
+ */
+static int gpu_wait_for_queue(struct gpu *g, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = dbb_client_get_fd(g->client), .events = POLLIN };
+	bool retry_soon = !g->queue_events && gpu_pool_exists(g);
+	int64_t retry_at = gpu_now_ms() + GPU_QUEUE_RETRY_MS;
+	int r;
+
+	g->announced = false;
+	for (;;) {
+		int64_t now = gpu_now_ms(), until = deadline;
+
+		/* Events that came during the attach are queued already. */
+		r = dbb_client_dispatch(g->client);
+		if (r < 0)
+			return gpu_fail_broker(g, r, "events");
+		if (g->announced || (retry_soon && now >= retry_at))
+			return 0;
+		if (now >= deadline)
+			return gpu_fail(ETIMEDOUT, g->opt.pool_name);
+		if (retry_soon && retry_at < until)
+			until = retry_at;
+		if (poll(&pfd, 1, (int)(until - now)) < 0 && errno != EINTR)
+			return gpu_fail(errno, "poll");
+	}
+}
+
+/*
+ * Attaches to the queue of pool --pool, waiting at most --timeout for
+ * the pool and its queue to exist.  The watch starts before the first
+ * try, so a queue made just after it failed is still heard of.  Events
+ * are turned off once attached: the consumer no longer needs the
+ * connection.
  */
 static int gpu_attach(struct gpu *g)
 {
 	int64_t deadline = gpu_now_ms() + (int64_t)g->opt.timeout_s * 1000;
-	struct pollfd pfd = { .fd = dbb_client_get_fd(g->client), .events = POLLIN };
 	int r;
 
-	r = dbb_watch(g->client, true);
+	g->queue_events = dbb_client_has_feature(g->client, "queue-events");
+	r = dbb_client_set_listener(g->client, &gpu_listener, g);
+	if (r == 0)
+		r = dbb_watch(g->client, true);
 	if (r < 0)
 		return gpu_fail_broker(g, r, "watch");
 	while ((r = dbb_queue_attach_by_name(g->client, g->opt.pool_name, false,
 					     &g->queue)) == -ENOENT) {
-		int64_t left = deadline - gpu_now_ms();
-
-		if (left <= 0)
-			return gpu_fail(ETIMEDOUT, g->opt.pool_name);
-		if (gpu_pool_exists(g))
-			left = left < GPU_QUEUE_RETRY_MS ? left : GPU_QUEUE_RETRY_MS;
-		if (dbb_client_pending_events(g->client) == 0 &&
-		    poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return gpu_fail(errno, "poll");
-		r = dbb_client_dispatch(g->client);
+		r = gpu_wait_for_queue(g, deadline);
 		if (r < 0)
-			return gpu_fail_broker(g, r, "events");
+			return r;
 	}
 	if (r < 0)
 		return gpu_fail_broker(g, r, g->opt.pool_name);
