@@ -16,6 +16,8 @@ static const char *const broker_features_always[] = {
 	"pools",		/* PoolAlloc, PoolOpen, Pools; pool ids */
 	"queues",		/* QueueCreate, QueueAttach, QueueDetach */
 	"queue-events",		/* Event QUEUE_CREATED, QUEUE_DESTROYED */
+	"queue-cut-off",	/* QueueDetach.consumer_client_id, the
+				   release timeout kept and reported */
 };
 
 #define BROKER_NALWAYS \

@@ -278,9 +278,11 @@ const char *dbb_client_get_server_version(const struct dbb_client *client);
  * (DBB_ALLOC_CONTIGUOUS), "read-only" (read-only opens), "pin"
  * (dbb_pin_memfd()), "adopt" (dbb_register_fd()), "resume", "pools"
  * (dbb_pool_*()), "queues" (dbb_queue_*()), "queue-events"
- * (DBB_EVENT_QUEUE_CREATED, DBB_EVENT_QUEUE_DESTROYED).  A call that
- * needs a feature the broker lacks fails with -EOPNOTSUPP without asking
- * it.
+ * (DBB_EVENT_QUEUE_CREATED, DBB_EVENT_QUEUE_DESTROYED), "queue-cut-off"
+ * (the broker keeps a queue's release_timeout_ms and detaches consumers
+ * the producer cut off; without it they are cut off all the same but
+ * listed until they leave).  A call that needs a feature the broker lacks
+ * fails with -EOPNOTSUPP without asking it.
  */
 bool dbb_client_has_feature(const struct dbb_client *client,
 			    const char *feature);

@@ -400,9 +400,13 @@ void link_cut_off(struct dbb_queue *q, uint32_t slot, uint64_t client_id)
 {
 	struct dbb_client *client = q->prod.client;
 
-	/* Bounded: if another thread's call holds the client too long, the
-	 * broker lists the consumer until it detaches or disconnects. */
-	if (!client || !client_id || connection_lock(client) < 0)
+	/* A broker without the feature would take the request for the end
+	 * of the whole queue.  The lock is bounded: if another thread's call
+	 * holds the client too long, the broker lists the consumer until it
+	 * detaches or disconnects. */
+	if (!client || !client_id ||
+	    !dbb_client_has_feature(client, "queue-cut-off") ||
+	    connection_lock(client) < 0)
 		return;
 	if (client->generation == q->prod.generation)
 		link_detach(client, q->prod.pool_id, slot, client_id);

@@ -659,6 +659,7 @@ static void test_stuck_consumer_is_cut_off(void **state)
 	assert_int_equal(1, dbb_queue_consumer_count(f->q));
 
 	/* The producer told the broker before this request was sent. */
+	assert_true(dbb_client_has_feature(f->client, "queue-cut-off"));
 	assert_int_equal(0, dbb_pool_info_by_name(f->client, POOL_NAME, &info));
 	assert_non_null(info->queue);
 	assert_int_equal(200, info->queue->release_timeout_ms);
