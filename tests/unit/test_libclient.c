@@ -719,6 +719,79 @@ static void test_gone_delivers_then_epipe(void **state)
 	dbb_client_destroy(c);
 }
 
+/* A queue event about pool 5 (with its queue, a DROP_OLDEST one, when
+ * @with_queue), or its pool event. */
+static void fake_pool_event(int conn, DmabufBroker__V1__Event__Type type,
+			    bool with_queue)
+{
+	DmabufBroker__V1__ServerMessage msg = DMABUF_BROKER__V1__SERVER_MESSAGE__INIT;
+	DmabufBroker__V1__Event ev = DMABUF_BROKER__V1__EVENT__INIT;
+	DmabufBroker__V1__PoolInfo pool = DMABUF_BROKER__V1__POOL_INFO__INIT;
+	DmabufBroker__V1__QueueInfo queue = DMABUF_BROKER__V1__QUEUE_INFO__INIT;
+
+	pool.id = 5;
+	pool.name = "cam";
+	pool.count = 2;
+	queue.policy = DMABUF_BROKER__V1__QUEUE_POLICY__QUEUE_POLICY_DROP_OLDEST;
+	pool.queue = with_queue ? &queue : NULL;
+	ev.type = type;
+	ev.pool = &pool;
+	msg.kind_case = DMABUF_BROKER__V1__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = &ev;
+	fake_send(conn, &msg, -1);
+}
+
+static void script_queue_events(int conn)
+{
+	/* Malformed: a queue event must describe the queue. */
+	fake_pool_event(conn, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CREATED,
+			false);
+	fake_pool_event(conn, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_CREATED,
+			true);
+	fake_pool_event(conn, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_QUEUE_DESTROYED,
+			true);
+	fake_pool_event(conn, DMABUF_BROKER__V1__EVENT__TYPE__TYPE_POOL_DESTROYED,
+			false);
+}
+
+static int pool_events_seen;
+static enum dbb_event_type pool_event_types[8];
+static bool pool_event_queued[8];	/* came with a DROP_OLDEST queue */
+
+static void record_pool_event(struct dbb_client *client, enum dbb_event_type type,
+			      const struct dbb_pool_info *info, void *userdata)
+{
+	if (pool_events_seen < 8 && info->id == 5) {
+		pool_event_types[pool_events_seen] = type;
+		pool_event_queued[pool_events_seen] =
+			info->queue && info->queue->policy == DBB_QUEUE_DROP_OLDEST;
+	}
+	pool_events_seen++;
+}
+
+/* Queue events reach pool_event with the pool and its queue, in order;
+ * one without its queue is skipped. */
+static void test_queue_events(void **state)
+{
+	struct fake *f = *state;
+	struct dbb_client *c = fake_connect(f, script_queue_events);
+	struct dbb_event_listener l = { .struct_size = sizeof(l),
+					.pool_event = record_pool_event };
+
+	assert_int_equal(0, fake_wait(f));
+	pool_events_seen = 0;
+	assert_int_equal(0, dbb_client_set_listener(c, &l, NULL));
+	assert_int_equal(-EPIPE, dbb_client_dispatch(c));
+	assert_int_equal(3, pool_events_seen);
+	assert_int_equal(DBB_EVENT_QUEUE_CREATED, pool_event_types[0]);
+	assert_true(pool_event_queued[0]);
+	assert_int_equal(DBB_EVENT_QUEUE_DESTROYED, pool_event_types[1]);
+	assert_true(pool_event_queued[1]);
+	assert_int_equal(DBB_EVENT_POOL_DESTROYED, pool_event_types[2]);
+	assert_false(pool_event_queued[2]);
+	dbb_client_destroy(c);
+}
+
 static void script_garbage_then_ok(int conn)
 {
 	static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
@@ -1357,6 +1430,7 @@ int main(void)
 		T(test_reconnect),
 		T(test_broker_gone),
 		T(test_gone_delivers_then_epipe),
+		T(test_queue_events),
 		T(test_undecodable_frame),
 		T(test_stray_fd_closed),
 		T(test_missing_fd),
