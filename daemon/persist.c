@@ -185,14 +185,31 @@ static void persist_write(struct persist *p)
  * Whether @b goes into the store: every persistent buffer (a full store
  * refused its Alloc), and the client-lifetime buffers of connections that
  * can resume (they hold a token) while those take at most half the store.
+ * A pool comes back only whole, so its members go in all or none: the
+ * first one, announced first, decides for the pool, and the others follow
+ * it.  Members stored without the rest would only take fds that a whole
+ * pool or buffer could use.
  */
 static bool persist_wanted(const struct persist *p,
 			   const struct registry_buffer *b)
 {
+	const struct pool *pool;
+	unsigned count = 1;
+
 	if (b->lifetime == REGISTRY_LIFETIME_PERSISTENT)
 		return true;
-	return b->owner->has_token && p->nclient < p->store_max / 2 &&
-	       p->nstored < p->store_max;
+	if (!b->owner->has_token)
+		return false;
+	if (b->pool_id) {
+		pool = pool_find(p->br->streams->pools, b->pool_id);
+		if (!pool || !pool->members[0])
+			return false;
+		if (b->pool_index > 0)
+			return persist_find(p, pool->members[0]->id) != NULL;
+		count = pool->count;
+	}
+	return p->nclient + count <= p->store_max / 2 &&
+	       p->nstored + count <= p->store_max;
 }
 
 /* Says once, until buffers leave, that the store is full. */

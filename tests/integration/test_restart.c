@@ -170,6 +170,13 @@ static int setup_resume(void **state)
 	return fixture_start(state, RESUME_CONFIG, NULL);
 }
 
+/* A resumable session's store of eight fds: the two state slots, and
+ * four client-lifetime buffers at most. */
+static int setup_resume_small_store(void **state)
+{
+	return fixture_start(state, RESUME_CONFIG, "8");
+}
+
 /* A store of four fds: the two state slots and two buffers. */
 static int setup_small_store(void **state)
 {
@@ -962,6 +969,53 @@ static void test_restored_pool_expires(void **state)
 	close(sock);
 }
 
+/*
+ * A resumable session's pool goes into the store whole or not at all: a
+ * pool comes back only whole, so members stored without the rest would
+ * take the store's fds for nothing.  The store holds 8 fds, two of them
+ * the state; client-lifetime buffers may take half of it, 4.  (At most 5
+ * are stored: valgrind keeps an fd of its own when it starts with fds 3
+ * to 9 taken, which the fd count would see.)
+ */
+static void test_resumable_pool_stored_whole(void **state)
+{
+	struct fixture *f = *state;
+	struct resumable_pool rp;	/* its token only */
+	uint64_t big, small;
+	int sock = harness_raw_connect(f->s.d.socket);
+	bool resumed = true;
+	Msg *m;
+
+	assert_true(sock >= 0);
+	assert_int_equal(0, hello(sock, NULL, rp.token, &resumed));
+	/* 5 members: over the half, none of them stored. */
+	assert_int_equal(0, harness_raw_pool_alloc(sock, 5, SIZE_1, "crash/big",
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+						   NULL, &m, NULL, NULL));
+	big = m->response->pool->id;
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	/* 3: all of them. */
+	assert_int_equal(0, harness_raw_pool_alloc(sock, 3, SIZE_1, "crash/small",
+						   DMABUF_BROKER__V1__LIFETIME__LIFETIME_CLIENT,
+						   NULL, &m, NULL, NULL));
+	small = m->response->pool->id;
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(0, wait_stored(f, m->response->pool->buffers[i]->id,
+						true));
+	dmabuf_broker__v1__server_message__free_unpacked(m, NULL);
+	/* The notify socket keeps order: what was sent before is in. */
+	assert_int_equal(2 + 3, supervisor_nstored(&f->s));
+
+	kill_and_restart(f);
+	close(sock);
+	assert_daemon_fds(f, f->fresh_fds + 3);
+	sock = resume_session(f, &rp);
+	assert_int_equal(0, harness_raw_info(sock, NULL, small, NULL));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, NULL, big, NULL));
+	assert_int_equal(-ENOENT, harness_raw_info(sock, "crash/big", 0, NULL));
+	close(sock);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -978,6 +1032,9 @@ int main(void)
 						setup_resume, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_pool_expires,
 						setup_resume, teardown),
+		cmocka_unit_test_setup_teardown(test_resumable_pool_stored_whole,
+						setup_resume_small_store,
+						teardown),
 		T(test_term_keeps_persistent),
 		T(test_destroy_leaves_store),
 		T(test_corrupt_state),
