@@ -82,9 +82,10 @@
  *    depended on the connection).  dbb_client_get_generation() tells
  *    which happened.  The call is then sent again if it had not reached
  *    the broker, or if doing it twice is doing it once (open, info, list,
- *    stats, backends, names, watch, grant); others (alloc, pin, register, set
- *    name, remove) return -EPIPE/-ECONNRESET, having perhaps taken
- *    effect.  DBB_CONNECT_NO_RECONNECT turns this off.
+ *    stats, backends, names, watch, grant; opening, describing and listing
+ *    pools); others (alloc, pin, register, set name, remove, pool alloc,
+ *    queue create, attach and detach) return -EPIPE/-ECONNRESET, having
+ *    perhaps taken effect.  DBB_CONNECT_NO_RECONNECT turns this off.
  *  - Threads: a client may be used from several threads at once.  Calls
  *    on one client are serialized (one request at a time on the
  *    connection); events read by any call are queued for

@@ -299,7 +299,9 @@ static bool connection_broken(int ret)
 
 /* Requests that may be sent again when the connection broke after they
  * were sent: doing them twice is doing them once.  The others (Alloc,
- * Pin, Adopt, Publish, Release, Destroy) may have taken effect. */
+ * Pin, Adopt, Publish, Release, Destroy, PoolAlloc, and QueueCreate,
+ * QueueAttach and QueueDetach, which make or end a queue's end) may have
+ * taken effect. */
 static bool connection_idempotent(const DmabufBroker__V1__Request *req)
 {
 	switch (req->body_case) {
@@ -311,6 +313,10 @@ static bool connection_idempotent(const DmabufBroker__V1__Request *req)
 	case DMABUF_BROKER__V1__REQUEST__BODY_WATCH:
 	case DMABUF_BROKER__V1__REQUEST__BODY_BACKENDS:
 	case DMABUF_BROKER__V1__REQUEST__BODY_NAMES:
+	/* Listing pools only reads; opening one only hands out fds of a
+	 * pool that exists, like Import (a hold is one per connection). */
+	case DMABUF_BROKER__V1__REQUEST__BODY_POOLS:
+	case DMABUF_BROKER__V1__REQUEST__BODY_POOL_OPEN:
 		return true;
 	default:
 		return false;

@@ -655,6 +655,138 @@ static void test_reconnect(void **state)
 	fake_end(f, c);
 }
 
+/* A pool of one memfd member, id 21, named "cam". */
+static void fake_pool_info(DmabufBroker__V1__PoolInfo *pool, BufferInfo *member,
+			   BufferInfo **members)
+{
+	member->id = 22;
+	member->size = 4096;
+	member->backend = "memfd";
+	member->pool_id = 21;
+	member->pool_index = 0;
+	members[0] = member;
+	pool->id = 21;
+	pool->name = "cam";
+	pool->count = 1;
+	pool->buffer_size = 4096;
+	pool->backend = "memfd";
+	pool->n_buffers = 1;
+	pool->buffers = members;
+}
+
+/* A Pools reply listing the pool above, without its members. */
+static void fake_pools(int conn, uint64_t seq)
+{
+	DmabufBroker__V1__PoolsReply pools = DMABUF_BROKER__V1__POOLS_REPLY__INIT;
+	DmabufBroker__V1__PoolInfo pool = DMABUF_BROKER__V1__POOL_INFO__INIT;
+	DmabufBroker__V1__PoolInfo *list[1] = { &pool };
+	BufferInfo member = DMABUF_BROKER__V1__BUFFER_INFO__INIT;
+	BufferInfo *members[1];
+	Response resp = DMABUF_BROKER__V1__RESPONSE__INIT;
+
+	fake_pool_info(&pool, &member, members);
+	pool.n_buffers = 0;
+	pools.n_pools = 1;
+	pools.pools = list;
+	resp.seq = seq;
+	resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_POOLS;
+	resp.pools = &pools;
+	fake_reply(conn, &resp, -1);
+}
+
+/* Answers a PoolOpen of "cam" with the pool and its member's fd. */
+static void fake_pool_open(int conn)
+{
+	DmabufBroker__V1__PoolInfo pool = DMABUF_BROKER__V1__POOL_INFO__INIT;
+	BufferInfo member = DMABUF_BROKER__V1__BUFFER_INFO__INIT;
+	BufferInfo *members[1];
+	Response resp = DMABUF_BROKER__V1__RESPONSE__INIT;
+	Request *req = fake_recv(conn);
+	int fd = fake_memfd(4096);
+
+	FAKE_EXPECT(req->body_case == DMABUF_BROKER__V1__REQUEST__BODY_POOL_OPEN);
+	FAKE_EXPECT(req->pool_open->target_case ==
+		    DMABUF_BROKER__V1__POOL_OPEN_REQUEST__TARGET_NAME);
+	FAKE_EXPECT(strcmp(req->pool_open->name, "cam") == 0);
+	fake_pool_info(&pool, &member, members);
+	resp.seq = req->seq;
+	resp.body_case = DMABUF_BROKER__V1__RESPONSE__BODY_POOL;
+	resp.pool = &pool;
+	fake_reply(conn, &resp, fd);
+	close(fd);
+	dmabuf_broker__v1__request__free_unpacked(req, NULL);
+}
+
+/*
+ * 1: a PoolAlloc the connection breaks under.
+ * 2: a Pools answered, then a Pools it breaks under.
+ * 3: the Pools again, answered; a PoolOpen it breaks under.
+ * 4: the PoolOpen again, answered.
+ */
+static void script_reconnects_pools(int conn)
+{
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_POOL_ALLOC);
+	close(conn);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-1", "token-2", false);
+	fake_pools(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_POOLS));
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_POOLS);
+	close(conn);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-2", "token-3", false);
+	fake_pools(conn, fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_POOLS));
+	fake_expect_req(conn, DMABUF_BROKER__V1__REQUEST__BODY_POOL_OPEN);
+	close(conn);
+
+	conn = fake_accept_again();
+	fake_hello_resume(conn, "token-3", "token-4", false);
+	fake_pool_open(conn);
+	close(conn);
+}
+
+/* A PoolAlloc may have made a pool: not asked again after a break.
+ * Listing and opening pools are asked again, as Stats is. */
+static void test_reconnect_pools(void **state)
+{
+	static const char *const pools_only[] = { "pools" };
+	struct fake *f = *state;
+	struct dbb_client *c;
+	struct dbb_pool_params p = {
+		.struct_size = sizeof(p), .count = 2,
+		.buffer = { .struct_size = sizeof(p.buffer), .size = 4096 },
+	};
+	struct dbb_pool_list *list = NULL;
+	struct dbb_pool *pool = NULL;
+
+	fake_features = pools_only;
+	fake_n_features = 1;
+	c = fake_connect(f, script_reconnects_pools);
+	assert_int_equal(-EPIPE, dbb_pool_alloc(c, &p, &pool));
+	assert_null(pool);
+	assert_int_equal(0, dbb_client_get_generation(c, NULL));
+	/* Not sent yet: reconnects first. */
+	assert_int_equal(0, dbb_pools(c, &list));
+	assert_int_equal(1, dbb_pool_list_count(list));
+	dbb_pool_list_free(list);
+	assert_int_equal(1, dbb_client_get_generation(c, NULL));
+	/* Sent, then the break: asked again. */
+	list = NULL;
+	assert_int_equal(0, dbb_pools(c, &list));
+	assert_int_equal(1, dbb_pool_list_count(list));
+	assert_int_equal(21, dbb_pool_list_get(list, 0)->id);
+	dbb_pool_list_free(list);
+	assert_int_equal(2, dbb_client_get_generation(c, NULL));
+	assert_int_equal(0, dbb_pool_open_by_name(c, "cam", false, &pool));
+	assert_int_equal(3, dbb_client_get_generation(c, NULL));
+	assert_int_equal(21, dbb_pool_get_id(pool));
+	assert_int_equal(1, dbb_pool_get_count(pool));
+	assert_true(dbb_buffer_get_fd(dbb_pool_get_buffer(pool, 0)) >= 0);
+	fake_end(f, c);
+	dbb_pool_free(pool);
+}
+
 static void script_close(int conn)
 {
 	(void)conn;
@@ -1428,6 +1560,7 @@ int main(void)
 		T(test_interruptible),
 		T(test_features_checked_locally),
 		T(test_reconnect),
+		T(test_reconnect_pools),
 		T(test_broker_gone),
 		T(test_gone_delivers_then_epipe),
 		T(test_queue_events),
