@@ -1,16 +1,20 @@
-# The crash-safety test: the daemon under a small service manager of the
-# test's own (supervisor.c) that keeps its fd store as systemd does.
-RESTART_TEST := $(B)/tests/integration/test_restart
-RESTART_OBJ := $(B)/tests/integration/supervisor.o
+# The crash-safety tests: the daemon under a small service manager of the
+# tests' own (supervisor.c) that keeps its fd store as systemd does.
+# test_restart covers buffers and the store, test_restart_pool pools; both
+# share the fixture and requests of restart_kit.c.
+RESTART_TESTS := $(B)/tests/integration/test_restart \
+	$(B)/tests/integration/test_restart_pool
+RESTART_OBJ := $(B)/tests/integration/supervisor.o \
+	$(B)/tests/integration/restart_kit.o
 
-$(RESTART_OBJ): ALL_CFLAGS += \
+$(B)/tests/integration/supervisor.o: ALL_CFLAGS += \
 	-DHARNESS_BROKERD='"$(abspath $(B))/daemon/dmabuf-brokerd"'
-$(RESTART_OBJ) $(RESTART_TEST).o: $(PROTO_H)
+$(RESTART_OBJ) $(RESTART_TESTS:%=%.o): $(PROTO_H)
 
-$(RESTART_TEST): %: %.o $(RESTART_OBJ) $(INTEG_HARNESS) $(B)/common/wire.o \
-		$(PROTO_OBJ)
+$(RESTART_TESTS): %: %.o $(RESTART_OBJ) $(INTEG_HARNESS) \
+		$(B)/common/wire.o $(PROTO_OBJ)
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka libprotobuf-c)
 
-all: $(RESTART_TEST)
-CHECK_PROGS += $(RESTART_TEST)
+all: $(RESTART_TESTS)
+CHECK_PROGS += $(RESTART_TESTS)
