@@ -4,14 +4,17 @@
  * test_ctl.sh to look at with dmabuf-ctl: known counters, reached by
  * waiting on conditions, never on time.
  *
- *   queue_peer POOL
+ *   queue_peer POOL [RELEASE_TIMEOUT_MS]
  *
- * Opens POOL read-write, creates its queue (policy hold), attaches a
- * read-only consumer through a second connection and waits until the
- * producer has seen it.  Then reads commands, one a line, from stdin:
- * "post N" posts N frames, each received and released by the consumer,
- * and waits until the producer has taken every release back.  After the
- * setup and after each command it prints "ready" with the producer's
+ * Opens POOL read-write, creates its queue (policy hold, with the release
+ * timeout if given), attaches a read-only consumer through a second
+ * connection and waits until the producer has seen it.  Then reads
+ * commands, one a line, from stdin: "post N" posts N frames, each received
+ * and released by the consumer, and waits until the producer has taken
+ * every release back; "hold" posts one frame the consumer receives and
+ * keeps, and waits until the producer has cut the consumer off for it
+ * (a queue with a release timeout; the consumer is gone after it).  After
+ * the setup and after each command it prints "ready" with the producer's
  * counters.  Exits 0 at the end of stdin; on any failure, with a message
  * and 1.
  */
@@ -64,6 +67,11 @@ static bool peer_attached(struct peer *p)
 	return dbb_queue_consumer_count(p->producer) == 1;
 }
 
+static bool peer_cut_off(struct peer *p)
+{
+	return dbb_queue_consumer_count(p->producer) == 0;
+}
+
 static bool peer_all_back(struct peer *p)
 {
 	struct dbb_queue_counters c;
@@ -72,11 +80,13 @@ static bool peer_all_back(struct peer *p)
 	       c.released == c.posted && c.in_flight == 0;
 }
 
-static int peer_setup(struct peer *p, const char *pool_name)
+static int peer_setup(struct peer *p, const char *pool_name,
+		      uint32_t release_timeout_ms)
 {
 	struct dbb_queue_params params = {
 		.struct_size = sizeof(params),
 		.policy = DBB_QUEUE_HOLD,
+		.release_timeout_ms = release_timeout_ms,
 	};
 	int ret;
 
@@ -99,11 +109,10 @@ static int peer_setup(struct peer *p, const char *pool_name)
 	return ret < 0 ? peer_fail("wait for the consumer", ret) : 0;
 }
 
-/* One frame from the producer to the consumer and back. */
-static int peer_frame(struct peer *p)
+/* One frame from the producer to the consumer, which has it in @in. */
+static int peer_deliver(struct peer *p, struct dbb_frame *in)
 {
 	struct dbb_frame out = { .struct_size = sizeof(out), .fence_fd = -1 };
-	struct dbb_frame in = { .struct_size = sizeof(in) };
 	int ret;
 
 	ret = dbb_queue_acquire(p->producer, PEER_TIMEOUT_MS, &out.index);
@@ -112,10 +121,31 @@ static int peer_frame(struct peer *p)
 	ret = dbb_queue_post(p->producer, &out);
 	if (ret < 0)
 		return ret;
-	ret = dbb_queue_receive(p->consumer, PEER_TIMEOUT_MS, &in);
+	return dbb_queue_receive(p->consumer, PEER_TIMEOUT_MS, in);
+}
+
+/* One frame from the producer to the consumer and back. */
+static int peer_frame(struct peer *p)
+{
+	struct dbb_frame in = { .struct_size = sizeof(in) };
+	int ret;
+
+	ret = peer_deliver(p, &in);
 	if (ret < 0)
 		return ret;
 	return dbb_queue_release(p->consumer, in.index, -1);
+}
+
+/* A frame the consumer keeps past the release timeout. */
+static int peer_hold(struct peer *p)
+{
+	struct dbb_frame in = { .struct_size = sizeof(in) };
+	int ret;
+
+	ret = peer_deliver(p, &in);
+	if (ret < 0)
+		return ret;
+	return peer_wait(p, peer_cut_off);
 }
 
 static int peer_post(struct peer *p, unsigned long n)
@@ -151,14 +181,19 @@ static void peer_destroy(struct peer *p)
 int main(int argc, char **argv)
 {
 	struct peer p = { 0 };
-	char line[64];
+	unsigned long release_timeout_ms = 0;
+	char line[64], *arg_end = NULL;
 	int ret = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: queue_peer POOL\n");
+	if (argc == 3)
+		release_timeout_ms = strtoul(argv[2], &arg_end, 10);
+	if (argc < 2 || argc > 3 ||
+	    (arg_end && (arg_end == argv[2] || *arg_end)) ||
+	    release_timeout_ms > DBB_QUEUE_MAX_RELEASE_TIMEOUT_MS) {
+		fprintf(stderr, "usage: queue_peer POOL [RELEASE_TIMEOUT_MS]\n");
 		return 1;
 	}
-	if (peer_setup(&p, argv[1]) < 0) {
+	if (peer_setup(&p, argv[1], (uint32_t)release_timeout_ms) < 0) {
 		peer_destroy(&p);
 		return 1;
 	}
@@ -167,6 +202,13 @@ int main(int argc, char **argv)
 		unsigned long n = 0;
 		char *end = line;
 
+		if (strcmp(line, "hold\n") == 0) {
+			if ((ret = peer_hold(&p)) < 0)
+				ret = peer_fail("hold", ret);
+			else
+				peer_ready(&p);
+			continue;
+		}
 		if (strncmp(line, "post ", 5) == 0)
 			n = strtoul(line + 5, &end, 10);
 		if (end == line || *end != '\n') {

@@ -16,7 +16,7 @@ export DMABUF_BROKER_SOCKET=$sock
 daemon_pid=
 
 n=0
-plan=101
+plan=110
 echo "1..$plan"
 
 cleanup() {
@@ -366,6 +366,33 @@ expect_exit 3 "and its members" "$ctl" info "$member"
 exec 5>&-
 wait "$peer_pid"
 result $? "the producer and consumer leave cleanly" "$(cat "$dir/peer.err")"
+
+# A queue with a release timeout: pool-info says so, and counts the
+# consumer the producer cuts off for keeping a frame past it.
+expect_exit 0 "pool-alloc of a pool for a queue with a release timeout" \
+	"$ctl" pool-alloc 4K --count 2 --name rq
+mkfifo "$dir/rpeer.in"
+"$queue_peer" rq 100 <"$dir/rpeer.in" >"$dir/rpeer.out" 2>"$dir/rpeer.err" &
+rpeer_pid=$!
+exec 6>"$dir/rpeer.in"
+wait_for has_line "$dir/rpeer.out" '^ready '
+result $? "a producer with a release timeout and a consumer attach" \
+	"$(cat "$dir/rpeer.err")"
+expect_exit 0 "pool-info of a queue with a release timeout" "$ctl" pool-info rq
+has_line "$dir/out" '^release: +within 100 ms or cut off; 0 consumers cut off$'
+result $? "pool-info shows the release timeout, nobody cut off yet" "$(cat "$dir/out")"
+echo "hold" >&6
+wait_for has_line "$dir/rpeer.out" '^ready posted=1 '
+result $? "the consumer keeps a frame and is cut off" \
+	"$(cat "$dir/rpeer.out" "$dir/rpeer.err")"
+expect_exit 0 "pool-info after the cut-off" "$ctl" pool-info rq
+has_line "$dir/out" '^release: +within 100 ms or cut off; 1 consumers cut off$'
+result $? "pool-info counts the consumer cut off" "$(cat "$dir/out")"
+exec 6>&-
+wait "$rpeer_pid"
+result $? "the producer and the cut-off consumer leave cleanly" \
+	"$(cat "$dir/rpeer.err")"
+expect_exit 0 "the owner removes that pool" "$ctl" remove rq
 
 # Images: the broker lays out each buffer of the pool alike.
 expect_json "pool-alloc auto --format lays out every buffer" \
