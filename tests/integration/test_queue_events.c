@@ -131,11 +131,14 @@ static int watcher_wait(struct watcher *w, size_t n)
 	return 0;
 }
 
-/* Makes a pool named MARKER_NAME and removes it (the pools here have
- * client lifetime: freeing the pool alone would leave it, and its name
- * taken, until the connection ends): once @w heard of it, it heard every
- * event the broker sent it before. */
-static int watcher_sync(struct watcher *w, struct dbb_client *client)
+/*
+ * Makes a pool named MARKER_NAME, grants it with @access unless that is
+ * DBB_ACCESS_NONE, and removes it (the pools here have client lifetime:
+ * freeing the pool alone would leave it, and its name taken, until the
+ * connection ends).  A watcher that heard it go heard every event the
+ * broker sent it before.
+ */
+static int marker_pass(struct dbb_client *client, enum dbb_access access)
 {
 	struct dbb_pool_params p = {
 		.struct_size = sizeof(p),
@@ -148,8 +151,20 @@ static int watcher_sync(struct watcher *w, struct dbb_client *client)
 
 	if (ret < 0)
 		return ret;
-	ret = dbb_remove(client, dbb_pool_get_id(marker));
+	if (access != DBB_ACCESS_NONE)
+		ret = dbb_grant(client, dbb_pool_get_id(marker),
+				DBB_GRANT_EVERYONE, 0, access);
+	if (ret == 0)
+		ret = dbb_remove(client, dbb_pool_get_id(marker));
 	dbb_pool_free(marker);
+	return ret;
+}
+
+/* Once @w heard of the marker, it heard every event before it. */
+static int watcher_sync(struct watcher *w, struct dbb_client *client)
+{
+	int ret = marker_pass(client, DBB_ACCESS_NONE);
+
 	w->marker = false;
 	return ret < 0 ? ret : watcher_wait(w, 0);
 }
@@ -242,20 +257,8 @@ static int child_stranger(struct harness_ctx *ctx, void *arg)
 static void stranger_sync(struct fixture *f, struct harness_child *c,
 			  char *n_seen, char *producer)
 {
-	struct dbb_pool_params p = {
-		.struct_size = sizeof(p),
-		.count = 1,
-		.buffer = { .struct_size = sizeof(p.buffer), .size = 4096,
-			    .name = MARKER_NAME },
-	};
-	struct dbb_pool *marker;
-
 	assert_int_equal(0, harness_post(c->to_child, 'm'));
-	assert_int_equal(0, dbb_pool_alloc(f->client, &p, &marker));
-	assert_int_equal(0, dbb_grant(f->client, dbb_pool_get_id(marker),
-				      DBB_GRANT_EVERYONE, 0, READ_ACCESS));
-	assert_int_equal(0, dbb_remove(f->client, dbb_pool_get_id(marker)));
-	dbb_pool_free(marker);
+	assert_int_equal(0, marker_pass(f->client, READ_ACCESS));
 	*n_seen = (char)harness_await(c->from_child, WAIT_MS);
 	*producer = (char)harness_await(c->from_child, WAIT_MS);
 }
