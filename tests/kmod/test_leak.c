@@ -153,9 +153,16 @@ static enum test_result test_alloc_enomem(void)
 	return r;
 }
 
+/*
+ * The ENOMEM case last.  Right after it, free memory was once seen 10 MiB
+ * low for the whole 10 s of measuring, every module counter back (the
+ * 10000 cycles, 6.1 guest, busy host); what held it was not pinned down:
+ * reclaim had evicted page cache that mapping brings back, one candidate.
+ * The cycles before it measure the module on an undisturbed machine.
+ */
 const struct test_case test_leak_cases[] = {
-	{ "leak: ALLOC beyond memory is ENOMEM and keeps nothing", test_alloc_enomem },
 	{ "leak: 10000 alloc/free cycles", test_leak_alloc },
 	{ "leak: 1000 pin/unpin cycles", test_leak_pin },
+	{ "leak: ALLOC beyond memory is ENOMEM and keeps nothing", test_alloc_enomem },
 	{ NULL, NULL },
 };

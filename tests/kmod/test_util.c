@@ -264,6 +264,13 @@ enum test_result util_expect_free_kib(long long before, long long tolerance_kib)
 	}
 	test_diag("free memory before %lld KiB, after %lld KiB (tolerance %lld KiB, %lld ms to settle)",
 		  before, after, tolerance_kib, now_ms() - start);
+	if (before - after > tolerance_kib)	/* where it went, for the reader */
+		test_diag("now: Cached %lld, Mapped %lld, AnonPages %lld, SUnreclaim %lld, SReclaimable %lld, PageTables %lld, KernelStack %lld KiB; pool_bytes %lld",
+			  util_meminfo_kib("Cached"), util_meminfo_kib("Mapped"),
+			  util_meminfo_kib("AnonPages"), util_meminfo_kib("SUnreclaim"),
+			  util_meminfo_kib("SReclaimable"), util_meminfo_kib("PageTables"),
+			  util_meminfo_kib("KernelStack"),
+			  util_sysfs_ll(STATS_DIR "pool_bytes"));
 	expect_uint_le(tolerance_kib, before > after ? before - after : 0);
 	return TEST_PASS;
 }
